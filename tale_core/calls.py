@@ -1,0 +1,119 @@
+"""One model call as the engine makes it: cache look-up, the call, cost, a :class:`CallRecord`, the sink.
+
+:func:`call_model` is the only place the engine talks to a :class:`ChatModel`. It never raises a
+:class:`~tale_core.errors.ProviderError`: a failed call comes back as a record whose ``error`` holds the
+error's dict, and such records are never cached.
+
+Cost semantics: ``CallRecord.cost_usd`` is the price of the call's tokens (usage x dated price table),
+also on a cache hit, so a rerun from the cache still reports what the method costs. What a call really
+spent now is :func:`spent_usd` (0 for cache hits); spend caps use that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Sequence
+
+from .errors import ProviderError, TaleError
+from .protocols import CallCache, CallRecord, CallSink
+from .providers.base import ChatModel, OnText
+from .types import Completion, GenParams, Message, cache_key
+
+#: fills ``correct`` and ``extracted_answer`` of a successful record before it is cached and sunk
+Grader = Callable[[CallRecord], None]
+
+_RECORD_FIELDS = {f.name for f in dataclasses.fields(CallRecord)}
+_RESERVED = {"spec", "messages", "params", "completion", "error", "cache_key", "cache_hit", "cost_usd"}
+
+
+def cost_of(provider: str, model: str, input_tokens: int | None, output_tokens: int | None,
+            overrides: Any = None) -> float | None:
+    """USD for the tokens through :func:`tale_core.pricing.cost_usd`; None when the price is unknown.
+
+    While :mod:`tale_core.pricing` is absent, only an override (``{spec: Price}`` with
+    ``input_per_mtok``/``output_per_mtok``) prices a call.
+    """
+    if input_tokens is None or output_tokens is None:
+        return None
+    try:
+        from .pricing import cost_usd
+    except ImportError:
+        price = (overrides or {}).get(f"{provider}/{model}") if isinstance(overrides, dict) else None
+        if price is None:
+            return None
+        return (input_tokens * float(price.input_per_mtok) + output_tokens * float(price.output_per_mtok)) / 1e6
+    return cost_usd(provider, model, int(input_tokens), int(output_tokens), overrides=overrides)
+
+
+def spent_usd(record: CallRecord) -> float:
+    """What this call actually cost now: its price, or 0 for a cache hit, an error or an unknown price."""
+    if record.cache_hit or record.cost_usd is None:
+        return 0.0
+    return float(record.cost_usd)
+
+
+def _cache_allowed(use_cache: bool | None, params: GenParams) -> bool:
+    return bool(use_cache) if use_cache is not None else params.deterministic
+
+
+def call_model(model: ChatModel, messages: Sequence[Message], params: GenParams, *,
+               cache: CallCache | None = None, sink: CallSink | None = None, use_cache: bool | None = None,
+               on_text: OnText | None = None, price_overrides: Any = None, grader: Grader | None = None,
+               **meta: Any) -> CallRecord:
+    """Make (or replay from ``cache``) one call and return its :class:`CallRecord`.
+
+    The cache is consulted and written only when ``use_cache`` is True, or when it is None and
+    ``params.deterministic``. A cache hit replays the cached text through ``on_text`` in one piece.
+    ``grader`` (optional) fills correctness on a successful record before it is cached and sunk.
+    ``meta`` fills CallRecord fields (method, budget, role, question, question_id, repeat, gold_answer,
+    ...); unknown keys go to ``record.extra``. ``sink.on_call`` receives every record: fresh, cached or
+    failed. Provider failures never raise.
+    """
+    msgs = list(messages)
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(meta.pop("extra", None) or {})
+    for k, v in meta.items():
+        if k in _RECORD_FIELDS and k not in _RESERVED:
+            fields[k] = v
+        else:
+            extra[k] = v
+    key = cache_key(model.provider, model.model, msgs, params, model.runtime())
+    record = CallRecord(spec=model.spec, messages=msgs, params=params, cache_key=key, extra=extra, **fields)
+
+    allowed = cache is not None and _cache_allowed(use_cache, params)
+    started = time.perf_counter()
+    hit: Completion | None = None
+    if allowed:
+        hit = cache.get(key)
+    if hit is not None:
+        record.completion = dataclasses.replace(hit, cached=True)
+        record.cache_hit = True
+        if on_text is not None and hit.text:
+            on_text(hit.text)
+    else:
+        try:
+            record.completion = model.complete(msgs, params, on_text=on_text)
+        except ProviderError as e:
+            record.error = e.to_dict()
+        except Exception as e:  # a bug in a provider must not kill a sweep: record it like a provider error
+            record.error = {"kind": "internal", "message": f"Unexpected error from {model.spec}: "
+                            f"{type(e).__name__}: {e}", "provider": model.provider, "status": None,
+                            "retry_after": None}
+    record.extra["wall_s"] = time.perf_counter() - started
+
+    comp = record.completion
+    if comp is not None:
+        try:
+            record.cost_usd = cost_of(model.provider, model.model, comp.input_tokens, comp.output_tokens,
+                                      price_overrides)
+        except TaleError as e:  # e.g. a provider that reported negative token counts
+            record.extra["cost_error"] = str(e)
+        record.cost_is_estimate = comp.usage_source != "provider"
+        if grader is not None:
+            grader(record)
+        if allowed and not record.cache_hit and record.error is None:
+            cache.put(key, record)
+    if sink is not None:
+        sink.on_call(record)
+    return record

@@ -1,0 +1,321 @@
+"""The methods one can run on a question, and :func:`run_method`, which runs one of them end to end.
+
+Methods: ``direct``, ``vanilla`` (CoT), ``budget:N`` (TALE's "use less than N tokens"), ``tale-ep``
+(zero-shot estimator, then the budget prompt), ``concise`` (Concise CoT), ``constrained:N`` (N words),
+``cod`` (Chain of Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``)
+and ``effort:LEVEL`` (OpenAI ``reasoning_effort``); the last two send the vanilla CoT prompt.
+
+TALE-EP policy for bad estimates: an estimate that cannot be parsed, or is absurd (0, negative, or
+above the model's maximum output tokens from the catalogue) is recorded in ``MethodResult.estimate``
+and the answer is produced with the spec's ``fallback`` method (vanilla CoT by default). The official
+code would have sent "use less than -1 tokens" instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from . import prompts
+from .calls import Grader, call_model, spent_usd
+from .catalog import lookup
+from .errors import TaleError
+from .protocols import CallRecord
+from .providers.base import ChatModel, OnText
+from .types import GenParams, Message
+
+METHOD_KEYS = ("direct", "vanilla", "budget", "tale-ep", "concise", "constrained", "cod", "thinking", "effort")
+_NEEDS_NUMBER = ("budget", "constrained", "thinking")
+EFFORT_LEVELS = ("minimal", "low", "medium", "high")
+FALLBACKS = ("vanilla", "direct")
+_NEGATIVE_RE = re.compile(r"\[\[\s*-\s*(\d+)\s*\]\]")
+
+
+class MethodError(TaleError):
+    """A method spec a user typed that we cannot run (unknown name, missing or bad budget)."""
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Which method to run, with its budget (``budget``/``constrained``/``thinking``) or effort level."""
+
+    key: str
+    budget: int | None = None
+    effort: str | None = None
+    fallback: str = "vanilla"
+
+    def __post_init__(self) -> None:
+        if self.key not in METHOD_KEYS:
+            raise MethodError(f"Unknown method {self.key!r}; choose one of: {', '.join(METHOD_KEYS)}")
+        if self.key in _NEEDS_NUMBER:
+            b = self.budget
+            if isinstance(b, bool) or not isinstance(b, int) or b <= 0:
+                what = "word limit" if self.key == "constrained" else "token budget"
+                raise MethodError(f"Method {self.key!r} needs a {what} above 0, e.g. {self.key}:50 (got {b!r})")
+        elif self.budget is not None:
+            raise MethodError(f"Method {self.key!r} takes no budget")
+        if self.key == "effort":
+            if self.effort not in EFFORT_LEVELS:
+                raise MethodError(f"Reasoning effort must be one of {', '.join(EFFORT_LEVELS)} "
+                                  f"(got {self.effort!r})")
+        elif self.effort is not None:
+            raise MethodError(f"Method {self.key!r} takes no effort level")
+        if self.fallback not in FALLBACKS:
+            raise MethodError(f"TALE-EP fallback must be one of {', '.join(FALLBACKS)} (got {self.fallback!r})")
+
+    @property
+    def label(self) -> str:
+        """Human label, e.g. ``Budget 50`` or ``Constrained CoT (50 words)``."""
+        k = self.key
+        if k == "budget":
+            return f"Budget {self.budget}"
+        if k == "constrained":
+            return f"Constrained CoT ({self.budget} words)"
+        if k == "thinking":
+            return f"Thinking budget {self.budget}"
+        if k == "effort":
+            return f"Reasoning effort {self.effort}"
+        return {"direct": "Direct answer", "vanilla": "Vanilla CoT", "tale-ep": "TALE-EP",
+                "concise": "Concise CoT", "cod": "Chain of Draft"}[k]
+
+    def to_str(self) -> str:
+        """Round-trips through :meth:`parse`: ``budget:50``, ``effort:low``, ``tale-ep``."""
+        if self.key in _NEEDS_NUMBER:
+            return f"{self.key}:{self.budget}"
+        if self.key == "effort":
+            return f"effort:{self.effort}"
+        if self.key == "tale-ep" and self.fallback != "vanilla":
+            return f"tale-ep:{self.fallback}"
+        return self.key
+
+    @classmethod
+    def parse(cls, text: str) -> "MethodSpec":
+        """``"budget:50"`` -> ``MethodSpec("budget", 50)``; raises :class:`MethodError` with a readable message."""
+        raw = (text or "").strip().lower()
+        if not raw:
+            raise MethodError("No method given; choose one of: " + ", ".join(METHOD_KEYS))
+        key, sep, arg = raw.partition(":")
+        key, arg = key.strip(), arg.strip()
+        if key in _NEEDS_NUMBER:
+            if not arg:
+                raise MethodError(f"Method {key!r} needs a number, e.g. {key}:50")
+            if not arg.isdigit():
+                raise MethodError(f"{key}:{arg} - the budget must be a whole number above 0")
+            return cls(key, budget=int(arg))
+        if key == "effort":
+            return cls(key, effort=arg or None)
+        if key == "tale-ep" and arg:
+            return cls(key, fallback=arg)
+        if sep and key in METHOD_KEYS:
+            raise MethodError(f"Method {key!r} takes no ':' argument")
+        return cls(key)
+
+
+@dataclass
+class MethodResult:
+    """The outcome of one method on one question (possibly several calls, e.g. TALE-EP's two)."""
+
+    method: MethodSpec
+    spec: str
+    records: list[CallRecord]
+    status: str  # "correct" | "wrong" | "no_answer" | "ungraded" | "error"
+    text: str
+    extracted: str | None
+    correct: bool | None
+    budget_used: int | None
+    input_tokens: int
+    output_tokens: int
+    answer_output_tokens: int
+    estimate_output_tokens: int
+    reasoning_tokens: int
+    cost_usd: float | None
+    latency_s: float
+    estimate: dict | None
+    error: dict | None
+    cache_hit: bool
+    spent_usd: float = 0.0
+    gold: str | None = None
+    question_id: str | None = None
+    repeat: int = 0
+    finish_reason: str | None = None
+    grade_method: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "error"
+
+    @property
+    def error_message(self) -> str:
+        return str((self.error or {}).get("message", "")) if self.error else ""
+
+    def to_row(self) -> dict[str, Any]:
+        """A flat dict for tables and JSON."""
+        est = self.estimate or {}
+        return {
+            "spec": self.spec, "method": self.method.to_str(), "label": self.method.label,
+            "question_id": self.question_id, "repeat": self.repeat, "status": self.status,
+            "correct": self.correct, "extracted": self.extracted, "gold": self.gold,
+            "budget_used": self.budget_used, "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens, "answer_output_tokens": self.answer_output_tokens,
+            "estimate_output_tokens": self.estimate_output_tokens, "reasoning_tokens": self.reasoning_tokens,
+            "cost_usd": self.cost_usd, "spent_usd": self.spent_usd, "latency_s": self.latency_s,
+            "cache_hit": self.cache_hit, "finish_reason": self.finish_reason,
+            "estimate_raw": est.get("raw"), "estimate_parsed": est.get("parsed"),
+            "estimate_status": est.get("status"), "estimate_fallback": est.get("fallback"),
+            "error": self.error_message or None, "error_kind": (self.error or {}).get("kind"),
+            "calls": len(self.records), "text": self.text,
+        }
+
+
+def classify_estimate(text: str | None, max_output_tokens: int) -> tuple[int | None, str]:
+    """``(parsed, status)`` for an estimator answer; status is ``ok``, ``unparseable`` or ``absurd``."""
+    neg = _NEGATIVE_RE.findall(text or "")
+    parsed = prompts.parse_budget_estimate(text)
+    if parsed is None:
+        if neg:
+            return -int(neg[-1]), "absurd"
+        return None, "unparseable"
+    if parsed <= 0 or parsed > max_output_tokens:
+        return parsed, "absurd"
+    return parsed, "ok"
+
+
+def build_messages(method: MethodSpec, question: str, *, multiple_choice: bool = False,
+                   budget: int | None = None) -> tuple[Message, ...]:
+    """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as ``budget:N``)."""
+    k, mc = method.key, multiple_choice
+    if k == "direct":
+        return prompts.mc_direct(question) if mc else prompts.direct(question)
+    if k in ("vanilla", "thinking", "effort"):
+        return prompts.mc_cot(question) if mc else prompts.vanilla_cot(question)
+    if k in ("budget", "tale-ep"):
+        n = budget if budget is not None else method.budget
+        return prompts.mc_budget(question, n) if mc else prompts.budget(question, n)
+    if k == "concise":
+        return prompts.concise_cot(question, multiple_choice=mc)
+    if k == "constrained":
+        return prompts.constrained_cot(question, method.budget, multiple_choice=mc)
+    if k == "cod":
+        return prompts.chain_of_draft(question, multiple_choice=mc)
+    raise MethodError(f"Unknown method {k!r}")
+
+
+def _params_for(method: MethodSpec, params: GenParams) -> GenParams:
+    if method.key == "thinking":
+        return dataclasses.replace(params, thinking_budget=method.budget)
+    if method.key == "effort":
+        return dataclasses.replace(params, reasoning_effort=method.effort)
+    return params
+
+
+def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]:
+    """A grader for call_model; the Grade of the last graded record is kept in the returned dict."""
+    state: dict[str, Any] = {}
+
+    def grader(rec: CallRecord) -> None:
+        if rec.role == "estimate" or rec.completion is None:
+            return
+        text = rec.completion.text or ""
+        try:
+            from .grading import grade
+
+            g = grade(text, gold, multiple_choice=multiple_choice)
+            status, extracted, how = g.status, g.extracted, g.method
+        except ImportError:
+            status, extracted, how = "ungraded", None, "grading module missing"
+        except Exception as e:  # a grader bug must not lose the call
+            status, extracted, how = "ungraded", None, f"grading failed: {type(e).__name__}: {e}"
+        rec.extracted_answer = extracted
+        rec.correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        state.update(status=status, extracted=extracted, method=how)
+
+    return grader, state
+
+
+def run_method(model: ChatModel, method: MethodSpec, question: str, *, gold: str | None = None,
+               choices: tuple[str, ...] | None = None, params: GenParams | None = None, cache=None, sink=None,
+               use_cache: bool | None = None, on_text: OnText | None = None, question_id: str | None = None,
+               repeat: int = 0, price_overrides: Any = None, role: str = "answer",
+               extra: dict[str, Any] | None = None) -> MethodResult:
+    """Run ``method`` on ``question`` with ``model``; never raises for provider errors (status ``error``).
+
+    ``choices`` makes it a multiple-choice question (options lettered A, B, ... and ``[[choice]]``
+    format). ``on_text`` streams the answer call's text. ``role`` names the answer call's role
+    (``reference`` for a sweep's vanilla reference). Raises :class:`TaleError` only for bad input
+    (empty question, too many choices).
+    """
+    if isinstance(method, str):
+        method = MethodSpec.parse(method)
+    params = params or GenParams()
+    mc = bool(choices)
+    q = prompts.format_choices(question, choices) if mc else question
+    prompts._check_question(q)
+    gold_s = None if gold is None or str(gold).strip() == "" else str(gold)
+    grader, gstate = _make_grader(gold_s, mc)
+    common = dict(cache=cache, sink=sink, use_cache=use_cache, price_overrides=price_overrides,
+                  method=method.to_str(), question=question, question_id=question_id, repeat=repeat,
+                  gold_answer=gold_s, extra=dict(extra or {}))
+
+    records: list[CallRecord] = []
+    estimate: dict | None = None
+    answer_method, budget_used = method, method.budget
+    if method.key == "tale-ep":
+        rec = call_model(model, prompts.estimator(q), params, role="estimate", **common)
+        records.append(rec)
+        if rec.ok:
+            limit = lookup(model.provider, model.model).max_output_tokens
+            raw = rec.completion.text
+            parsed, status = classify_estimate(raw, limit)
+            estimate = {"raw": raw, "parsed": parsed, "status": status, "fallback": None,
+                        "max_output_tokens": limit}
+            if status == "ok":
+                budget_used = parsed
+            else:
+                estimate["fallback"] = method.fallback
+                answer_method = MethodSpec(method.fallback)
+        else:
+            estimate = {"raw": None, "parsed": None, "status": "error", "fallback": None}
+    if not records or records[-1].ok:
+        msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used)
+        rec = call_model(model, msgs, _params_for(answer_method, params), on_text=on_text, grader=grader,
+                         role=role, budget=budget_used if answer_method is method else None, **common)
+        records.append(rec)
+    return _summarise(model, method, records, estimate, budget_used, gstate, gold_s, question_id, repeat)
+
+
+def _summarise(model: ChatModel, method: MethodSpec, records: list[CallRecord], estimate: dict | None,
+               budget_used: int | None, gstate: dict, gold: str | None, question_id: str | None,
+               repeat: int) -> MethodResult:
+    answer = next((r for r in reversed(records) if r.role != "estimate"), None)
+    error = next((r.error for r in records if r.error), None)
+    comps = [r.completion for r in records if r.completion is not None]
+    costs = [r.cost_usd for r in records if r.completion is not None]
+    if error is not None:
+        status, correct, extracted = "error", None, None
+    else:
+        status = gstate.get("status", "ungraded")
+        extracted = gstate.get("extracted")
+        correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        if gold is None:
+            correct = None
+    ans_comp = answer.completion if answer is not None else None
+    est_comp = next((r.completion for r in records if r.role == "estimate" and r.completion), None)
+    return MethodResult(
+        method=method, spec=model.spec, records=records, status=status,
+        text=ans_comp.text if ans_comp else "", extracted=extracted, correct=correct,
+        budget_used=budget_used if (estimate is None or estimate.get("status") == "ok") else None,
+        input_tokens=sum(c.input_tokens or 0 for c in comps),
+        output_tokens=sum(c.output_tokens or 0 for c in comps),
+        answer_output_tokens=(ans_comp.output_tokens or 0) if ans_comp else 0,
+        estimate_output_tokens=(est_comp.output_tokens or 0) if est_comp else 0,
+        reasoning_tokens=sum(c.reasoning_tokens or 0 for c in comps),
+        cost_usd=None if not costs or any(c is None for c in costs) else sum(costs),
+        latency_s=sum(c.latency_s or 0.0 for c in comps),
+        estimate=estimate, error=error,
+        cache_hit=bool(records) and all(r.cache_hit for r in records),
+        spent_usd=sum(spent_usd(r) for r in records), gold=gold, question_id=question_id, repeat=repeat,
+        finish_reason=ans_comp.finish_reason if ans_comp else None, grade_method=gstate.get("method", ""),
+    )

@@ -1,0 +1,90 @@
+"""Learn: a guided walk through the paper's Peyton example, beside what the chosen model does now."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tale_core import charts
+from tale_core.errors import TaleError
+from tale_core.methods import MethodSpec, run_method
+from tale_core.providers import resolve
+from tale_core.types import GenParams
+from ui import learn_content as content
+from ui import method_cards, render, services, sidebar
+
+RESULTS_KEY = "learn_results"
+
+st.title("Learn: token elasticity")
+st.markdown(content.INTRO)
+
+sb = sidebar.current()
+example = services.sample("peyton")
+if example is None:
+    st.error("The bundled sample question 'peyton' is missing (tale_core/data/samples.jsonl).")
+    st.stop()
+question, gold = str(example["question"]), str(example.get("answer", ""))
+
+st.subheader("1. The question")
+render.model_text(question)
+st.caption(f"Correct answer: {gold}")
+
+st.subheader("2. Four ways to ask, and what the paper saw")
+st.caption(f"Output tokens reported by the {content.PAPER_REF}, model {content.PAPER_MODEL}.")
+cols = st.columns(len(content.STEPS))
+for col, step in zip(cols, content.STEPS):
+    with col.container(border=True):
+        st.markdown(f"**{step.title}**")
+        st.metric("Paper", f"{step.paper_tokens} tokens")
+        st.caption(step.what)
+st.markdown(content.ELASTICITY)
+
+st.subheader("3. What your model does now")
+model_spec = sb.models[0] if sb.models else None
+if model_spec is None:
+    st.info("Pick a model in the sidebar, then run the four calls here.")
+else:
+    st.caption(content.CAVEATS)
+    run = st.button(f"Run the 4 calls with {model_spec}", type="primary")
+    if run:
+        specs = [MethodSpec.parse(step.method) for step in content.STEPS]
+        slots = method_cards.card_grid([step.title for step in content.STEPS])
+        try:
+            model = resolve(model_spec, sb.settings)
+        except TaleError as e:
+            for slot in slots:
+                method_cards.show_message(slot, str(e))
+        else:
+            recorder = services.start_experiment("playground", "Learn: Peyton example", {
+                "question": question, "gold": gold, "models": [model_spec],
+                "methods": [m.to_str() for m in specs], "source": "learn"})
+            sink = services.session_sink(recorder.sink if recorder else None)
+            params = GenParams(max_tokens=1024, temperature=0.0, seed=0)
+            results = {}
+            for method, slot in zip(specs, slots):
+                r = method_cards.run_into_card(slot, lambda on_text, m=method: run_method(
+                    model, m, question, gold=gold, params=params, cache=services.call_cache(), sink=sink,
+                    on_text=on_text))
+                if r is not None:
+                    results[method.to_str()] = r
+            exp_id = services.finish_experiment(recorder, {model_spec: list(results.values())})
+            st.session_state[RESULTS_KEY] = {"model": model_spec, "results": results, "experiment": exp_id}
+    last = st.session_state.get(RESULTS_KEY)
+    if last and not run:
+        slots = method_cards.card_grid([step.title for step in content.STEPS])
+        for step, slot in zip(content.STEPS, slots):
+            r = last["results"].get(step.method)
+            if r is not None:
+                method_cards.show_result(slot, r)
+    rows = [{"label": step.title, "paper_tokens": step.paper_tokens,
+             "now_tokens": (last["results"][step.method].output_tokens
+                            if last and step.method in last["results"] else None)} for step in content.STEPS]
+    st.plotly_chart(charts.paper_vs_now_figure(rows, model=last["model"] if last else model_spec,
+                                               paper_model=content.PAPER_MODEL), key="learn_chart")
+    if last:
+        if last["model"] != model_spec:
+            st.caption(f"These results are from {last['model']}; run again to try {model_spec}.")
+        services.experiment_link(last.get("experiment"))
+
+st.subheader("4. How TALE uses this")
+st.markdown(content.TALE)
+st.markdown(content.CLASSROOM)

@@ -1,0 +1,158 @@
+"""Playground: one question, several methods side by side, for each model picked in the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tale_core.catalog import lookup
+from tale_core.errors import TaleError
+from tale_core.methods import MethodSpec, run_method
+from tale_core.providers import parse_spec, resolve
+from tale_core.types import GenParams
+from ui import method_cards, render, services, sidebar, validate
+
+METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod", "constrained", "thinking", "effort")
+DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
+RESULTS_KEY = "pg_results"
+GENERIC_LABELS = {"budget": "Budget N", "constrained": "Constrained CoT", "thinking": "Thinking budget",
+                  "effort": "Reasoning effort"}
+
+st.title("Playground")
+st.caption("Ask one question several ways and compare the answers, the tokens they spent and what they cost. "
+           "TALE-EP first asks the model to estimate a token budget, then asks again with that budget.")
+
+sb = sidebar.current()
+
+examples = services.sample_questions()
+if examples:
+    ex_cols = st.columns([2, 5], vertical_alignment="bottom")
+    picked = ex_cols[0].selectbox("Load an example", ["-"] + [str(e.get("id")) for e in examples],
+                                  key="pg_example", help="Bundled sample questions with their gold answers.")
+    if ex_cols[1].button("Load", disabled=picked == "-"):
+        ex = services.sample(picked) or {}
+        st.session_state["pg_question"] = ex.get("question", "")
+        st.session_state["pg_gold"] = str(ex.get("answer", ""))
+        st.rerun()
+
+question = st.text_area("Question", key="pg_question", height=130,
+                        placeholder="e.g. A shop sells pens at $3 each. How much do 7 pens cost?")
+question_msg = st.empty()
+gold = st.text_input("Gold answer (optional)", key="pg_gold",
+                     help="With a gold answer each card says correct or wrong; without it, 'not graded'.")
+gold_msg = st.empty()
+
+c1, c2 = st.columns([3, 1])
+methods = c1.pills("Methods", METHOD_CHOICES, selection_mode="multi", default=DEFAULT_METHODS,
+                   key="pg_methods", format_func=lambda k: GENERIC_LABELS.get(k) or MethodSpec(k).label)
+budget_n = c2.number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, step=10,
+                           key="pg_budget", help="For 'Budget N': the prompt says 'use less than N tokens'.")
+
+with st.expander("More settings"):
+    s1, s2, s3, s4 = st.columns(4)
+    words = s1.number_input("Word limit (Constrained CoT)", min_value=1, max_value=10_000, value=50,
+                            key="pg_words")
+    thinking_budget = s2.number_input("Thinking budget (tokens)", min_value=1024, max_value=64_000, value=2048,
+                                      step=256, key="pg_thinking",
+                                      help="Anthropic extended thinking: at least 1024 and below max output.")
+    effort = s3.selectbox("Reasoning effort", ["low", "medium", "high"], key="pg_effort",
+                          help="OpenAI reasoning models (o-series, gpt-5).")
+    max_tokens = s4.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
+                                 key="pg_max_tokens", help="Hard cap sent to the provider (not the TALE budget).")
+    t1, t2, t3 = st.columns(3)
+    temperature = t1.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="pg_temperature")
+    seed = t2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="pg_seed")
+    use_cache = t3.toggle("Reuse cached answers", value=True, key="pg_use_cache",
+                          help="Deterministic calls (temperature 0, fixed seed) already made are free.")
+
+run = st.button("Run", type="primary", disabled=not sb.models)
+if not sb.models:
+    st.info("Pick a model in the sidebar to run. Without API keys, local/smollm2 runs on this machine.")
+
+
+def spec_for(key: str) -> MethodSpec:
+    if key == "budget":
+        return MethodSpec(key, budget=int(budget_n))
+    if key == "constrained":
+        return MethodSpec(key, budget=int(words))
+    if key == "thinking":
+        return MethodSpec(key, budget=int(thinking_budget))
+    if key == "effort":
+        return MethodSpec(key, effort=effort)
+    return MethodSpec(key)
+
+
+def unsupported(method: MethodSpec, spec: str) -> str | None:
+    """Why ``method`` cannot run on model ``spec`` (None when it can)."""
+    provider, model = parse_spec(spec)
+    info = lookup(provider, model)
+    if method.key == "thinking" and not (info.thinking or provider == "fake"):
+        return "Thinking budgets need a model with extended thinking (Claude 3.7 / 4.x)."
+    if method.key == "effort" and not (info.reasoning or provider == "fake"):
+        return "Reasoning effort needs an OpenAI reasoning model (o-series, gpt-5)."
+    return None
+
+
+ran_now = False
+if run:
+    q_err, g_err = validate.question(question), validate.gold(gold)
+    if q_err:
+        question_msg.error(q_err)
+    if g_err:
+        gold_msg.error(g_err)
+    if not methods:
+        st.error("Pick at least one method.")
+    if not (q_err or g_err) and methods:
+        specs = [spec_for(k) for k in methods]
+        params = GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=int(seed))
+        recorder = services.start_experiment("playground", question.strip()[:80], {
+            "question": question.strip(), "gold": gold.strip() or None, "models": sb.models,
+            "methods": [m.to_str() for m in specs], "params": params.to_dict()})
+        sink = services.session_sink(recorder.sink if recorder else None)
+        runs: dict[str, list] = {}
+        for spec in sb.models:
+            st.subheader(spec)
+            slots = method_cards.card_grid([m.label for m in specs])
+            try:
+                model = resolve(spec, sb.settings)
+            except TaleError as e:
+                for s in slots:
+                    method_cards.show_message(s, str(e))
+                continue
+            results = []
+            for method, slot in zip(specs, slots):
+                why = unsupported(method, spec)
+                if why:
+                    method_cards.show_message(slot, why, status="ungraded")
+                    continue
+                result = method_cards.run_into_card(slot, lambda on_text, m=method: run_method(
+                    model, m, question.strip(), gold=gold.strip() or None, params=params,
+                    cache=services.call_cache(), sink=sink, use_cache=None if use_cache else False,
+                    on_text=on_text))
+                if result is not None:
+                    results.append(result)
+            runs[spec] = results
+        exp_id = services.finish_experiment(recorder, runs)
+        st.session_state[RESULTS_KEY] = {"question": question.strip(), "runs": runs, "experiment": exp_id}
+        ran_now = True
+
+
+def summary(last: dict) -> None:
+    """The table under the cards, and where the run was saved."""
+    rows = [{"model": spec, **r.to_row()} for spec, rs in last["runs"].items() for r in rs]
+    if rows:
+        st.markdown("**Summary**")
+        render.rows_table(rows, columns=["model", "spec", "status", "extracted", "output_tokens", "input_tokens",
+                                         "cost_usd", "latency_s", "cache_hit"], key="pg_summary")
+    services.experiment_link(last.get("experiment"))
+
+
+last = st.session_state.get(RESULTS_KEY)
+if last and not ran_now:  # a rerun (any widget): redraw the last results without calling the models again
+    if last.get("question") != (question or "").strip():
+        st.caption("Results below are for an earlier question.")
+    for spec, results in last["runs"].items():
+        st.subheader(spec)
+        for slot, r in zip(method_cards.card_grid([r.method.label for r in results]), results):
+            method_cards.show_result(slot, r)
+if last:
+    summary(last)

@@ -1,0 +1,68 @@
+"""Where provider keys come from in the app: a key typed in this session, app secrets, the environment.
+
+A key typed into the sidebar lives only in ``st.session_state`` (this browser session, this process):
+it is never written to disk, the database or a log. ``st.secrets`` raises when no secrets file exists,
+so every read of it is wrapped.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+import streamlit as st
+
+#: names the app reads from secrets / the environment (values are never displayed)
+KEY_NAMES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+URL_NAMES = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
+SESSION_PREFIX = "_key_"
+
+
+def secret(name: str) -> str | None:
+    """A value from ``.streamlit/secrets.toml``, or None when there is no secrets file or no such key."""
+    try:
+        value = st.secrets.get(name)
+    except Exception:  # no secrets file, unreadable file, ...
+        return None
+    return str(value) if value else None
+
+
+def session_key(name: str) -> str | None:
+    """A key typed into the sidebar in this session (None when none was typed)."""
+    value = st.session_state.get(SESSION_PREFIX + name)
+    value = (value or "").strip()
+    return value or None
+
+
+def set_session_key(name: str, value: str | None) -> None:
+    st.session_state[SESSION_PREFIX + name] = (value or "").strip()
+
+
+def key_source(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Where the key in use comes from: "typed in this session", "app secrets", "environment" or None."""
+    env = os.environ if env is None else env
+    if session_key(name):
+        return "typed in this session"
+    if secret(name):
+        return "app secrets"
+    if env.get(name):
+        return "environment"
+    return None
+
+
+def effective_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the providers see: process env, overlaid with app secrets, then session keys.
+
+    A key typed in this session wins over secrets, which win over the environment: the user typed it on
+    purpose. Endpoint keys named by ``api_key_env`` are looked up in this mapping too.
+    """
+    out = dict(os.environ if env is None else env)
+    for name in KEY_NAMES + URL_NAMES:
+        value = secret(name)
+        if value:
+            out[name] = value
+    for name in KEY_NAMES:
+        value = session_key(name)
+        if value:
+            out[name] = value
+    return out

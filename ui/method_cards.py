@@ -1,0 +1,81 @@
+"""Playground cards: one bordered card per method, streaming its answer, then tokens, cost and a badge.
+
+The page decides what to run; this module draws the cards and runs each method through the engine
+(``tale_core.methods.run_method``) in a worker thread so the text can stream into the card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import streamlit as st
+
+from tale_core.errors import TaleError
+
+from . import render
+from .streaming import run_streaming
+
+CARDS_PER_ROW = 3
+TEXT_HEIGHT = 240
+
+
+@dataclass
+class CardSlots:
+    """Placeholders of one card, filled while and after its method runs."""
+
+    badge: Any
+    text: Any
+    body: Any
+
+
+def draw_card(container: Any, title: str) -> CardSlots:
+    """An empty bordered card with a header, a scrolling text area and a body slot."""
+    card = container.container(border=True)
+    head = card.columns([3, 2], vertical_alignment="center")
+    head[0].markdown(f"**{title}**")
+    badge = head[1].empty()
+    text = card.container(height=TEXT_HEIGHT, border=False).empty()
+    body = card.empty()
+    return CardSlots(badge=badge, text=text, body=body)
+
+
+def card_grid(titles: list[str]) -> list[CardSlots]:
+    """Cards in rows of :data:`CARDS_PER_ROW`, in order."""
+    slots: list[CardSlots] = []
+    for start in range(0, len(titles), CARDS_PER_ROW):
+        row = titles[start:start + CARDS_PER_ROW]
+        cols = st.columns(CARDS_PER_ROW)
+        for col, title in zip(cols, row):
+            slots.append(draw_card(col, title))
+    return slots
+
+
+def show_result(slots: CardSlots, result: Any) -> None:
+    """Fill a card with a finished :class:`~tale_core.methods.MethodResult`."""
+    render.status_badge(result.status, slots.badge)
+    render.model_text(result.text or "", slots.text)
+    with slots.body.container():
+        render.result_body(result)
+
+
+def show_message(slots: CardSlots, message: str, *, status: str = "error") -> None:
+    """A card that could not run (model not ready, method not supported): the reason in words."""
+    render.status_badge(status, slots.badge)
+    slots.text.caption(message)
+    slots.body.empty()
+
+
+def run_into_card(slots: CardSlots, work: Callable[[Callable[[str], None]], Any]) -> Any:
+    """Run ``work(on_text)`` (a run_method call), streaming into the card; returns its MethodResult.
+
+    A TaleError raised before any call (bad input) is shown in the card and returns None.
+    """
+    render.status_badge("running", slots.badge)
+    try:
+        result = run_streaming(work, lambda text: render.model_text(text + " ▌", slots.text))
+    except TaleError as e:
+        show_message(slots, str(e))
+        return None
+    show_result(slots, result)
+    return result

@@ -1,0 +1,101 @@
+"""Cards, badges and tables. Model and user text is always shown as plain text, never as HTML."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import streamlit as st
+
+from . import fmt
+
+STATUS_BADGE = {
+    "correct": ("Correct", "green"),
+    "wrong": ("Wrong", "red"),
+    "no_answer": ("No answer", "orange"),
+    "ungraded": ("Not graded", "gray"),
+    "error": ("Error", "red"),
+    "running": ("Running", "blue"),
+    "waiting": ("Waiting", "gray"),
+}
+
+
+def status_badge(status: str, container: Any = None) -> None:
+    """A coloured badge: correct / wrong / no answer / not graded / error."""
+    label, color = STATUS_BADGE.get(status, (status.replace("_", " ").capitalize(), "gray"))
+    (container or st).badge(label, color=color)
+
+
+def model_text(text: str, container: Any = None) -> None:
+    """Show text a model or a user wrote: as plain text (no HTML, no markdown surprises), wrapped."""
+    (container or st).text(text if text else " ", wrap=True)
+
+
+def usage_source(result: Any) -> str:
+    """"provider" or "estimate": whether the token counts are the provider's own."""
+    for rec in getattr(result, "records", None) or ():
+        comp = getattr(rec, "completion", None)
+        if comp is not None and getattr(comp, "usage_source", "provider") == "estimate":
+            return "estimate"
+    return "provider"
+
+
+def token_line(result: Any) -> str:
+    """"in 120 · out 86 · reasoning 0" with "(estimated)" when a tokenizer filled the counts in."""
+    out = f"out {fmt.tokens(result.output_tokens)}"
+    if getattr(result, "estimate_output_tokens", 0):
+        out += f" ({fmt.tokens(result.estimate_output_tokens)} of them for the estimate)"
+    parts = [f"Tokens: in {fmt.tokens(result.input_tokens)}", out]
+    if getattr(result, "reasoning_tokens", 0):
+        parts.append(f"reasoning {fmt.tokens(result.reasoning_tokens)}")
+    line = " · ".join(parts)
+    if usage_source(result) == "estimate":
+        line += " (estimated: the provider sent no usage)"
+    return line
+
+
+def estimate_note(result: Any) -> str | None:
+    """TALE-EP's budget estimate in words, with the fallback policy when it was unusable."""
+    est = getattr(result, "estimate", None)
+    if not est:
+        return None
+    parsed = est.get("parsed")
+    status = est.get("status")
+    if status == "ok" and parsed is not None:
+        return f"Estimated budget: {parsed} tokens"
+    raw = (est.get("raw") or "").strip().replace("\n", " ")
+    raw = raw[:80] + ("..." if len(raw) > 80 else "")
+    why = "unreadable" if status == "unparseable" else f"unusable ({parsed})"
+    fallback = est.get("fallback") or "vanilla"
+    return f"Budget estimate {why}: \"{raw}\". Fell back to {fallback} CoT, as TALE-EP's policy says."
+
+
+def error_text(error: dict | None) -> str:
+    if not error:
+        return ""
+    return str(error.get("message") or error.get("kind") or "The call failed.")
+
+
+def result_body(result: Any, container: Any = None) -> None:
+    """Everything under a card's header once the method finished."""
+    c = container or st
+    note = estimate_note(result)
+    if note:
+        c.caption(note)
+    if result.status == "error":
+        c.error(error_text(result.error) or "The call failed.")
+    answer = result.extracted if result.extracted is not None else "none found"
+    c.caption(f"Answer: {answer}")
+    c.caption(token_line(result))
+    extra = " · free from cache" if getattr(result, "cache_hit", False) else ""
+    c.caption(f"Cost {fmt.usd(result.cost_usd)} · {fmt.seconds(result.latency_s)}{extra}")
+
+
+def rows_table(rows: Iterable[dict], *, columns: list[str] | None = None, key: str | None = None,
+               column_config: dict | None = None) -> None:
+    """A dataframe of flat dict rows (model text in it is shown as text by the grid)."""
+    import pandas as pd
+
+    df = pd.DataFrame(list(rows))
+    if columns:
+        df = df[[c for c in columns if c in df.columns]]
+    st.dataframe(df, hide_index=True, key=key, column_config=column_config)

@@ -1,0 +1,148 @@
+"""Process-wide resources for the app: the experiment store (when the db package is usable), the call
+cache, sinks that record calls, and the bundled sample questions.
+
+Everything here degrades gracefully: without a database the app still runs, with an in-memory cache
+and nothing persisted, and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from tale_core.protocols import MemoryCache
+
+from .state import MultiSink, spend_meter
+
+SAMPLES_PATH = Path(__file__).resolve().parent.parent / "tale_core" / "data" / "samples.jsonl"
+
+
+@st.cache_resource(show_spinner=False)
+def _memory_cache() -> MemoryCache:
+    return MemoryCache()
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store() -> tuple[Any, str]:
+    """(store, "") or (None, why not). Opened once per process."""
+    try:
+        from db.store import Store  # the persistence package; the app also runs without it
+    except Exception as e:  # not installed / broken: run without persistence
+        return None, f"Experiments are not saved: the database layer is unavailable ({e})."
+    try:
+        return Store(), ""
+    except Exception as e:
+        return None, f"Experiments are not saved: could not open the database ({e})."
+
+
+def get_store() -> Any | None:
+    """The experiment store, or None when the database is unavailable."""
+    return _open_store()[0]
+
+
+def store_problem() -> str:
+    """Why there is no store ("" when there is one)."""
+    return _open_store()[1]
+
+
+@st.cache_resource(show_spinner=False)
+def _db_cache() -> Any | None:
+    store = get_store()
+    if store is None:
+        return None
+    try:
+        from db.cache import DbCallCache
+
+        return DbCallCache(store)
+    except Exception:
+        return None
+
+
+def call_cache() -> Any:
+    """The call cache: the database's (persistent) when there is one, else one in memory for the process."""
+    return _db_cache() or _memory_cache()
+
+
+def protect_secret(value: str | None) -> None:
+    """Tell the store to scrub this key from anything it saves (keys typed in the sidebar)."""
+    if not value:
+        return
+    try:
+        from db.scrub import register_secret
+    except Exception:
+        return
+    register_secret(value)
+
+
+def session_sink(*extra: Any) -> MultiSink:
+    """A sink that counts spend for this session plus any ``extra`` sinks (e.g. an experiment recorder)."""
+    return MultiSink([spend_meter(), *extra])
+
+
+@st.cache_data(show_spinner=False)
+def sample_questions() -> list[dict]:
+    """The bundled sample questions (tale_core/data/samples.jsonl), [] when the file is missing."""
+    if not SAMPLES_PATH.is_file():
+        return []
+    out = []
+    for line in SAMPLES_PATH.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def sample(sample_id: str) -> dict | None:
+    """One sample question by id (e.g. "peyton")."""
+    return next((s for s in sample_questions() if str(s.get("id")) == sample_id), None)
+
+
+def start_experiment(kind: str, title: str, config: dict) -> Any | None:
+    """Open an experiment record in the store; None when there is no store (the run still happens).
+
+    The recorder has ``id``, ``sink`` (a CallSink that stores every call) and ``finish(status, summary)``.
+    """
+    store = get_store()
+    if store is None:
+        return None
+    try:
+        from db.recorder import Recorder
+
+        return Recorder.start(kind, title, config, store=store, use_cache=False)
+    except Exception as e:  # a broken database must not stop the run
+        st.session_state["_store_error"] = f"Could not save the experiment: {e}"
+        return None
+
+
+def _summary(runs: dict[str, list]) -> dict:
+    rows = [r.to_row() for results in runs.values() for r in results]
+    for row in rows:
+        row.pop("text", None)
+    return {"rows": rows}
+
+
+def finish_experiment(recorder: Any | None, runs: dict[str, list], status: str = "done") -> str | None:
+    """Close the experiment with a summary of the results; returns its id (None without a store)."""
+    if recorder is None:
+        return None
+    try:
+        recorder.finish(status, _summary(runs))
+    except Exception as e:
+        st.session_state["_store_error"] = f"Could not save the experiment's summary: {e}"
+    return str(getattr(recorder, "id", "")) or None
+
+
+def experiment_link(experiment_id: str | None) -> None:
+    """A line saying where the run was saved, with a link that opens it (or why it was not saved)."""
+    problem = st.session_state.pop("_store_error", None) or store_problem()
+    if experiment_id:
+        st.caption(f"Saved as experiment {experiment_id}. Share it with the link ?experiment={experiment_id} "
+                   "on the Experiments page.")
+    elif problem:
+        st.caption(problem)

@@ -1,0 +1,229 @@
+"""``python -m tale_core experiments ...`` and ``python -m tale_core db ...``, and run recording for the CLI.
+
+Importing this module (``tale_core/__main__.py`` does) registers the commands with ``tale_core.cli`` and
+installs :func:`db.recorder.recorder_factory` so sweeps, searches and benchmarks run from the command line
+are recorded as experiments.
+
+    experiments list [--search TEXT] [--kind K] [--status S] [--limit N] [--offset N] [--json]
+    experiments show ID [--calls] [--json]
+    experiments export ID FILE        (FILE "-" writes to stdout)
+    experiments import FILE [--json]
+    experiments rename ID TITLE | note ID TEXT | delete ID
+    db upgrade | check | current
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tale_core import cli as core_cli
+
+from .engine import database_url, redact_url
+
+
+def _store():
+    from .store import Store
+
+    return Store()
+
+
+def _fmt_time(dt) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M") if dt else "-"
+
+
+def _cmd_list(args) -> int:
+    rows = _store().list_experiments(search=args.search, kind=args.kind, status=args.status, limit=args.limit,
+                                     offset=args.offset)
+    if args.json:
+        core_cli.emit([r.to_dict() for r in rows], True)
+        return 0
+    if not rows:
+        print("No experiments yet." if not (args.search or args.kind or args.status) else "No experiment matches.")
+        return 0
+    print(f"{'id':<14}{'created':<18}{'kind':<12}{'status':<11}{'calls':>6}{'cost $':>11}  title")
+    for r in rows:
+        title = r.title if len(r.title) <= 50 else r.title[:47] + "..."
+        print(f"{r.id:<14}{_fmt_time(r.created_at):<18}{r.kind:<12}{r.status:<11}{r.n_calls:>6}"
+              f"{r.cost_usd:>11.6f}  {title}")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    d = _store().get_experiment(args.id, with_calls=True)
+    if args.json:
+        core_cli.emit(d.to_dict(with_calls=args.calls), True)
+        return 0
+    print(f"{d.title}  [{d.id}]")
+    print(f"kind {d.kind}, status {d.status}, created {_fmt_time(d.created_at)}, "
+          f"finished {_fmt_time(d.finished_at)}, price table {d.price_table or '-'}")
+    if d.parent_id:
+        print(f"rerun of {d.parent_id}")
+    if d.notes:
+        print(f"notes: {d.notes}")
+    n_err = sum(1 for c in d.calls if not c.ok)
+    print(f"{len(d.calls)} calls ({n_err} failed), cost ${d.cost_usd:.6f}")
+    if d.summary:
+        print("summary: " + json.dumps(d.summary, ensure_ascii=False, default=str)[:2000])
+    if args.calls:
+        for c in d.calls:
+            mark = "ERR" if not c.ok else ("ok " if c.correct else ("x  " if c.correct is False else "-  "))
+            info = c.error.get("message", "") if c.error else f"{c.output_tokens} tokens -> {c.extracted_answer}"
+            print(f"  {mark} {c.spec:<28} {c.role:<9} budget={c.budget!s:<6} rep={c.repeat} {info}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .bundle import export_bytes
+
+    data = export_bytes(args.id, _store())
+    if args.file == "-":
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        Path(args.file).write_bytes(data)
+        print(f"exported {args.id} to {args.file} ({len(data):,} bytes)", file=sys.stderr)
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from tale_core.errors import TaleError
+
+    from .bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle
+
+    path = Path(args.file)
+    if args.file == "-":
+        data = sys.stdin.buffer.read(MAX_BUNDLE_BYTES + 1)
+    else:
+        if not path.is_file():
+            raise TaleError(f"No such file: {args.file}")
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            raise BundleError([f"file of {path.stat().st_size / 1e6:.1f} MB is larger than the "
+                               f"{MAX_BUNDLE_BYTES // (1024 * 1024)} MB allowed"])
+        data = path.read_bytes()
+    try:
+        eid = import_bundle(data, _store())
+    except BundleError as e:
+        if args.json:
+            core_cli.emit({"ok": False, "problems": e.problems}, True)
+        else:
+            print("error: the bundle cannot be imported:", file=sys.stderr)
+            for p in e.problems:
+                print(f"  - {p}", file=sys.stderr)
+        return 2
+    if args.json:
+        core_cli.emit({"ok": True, "id": eid}, True)
+    else:
+        print(f"imported as experiment {eid}")
+    return 0
+
+
+def _cmd_rename(args) -> int:
+    _store().rename(args.id, args.title)
+    print(f"renamed {args.id}")
+    return 0
+
+
+def _cmd_note(args) -> int:
+    _store().annotate(args.id, args.text)
+    print(f"notes of {args.id} updated")
+    return 0
+
+
+def _cmd_delete(args) -> int:
+    from tale_core.errors import TaleError
+
+    if not _store().delete(args.id):
+        raise TaleError(f"No experiment with id {args.id!r}")
+    print(f"deleted {args.id}")
+    return 0
+
+
+def _cmd_db(args) -> int:
+    from . import migrate
+
+    url = database_url()
+    if args.action == "upgrade":
+        rev = migrate.upgrade(url)
+        print(f"database {redact_url(url)} is at revision {rev}")
+        return 0
+    if args.action == "current":
+        print(f"database {redact_url(url)}: revision {migrate.current_revision(url) or '(empty)'}, "
+              f"code head {migrate.head_revision()}")
+        return 0
+    # check: migrations applied and in step with the models
+    current, head = migrate.current_revision(url), migrate.head_revision()
+    if current != head:
+        print(f"database {redact_url(url)} is at {current or '(empty)'}, head is {head}: "
+              "run `python -m tale_core db upgrade`", file=sys.stderr)
+        return 1
+    drift = migrate.schema_drift(url)
+    if drift:
+        print("models and migrations disagree (write a migration):", file=sys.stderr)
+        for d in drift:
+            print(f"  {d}", file=sys.stderr)
+        return 1
+    print(f"database {redact_url(url)} is at head {head}; models and migrations agree")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``experiments`` and ``db`` command groups to the CLI."""
+    ex = sub.add_parser("experiments", help="list, show, export and import recorded experiments")
+    exs = ex.add_subparsers(dest="action", required=True)
+
+    p = exs.add_parser("list", help="newest experiments first")
+    p.add_argument("--search", help="text in the title, notes or questions")
+    p.add_argument("--kind", choices=("playground", "sweep", "search", "benchmark"))
+    p.add_argument("--status", choices=("running", "done", "cancelled", "failed"))
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_list)
+
+    p = exs.add_parser("show", help="one experiment")
+    p.add_argument("id")
+    p.add_argument("--calls", action="store_true", help="include every call")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_show)
+
+    p = exs.add_parser("export", help="write a shareable bundle (JSON)")
+    p.add_argument("id")
+    p.add_argument("file", help="output file, or - for stdout")
+    p.set_defaults(func=_cmd_export)
+
+    p = exs.add_parser("import", help="import a bundle as a new experiment")
+    p.add_argument("file", help="bundle file, or - for stdin")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_import)
+
+    p = exs.add_parser("rename", help="change an experiment's title")
+    p.add_argument("id")
+    p.add_argument("title")
+    p.set_defaults(func=_cmd_rename)
+
+    p = exs.add_parser("note", help="replace an experiment's notes")
+    p.add_argument("id")
+    p.add_argument("text")
+    p.set_defaults(func=_cmd_note)
+
+    p = exs.add_parser("delete", help="delete an experiment and its calls")
+    p.add_argument("id")
+    p.set_defaults(func=_cmd_delete)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=("upgrade", "check", "current"),
+                    help="upgrade: migrate to the newest schema; check: migrations applied and in step with "
+                         "the models; current: show the revision")
+    db.set_defaults(func=_cmd_db)
+
+
+def _factory(kind: str, title: str, config: dict | None = None):
+    from .recorder import recorder_factory
+
+    return recorder_factory(kind, title, config)
+
+
+core_cli.add_extension(register)
+core_cli.set_recorder_factory(_factory)

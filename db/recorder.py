@@ -1,0 +1,113 @@
+"""Record a run as an experiment: what ``tale_core.cli.set_recorder_factory`` expects, and what pages use.
+
+    rec = Recorder.start("sweep", "Peyton, 3 models", config.to_dict())
+    run_sweep(config, models, sink=rec.sink, cache=rec.cache, skip=rec.done_cell_ids())
+    rec.finish("done", summary)
+
+Every call the engine reports is written and committed the moment it arrives, so a killed run loses
+nothing it had finished; :meth:`Recorder.resume` reattaches to the experiment and :meth:`done_cell_ids`
+says which cells to skip.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from tale_core.protocols import CallRecord
+
+from .cache import DbCallCache
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+class RecordingSink:
+    """A ``CallSink`` writing each call to the store at once.
+
+    A failed write is logged and counted, not raised: the engine's run goes on and the recorder's
+    summary reports how many calls could not be stored.
+    """
+
+    def __init__(self, store: Store, experiment_id: str):
+        self.store = store
+        self.experiment_id = experiment_id
+        self.recorded = 0
+        self.duplicates = 0
+        self.failures: list[str] = []
+        self._lock = threading.Lock()
+
+    def on_call(self, record: CallRecord) -> None:
+        try:
+            new = self.store.record_call(self.experiment_id, record)
+        except Exception as e:  # noqa: BLE001 - never break the engine's run over storage
+            log.error("could not record call %s of experiment %s: %s", record.call_id, self.experiment_id, e)
+            with self._lock:
+                self.failures.append(str(e)[:300])
+            return
+        with self._lock:
+            if new:
+                self.recorded += 1
+            else:
+                self.duplicates += 1
+
+
+class Recorder:
+    """An experiment being recorded: ``.id``, ``.sink`` (CallSink), ``.cache`` (CallCache), ``.finish()``."""
+
+    def __init__(self, store: Store, experiment_id: str, *, use_cache: bool = True):
+        self.store = store
+        self.id = experiment_id
+        self.sink = RecordingSink(store, experiment_id)
+        self.cache: DbCallCache | None = DbCallCache(store) if use_cache else None
+        self.finished = False
+
+    @classmethod
+    def start(cls, kind: str, title: str, config: dict[str, Any] | None = None, *, store: Store | None = None,
+              parent_id: str | None = None, use_cache: bool = True) -> "Recorder":
+        """Create the experiment (status ``running``) and return its recorder."""
+        store = store or Store()
+        eid = store.create_experiment(kind, title, config or {}, parent_id=parent_id)
+        return cls(store, eid, use_cache=use_cache)
+
+    @classmethod
+    def resume(cls, experiment_id: str, *, store: Store | None = None, use_cache: bool = True) -> "Recorder":
+        """Reattach to an existing experiment (after a crash or a cancel) and mark it running again."""
+        store = store or Store()
+        store.set_status(experiment_id, "running")
+        return cls(store, experiment_id, use_cache=use_cache)
+
+    def done_cell_ids(self) -> set[str]:
+        """Cells already stored: pass as ``skip=`` to ``run_sweep`` to run only the missing ones."""
+        return self.store.done_cell_ids(self.id)
+
+    def spend(self) -> float:
+        return self.store.spend(self.id)
+
+    def finish(self, status: str = "done", summary: dict[str, Any] | None = None) -> None:
+        """Close the experiment with its status and summary (storage failures are added to the summary)."""
+        summary = dict(summary or {})
+        if self.sink.failures:
+            summary["record_failures"] = len(self.sink.failures)
+            summary["record_failure_example"] = self.sink.failures[0]
+        self.store.finish_experiment(self.id, status, summary)
+        self.finished = True
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.finished:
+            status = "done" if exc_type is None else ("cancelled" if exc_type is KeyboardInterrupt else "failed")
+            summary = None if exc is None else {"error": str(exc)[:500]}
+            self.finish(status, summary)
+
+
+def recorder_factory(kind: str, title: str, config: dict[str, Any] | None = None) -> Recorder:
+    """``factory(kind, title, config) -> Recorder`` for ``tale_core.cli.set_recorder_factory``."""
+    return Recorder.start(_KIND_ALIASES.get(kind, kind), title, config)
+
+
+_KIND_ALIASES = {"bench": "benchmark", "run": "playground", "methods": "playground", "compare": "playground",
+                 "search-budget": "search"}

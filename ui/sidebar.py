@@ -121,7 +121,8 @@ def _key_inputs() -> None:
 
 def _endpoint_form() -> None:
     endpoints: dict = st.session_state.setdefault(ENDPOINTS_KEY, {})
-    with st.sidebar.expander("Custom OpenAI-compatible endpoint"):
+    with st.sidebar.expander("Custom OpenAI-compatible endpoint",
+                             expanded="_endpoint_flash" in st.session_state):
         with st.form("endpoint_form", clear_on_submit=False, border=False):
             name = st.text_input("Name", placeholder="ollama", help="Lowercase letters, digits, - _ .")
             base_url = st.text_input("Base URL", placeholder="http://127.0.0.1:11434/v1")
@@ -140,7 +141,12 @@ def _endpoint_form() -> None:
                 st.error(str(e))
             else:
                 endpoints[ep.name] = ep.to_dict()
-                st.success(f"Added compat:{ep.name} with {len(model_list)} model(s).")
+                st.session_state["_endpoint_flash"] = (f"Added compat:{ep.name} with {len(model_list)} "
+                                                       "model(s): pick them under Models.")
+                st.rerun()  # the model picker above must list the new models
+        flash = st.session_state.pop("_endpoint_flash", None)
+        if flash:
+            st.success(flash)
         for ep_name in list(endpoints):
             c1, c2 = st.columns([3, 1])
             c1.caption(f"compat:{ep_name} - {endpoints[ep_name]['base_url']}")

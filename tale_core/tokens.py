@@ -15,9 +15,10 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import importlib.resources
+import importlib.util
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import tiktoken
@@ -73,12 +74,21 @@ _cache: dict[str, tiktoken.Encoding] = {}
 _lock = threading.Lock()
 
 
+def _data_dir() -> Path | None:
+    """bpe-openai's data folder, found without importing the package (its import builds its own
+    tokenizers, which costs half a second we do not need)."""
+    spec = importlib.util.find_spec("bpe_openai")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
 def _read_ranks(spec: EncodingSpec) -> dict[bytes, int]:
-    try:
-        packed = importlib.resources.files("bpe_openai.data").joinpath(spec.data_file).read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError) as e:
-        raise TokenizerError(f"The offline rank file for {spec.name} is missing ({e}); "
-                             "install the bpe-openai==0.1.4 package") from None
+    path = _data_dir() / spec.data_file if _data_dir() is not None else None
+    if path is None or not path.is_file():
+        raise TokenizerError(f"The offline rank file for {spec.name} is missing; "
+                             "install the bpe-openai==0.1.4 package")
+    packed = path.read_bytes()
     try:
         raw = gzip.decompress(packed)
     except (OSError, EOFError) as e:

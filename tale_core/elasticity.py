@@ -1,0 +1,160 @@
+"""Token-elasticity analysis of a sweep: per model, tokens spent vs budget asked, and where it pays off.
+
+Definitions (all over cells that did not fail; error cells are counted per budget but not averaged):
+
+* **compliance** = mean output tokens / budget (1.0 = spends exactly the budget, > 1 = overshoots).
+* **sweet spot** = the budget with the fewest mean output tokens among budgets whose graded cells are
+  *all* correct (``rule="all"``, default) or a strict majority correct (``rule="majority"``). Without a
+  gold answer nothing is graded and the sweet spot is simply the fewest tokens (``sweet_spot_rule``
+  says ``"ungraded"``). Ties go to the larger budget (more slack, same cost).
+* **elastic region** = ``(lo, hi)``: ``hi`` is the budget where mean tokens are lowest (ties: the
+  smallest such budget) and ``lo`` the smallest budget below it that spends noticeably more (more than
+  ``tolerance``, default 5%): asking for less than ``hi`` makes the model spend more. None when no
+  smaller budget overshoots, e.g. a model that complies or ignores budgets.
+* **savings vs reference** = ``1 - sweet_spot.mean_tokens / reference_tokens`` (vanilla CoT cells).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .errors import TaleError
+from .sweep import SweepCell
+
+SWEET_SPOT_RULES = ("all", "majority")
+
+
+@dataclass
+class BudgetPoint:
+    budget: int
+    mean_tokens: float
+    std_tokens: float
+    n: int
+    n_correct: int
+    accuracy: float | None
+    compliance: float
+    mean_cost: float | None
+    n_graded: int = 0
+    n_errors: int = 0
+    min_tokens: int = 0
+    max_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class ElasticityReport:
+    spec: str
+    points: list[BudgetPoint]
+    reference_tokens: float | None
+    reference_correct: float | None
+    sweet_spot: BudgetPoint | None
+    elastic_region: tuple[int, int] | None
+    savings_vs_reference: float | None
+    sweet_spot_rule: str = "all"
+    reference_n: int = 0
+    failed_budgets: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec, "points": [p.to_dict() for p in self.points],
+            "reference_tokens": self.reference_tokens, "reference_correct": self.reference_correct,
+            "reference_n": self.reference_n,
+            "sweet_spot": self.sweet_spot.to_dict() if self.sweet_spot else None,
+            "sweet_spot_budget": self.sweet_spot.budget if self.sweet_spot else None,
+            "sweet_spot_rule": self.sweet_spot_rule,
+            "elastic_region": list(self.elastic_region) if self.elastic_region else None,
+            "savings_vs_reference": self.savings_vs_reference, "failed_budgets": list(self.failed_budgets),
+            "notes": list(self.notes),
+        }
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    m = sum(values) / len(values)
+    return m, math.sqrt(sum((v - m) ** 2 for v in values) / len(values))
+
+
+def _point(budget: int, cells: list[SweepCell]) -> BudgetPoint | None:
+    ok = [c.result for c in cells if c.result.ok]
+    if not ok:
+        return None
+    toks = [r.output_tokens for r in ok]
+    mean, std = _mean_std([float(t) for t in toks])
+    graded = [r for r in ok if r.correct is not None]
+    n_correct = sum(1 for r in graded if r.correct)
+    costs = [r.cost_usd for r in ok if r.cost_usd is not None]
+    return BudgetPoint(
+        budget=budget, mean_tokens=mean, std_tokens=std, n=len(ok), n_correct=n_correct,
+        accuracy=n_correct / len(graded) if graded else None, compliance=mean / budget,
+        mean_cost=sum(costs) / len(costs) if costs else None, n_graded=len(graded),
+        n_errors=len(cells) - len(ok), min_tokens=min(toks), max_tokens=max(toks))
+
+
+def _passes(p: BudgetPoint, rule: str) -> bool:
+    if p.accuracy is None:
+        return False
+    return p.accuracy == 1.0 if rule == "all" else p.n_correct * 2 > p.n_graded
+
+
+def sweet_spot(points: list[BudgetPoint], rule: str = "all") -> tuple[BudgetPoint | None, str]:
+    """The sweet-spot point and the rule that picked it (``all``, ``majority`` or ``ungraded``)."""
+    if not points:
+        return None, rule
+    if all(p.accuracy is None for p in points):
+        rule, pool = "ungraded", points
+    else:
+        pool = [p for p in points if _passes(p, rule)]
+    if not pool:
+        return None, rule
+    return min(pool, key=lambda p: (p.mean_tokens, -p.budget)), rule
+
+
+def elastic_region(points: list[BudgetPoint], tolerance: float = 0.05) -> tuple[int, int] | None:
+    """``(lo, hi)`` where budgets below ``hi`` make the model spend more tokens; None when none do."""
+    if len(points) < 2:
+        return None
+    low = min(points, key=lambda p: (p.mean_tokens, p.budget))
+    over = [p.budget for p in points if p.budget < low.budget and p.mean_tokens > low.mean_tokens * (1 + tolerance)]
+    return (min(over), low.budget) if over else None
+
+
+def analyze(cells: Iterable[SweepCell], *, rule: str = "all", tolerance: float = 0.05) -> dict[str, ElasticityReport]:
+    """One :class:`ElasticityReport` per model spec, in the order the specs first appear in ``cells``."""
+    if rule not in SWEET_SPOT_RULES:
+        raise TaleError(f"Sweet-spot rule must be one of {', '.join(SWEET_SPOT_RULES)}, not {rule!r}")
+    if not 0 <= tolerance < 10:
+        raise TaleError(f"Tolerance must be a fraction like 0.05, not {tolerance!r}")
+    by_spec: dict[str, dict[int | None, list[SweepCell]]] = {}
+    for c in cells:
+        by_spec.setdefault(c.key.spec, {}).setdefault(c.key.budget, []).append(c)
+    reports: dict[str, ElasticityReport] = {}
+    for spec, groups in by_spec.items():
+        ref_cells = [c.result for c in groups.pop(None, []) if c.result.ok]
+        points, failed = [], []
+        for b in sorted(groups):
+            p = _point(b, groups[b])
+            (points.append(p) if p is not None else failed.append(b))
+        ref_tokens = sum(r.output_tokens for r in ref_cells) / len(ref_cells) if ref_cells else None
+        ref_graded = [r for r in ref_cells if r.correct is not None]
+        ref_correct = sum(1 for r in ref_graded if r.correct) / len(ref_graded) if ref_graded else None
+        spot, used_rule = sweet_spot(points, rule)
+        savings = None
+        if spot is not None and ref_tokens:
+            savings = 1 - spot.mean_tokens / ref_tokens
+        notes = []
+        if failed:
+            notes.append(f"Every call failed at budget(s) {', '.join(map(str, failed))}.")
+        if points and spot is None:
+            notes.append("No budget met the correctness rule, so there is no sweet spot.")
+        if ref_tokens is None:
+            notes.append("No vanilla CoT reference, so no savings figure.")
+        reports[spec] = ElasticityReport(
+            spec=spec, points=points, reference_tokens=ref_tokens, reference_correct=ref_correct,
+            sweet_spot=spot, elastic_region=elastic_region(points, tolerance), savings_vs_reference=savings,
+            sweet_spot_rule=used_rule, reference_n=len(ref_cells), failed_budgets=failed, notes=notes)
+    return reports

@@ -41,27 +41,41 @@ gold = st.text_input("Gold answer (optional)", key="pg_gold",
                      help="With a gold answer each card says correct or wrong; without it, 'not graded'.")
 gold_msg = st.empty()
 
-c1, c2 = st.columns([3, 1])
-methods = c1.pills("Methods", METHOD_CHOICES, selection_mode="multi", default=DEFAULT_METHODS,
+def offered_methods(models: list[str]) -> list[str]:
+    """Thinking budgets and reasoning effort only when a picked model has them."""
+    infos = [lookup(*parse_spec(m)) for m in models]
+    fake = any(m.startswith("fake/") for m in models)
+    return [k for k in METHOD_CHOICES
+            if not (k == "thinking" and not (fake or any(i.thinking for i in infos)))
+            and not (k == "effort" and not (fake or any(i.reasoning for i in infos)))]
+
+
+methods = st.pills("Methods", offered_methods(sb.models), selection_mode="multi", default=DEFAULT_METHODS,
                    key="pg_methods", format_func=lambda k: GENERIC_LABELS.get(k) or MethodSpec(k).label)
-budget_n = c2.number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, step=10,
-                           key="pg_budget", help="For 'Budget N': the prompt says 'use less than N tokens'.")
+methods = methods or []
+knobs = st.columns(4)
+budget_n = words = thinking_budget = effort = None
+if "budget" in methods:
+    budget_n = knobs[0].number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, step=10,
+                                     key="pg_budget", help="The prompt says 'use less than N tokens'.")
+if "constrained" in methods:
+    words = knobs[1].number_input("Word limit (Constrained CoT)", min_value=1, max_value=10_000, value=50,
+                                  key="pg_words")
+if "thinking" in methods:
+    thinking_budget = knobs[2].number_input(
+        "Thinking budget (tokens)", min_value=1024, max_value=64_000, value=2048, step=256, key="pg_thinking",
+        help="Anthropic extended thinking: at least 1024 and below the max output tokens.")
+if "effort" in methods:
+    effort = knobs[3].selectbox("Reasoning effort", ["low", "medium", "high"], key="pg_effort",
+                                help="OpenAI reasoning models (o-series, gpt-5).")
 
 with st.expander("More settings"):
-    s1, s2, s3, s4 = st.columns(4)
-    words = s1.number_input("Word limit (Constrained CoT)", min_value=1, max_value=10_000, value=50,
-                            key="pg_words")
-    thinking_budget = s2.number_input("Thinking budget (tokens)", min_value=1024, max_value=64_000, value=2048,
-                                      step=256, key="pg_thinking",
-                                      help="Anthropic extended thinking: at least 1024 and below max output.")
-    effort = s3.selectbox("Reasoning effort", ["low", "medium", "high"], key="pg_effort",
-                          help="OpenAI reasoning models (o-series, gpt-5).")
-    max_tokens = s4.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
+    t1, t2, t3, t4 = st.columns(4)
+    max_tokens = t1.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
                                  key="pg_max_tokens", help="Hard cap sent to the provider (not the TALE budget).")
-    t1, t2, t3 = st.columns(3)
-    temperature = t1.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="pg_temperature")
-    seed = t2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="pg_seed")
-    use_cache = t3.toggle("Reuse cached answers", value=True, key="pg_use_cache",
+    temperature = t2.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="pg_temperature")
+    seed = t3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="pg_seed")
+    use_cache = t4.toggle("Reuse cached answers", value=True, key="pg_use_cache",
                           help="Deterministic calls (temperature 0, fixed seed) already made are free.")
 
 run = st.button("Run", type="primary", disabled=not sb.models)

@@ -79,7 +79,7 @@ def streamlit_server(data_dir: Path, *, extra_env: dict[str, str] | None = None,
 
 
 @contextmanager
-def chromium_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
+def chromium_page(width: int = 1400, height: int = 2000) -> Iterator[object]:
     """A Playwright page in the system Chromium, closed at the end."""
     from playwright.sync_api import sync_playwright
 
@@ -94,12 +94,13 @@ def chromium_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
 
 
 def wait_idle(page, timeout_ms: int = 30_000) -> None:
-    """Wait until Streamlit finished running the script (no 'running' indicator)."""
+    """Wait until Streamlit finished running the script (the app root says ``notRunning``)."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
         timeout=timeout_ms)
+    page.wait_for_timeout(300)  # let the last deltas paint
 
 
 def screenshot(page, name: str) -> Path:

@@ -1,0 +1,51 @@
+"""Browser smoke test: the real app in Chromium, with the scripted fake models (offline, loopback only)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser import CHROMIUM, chromium_page, screenshot, streamlit_server, wait_idle
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
+
+QUESTION = "Peyton has 3 apples and buys 4 more. How many apples does Peyton have?"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    data = tmp_path_factory.mktemp("tale-e2e")
+    with streamlit_server(data) as url:
+        yield url
+
+
+def test_playground_runs_methods_side_by_side(app_url):
+    with chromium_page() as page:
+        page.goto(app_url)
+        page.get_by_role("heading", name="Playground").wait_for(timeout=30_000)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        assert "fake/elastic" in sidebar.inner_text()
+        page.get_by_role("textbox", name="Question").fill(QUESTION)
+        page.get_by_role("textbox", name="Gold answer (optional)").fill("42")
+        page.get_by_role("textbox", name="Gold answer (optional)").press("Enter")
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("Estimated budget: 60 tokens").wait_for(timeout=30_000)
+        page.get_by_text("Summary").wait_for(timeout=30_000)
+        wait_idle(page)
+        body = page.locator("[data-testid='stMain']").inner_text()
+        assert body.count("Correct") >= 4
+        assert "out 258" in body and "out 86" in body
+        assert "Saved as experiment" in body
+        screenshot(page, "e2e-playground")
+
+
+def test_learn_deep_link_keeps_the_sidebar(app_url):
+    with chromium_page() as page:
+        page.goto(f"{app_url}/learn")
+        page.get_by_role("heading", name="Learn: token elasticity").wait_for(timeout=30_000)
+        wait_idle(page)
+        assert "Models" in page.locator("[data-testid='stSidebar']").inner_text()
+        screenshot(page, "e2e-learn")

@@ -9,6 +9,9 @@ Token counts come from the response's ``usage`` block (``prompt_tokens``, ``comp
 ``completion_tokens_details.reasoning_tokens`` for hidden reasoning, already included in
 ``completion_tokens``). A compatible server that sends no usage gets counts estimated with
 :func:`tale_core.tokens.estimate_tokens` and ``usage_source="estimate"``.
+
+The small SDK-neutral module-level helpers (Retry-After parsing, estimates, error text) are shared with
+:mod:`tale_core.providers.anthropic_api`; this module imports the ``openai`` SDK only when a model is used.
 """
 
 from __future__ import annotations

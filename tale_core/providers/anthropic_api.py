@@ -1,0 +1,344 @@
+"""Anthropic's Messages API through the official ``anthropic`` SDK (2.x, API version 2026-10-21).
+
+What is sent:
+  * system messages go to ``system=``; user/assistant turns to ``messages``;
+  * ``params.thinking_budget`` turns on extended thinking ``{"type": "enabled", "budget_tokens": N}``
+    (checked before the call: N >= 1024 and N < max_tokens);
+  * ``params.reasoning_effort`` goes to ``output_config={"effort": ...}`` (low/medium/high/xhigh/max, as
+    the installed SDK's types list them); on models that think, without a thinking budget, it also turns
+    on adaptive thinking ``{"type": "adaptive"}`` so the model decides how much to think;
+  * thinking is requested with ``display: "summarized"`` so its text comes back;
+  * no ``temperature`` / ``top_p`` / ``seed``: the 2.x SDK removed the sampling parameters and the API
+    version it speaks rejects them (thinking never allowed a temperature anyway). Generation is
+    therefore not seedable; the cache key still records the requested parameters.
+
+Token counts, reported vs estimated:
+  * ``input_tokens`` and ``output_tokens`` are always the API's ``usage`` numbers. Anthropic's
+    ``output_tokens`` already includes thinking tokens (they are billed as output).
+  * ``reasoning_tokens`` is ``usage.output_tokens_details.thinking_tokens`` when the API reports it
+    (``raw_usage["reasoning_tokens_source"] == "provider"``). When it does not, and thinking text came
+    back, it is an **estimate** from that text with :func:`tale_core.tokens.estimate_tokens`
+    (``raw_usage["reasoning_tokens_source"] == "estimate"``); summarized thinking is shorter than what
+    the model generated, so such estimates undercount. ``usage_source`` stays ``"provider"`` because
+    the billed counts are the API's.
+
+Retries are the SDK's (429 / 5xx / timeouts / connection errors, honouring Retry-After); a Retry-After
+longer than :data:`MAX_RETRY_AFTER_S` is not waited for: the RateLimitError returns at once with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+from urllib.parse import urlsplit
+
+from ..catalog import lookup
+from ..errors import (AuthError, BadResponse, ContextTooLong, InvalidRequest, ModelNotFound, ProviderError,
+                      ProviderTimeout, ProviderUnreachable, RateLimitError, ServerError)
+from ..types import Completion, GenParams, Message
+from .base import ChatModel, OnText, Stopwatch
+from .openai_compat import (attempts_text, describe_cause, estimate_count, literal_values, parse_retry_after,
+                            usage_dict)
+
+PROVIDER = "anthropic"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+MIN_THINKING_BUDGET = 1024
+#: longest server-requested wait the SDK may sleep before a retry; longer ones fail fast instead
+MAX_RETRY_AFTER_S = 120.0
+#: error ``type`` of an error event inside a 200 stream -> the HTTP status it stands for
+_TYPE_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
+                "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
+                "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529}
+
+
+def effort_values() -> tuple[str, ...]:
+    """The ``output_config.effort`` values the installed SDK's types accept."""
+    import typing
+
+    from anthropic.types.output_config_param import OutputConfigParam
+
+    hints = typing.get_type_hints(OutputConfigParam)
+    return tuple(v for v in literal_values(hints["effort"]) if isinstance(v, str))
+
+
+def _cap_retry_after(request: Any, call_next: Any) -> Any:
+    """SDK middleware: don't sleep through a Retry-After above MAX_RETRY_AFTER_S; fail fast instead."""
+    response = call_next(request)
+    http = getattr(response, "http_response", None)
+    if http is not None and (http.status_code == 429 or http.status_code >= 500):
+        ra = parse_retry_after(http.headers)
+        if ra is not None and ra > MAX_RETRY_AFTER_S:
+            http.headers["x-should-retry"] = "false"
+    return response
+
+
+class _CallbackError(Exception):
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
+class _Unreadable(Exception):
+    """The answer arrived but has the wrong shape."""
+
+
+class _StreamCut(Exception):
+    """The stream ended cleanly but before ``message_stop``."""
+
+
+class AnthropicModel(ChatModel):
+    """One Claude model. See the module docstring for what is sent and how tokens are counted."""
+
+    provider = PROVIDER
+    max_concurrency = 4
+
+    def __init__(self, model: str, *, api_key: str, base_url: str | None = None, timeout_s: float = 120.0,
+                 max_retries: int = 2):
+        import anthropic
+
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidRequest("The model name is empty.", provider=PROVIDER)
+        if not api_key:
+            raise AuthError("No Anthropic API key: set ANTHROPIC_API_KEY or enter a key in the sidebar.",
+                            provider=PROVIDER)
+        if not timeout_s or float(timeout_s) <= 0:
+            raise InvalidRequest(f"timeout_s must be positive, got {timeout_s!r}", provider=PROVIDER)
+        if int(max_retries) < 0:
+            raise InvalidRequest(f"max_retries must be 0 or more, got {max_retries!r}", provider=PROVIDER)
+        self.model = model.strip()
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.custom_base_url = self.base_url != DEFAULT_BASE_URL
+        self.timeout_s = float(timeout_s)
+        self.max_retries = int(max_retries)
+        self.info = lookup(PROVIDER, self.model)
+        try:
+            self._client = anthropic.Anthropic(api_key=api_key, base_url=self.base_url, timeout=self.timeout_s,
+                                               max_retries=self.max_retries, middleware=[_cap_retry_after])
+        except anthropic.AnthropicError as e:
+            raise AuthError(f"Cannot set up the Anthropic client: {e}", provider=PROVIDER) from None
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc or self.base_url
+
+    def runtime(self) -> str:
+        import anthropic
+
+        from anthropic._constants import ANTHROPIC_API_VERSION
+
+        rt = f"anthropic-sdk {anthropic.__version__} (API {ANTHROPIC_API_VERSION})"
+        return f"{rt} @ {self.host}" if self.custom_base_url else rt
+
+    # -- request -----------------------------------------------------------------------------------------
+
+    def build_request(self, messages: Sequence[Message], params: GenParams) -> dict[str, Any]:
+        """The Messages JSON body (without ``stream``). Raises InvalidRequest before any call."""
+        if not isinstance(params.max_tokens, int) or params.max_tokens < 1:
+            raise InvalidRequest(f"max_tokens must be a positive whole number, got {params.max_tokens!r}",
+                                 provider=PROVIDER)
+        system = "\n\n".join(m.content for m in messages if m.role == "system")
+        turns = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
+        if not turns:
+            raise InvalidRequest("Anthropic needs at least one user message besides the system prompt.",
+                                 provider=PROVIDER)
+        body: dict[str, Any] = {"model": self.model, "max_tokens": params.max_tokens, "messages": turns}
+        if system:
+            body["system"] = system
+        if params.stop:
+            body["stop_sequences"] = list(params.stop)
+        budget = params.thinking_budget
+        if budget is not None:
+            if isinstance(budget, bool) or not isinstance(budget, int):
+                raise InvalidRequest(f"The thinking budget must be a whole number of tokens, got {budget!r}.",
+                                     provider=PROVIDER)
+            if budget < MIN_THINKING_BUDGET:
+                raise InvalidRequest(f"The thinking budget must be at least {MIN_THINKING_BUDGET} tokens "
+                                     f"(Anthropic's minimum), got {budget}.", provider=PROVIDER)
+            if budget >= params.max_tokens:
+                raise InvalidRequest(f"The thinking budget ({budget}) must be less than max_tokens "
+                                     f"({params.max_tokens}): thinking counts toward max_tokens. Raise "
+                                     "max_tokens or lower the budget.", provider=PROVIDER)
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget, "display": "summarized"}
+        effort = params.reasoning_effort
+        if effort is not None:
+            allowed = effort_values()
+            if effort not in allowed:
+                raise InvalidRequest(f"Anthropic effort {effort!r} is not one of {', '.join(allowed)}.",
+                                     provider=PROVIDER)
+            body["output_config"] = {"effort": effort}
+            if budget is None and self.info.thinking:
+                body["thinking"] = {"type": "adaptive", "display": "summarized"}
+        return body
+
+    # -- call --------------------------------------------------------------------------------------------
+
+    def complete(self, messages: Sequence[Message], params: GenParams,
+                 on_text: OnText | None = None) -> Completion:
+        """Send the messages; stream through ``on_text`` when given. Raises :mod:`tale_core.errors` types."""
+        body = self.build_request(list(messages), params)
+        state = {"started": False}
+        try:
+            if on_text is None:
+                return self._complete_json(body)
+            return self._complete_stream(body, on_text, state)
+        except _CallbackError as e:
+            raise e.original from None
+        except ProviderError:
+            raise
+        except Exception as e:  # every SDK / parse failure becomes a typed error
+            raise self.map_error(e, started=state["started"]) from e
+
+    def _complete_json(self, body: dict) -> Completion:
+        sw = Stopwatch()
+        msg = self._client.messages.create(**body)
+        if isinstance(msg, str):
+            raise _Unreadable(f"the answer is not JSON: {msg[:80]!r}")
+        return self._completion(body, msg, sw, first=None)
+
+    def _complete_stream(self, body: dict, on_text: OnText, state: dict) -> Completion:
+        sw = Stopwatch()
+        stopped = False
+        events = 0
+        with self._client.messages.stream(**body) as stream:
+            state["started"] = True  # the server accepted the request: a failure now breaks the stream
+            for event in stream:
+                events += 1
+                etype = getattr(event, "type", None)
+                if etype == "text":
+                    sw.mark_first()
+                    try:
+                        on_text(event.text)
+                    except BaseException as e:
+                        raise _CallbackError(e) from e
+                elif etype == "message_stop":
+                    stopped = True
+            if events == 0:
+                raise _Unreadable("the streaming answer carried no events (is this the Anthropic API?)")
+            if not stopped:
+                raise _StreamCut(f"the stream ended before message_stop (after {events} events)")
+            msg = stream.get_final_message()
+        return self._completion({**body, "stream": True}, msg, sw, first=sw.first)
+
+    def _completion(self, request: dict, msg: Any, sw: Stopwatch, first: float | None) -> Completion:
+        try:
+            blocks = list(msg.content)
+            usage = msg.usage
+            input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+        except (AttributeError, TypeError) as e:
+            raise _Unreadable(f"no content or usage ({e})") from None
+        if not isinstance(input_tokens, int) or not isinstance(output_tokens, int):
+            raise _Unreadable("usage has no token counts")
+        texts: list[str] = []
+        thoughts: list[str] = []
+        redacted = 0
+        for b in blocks:
+            btype = getattr(b, "type", None)
+            if btype == "text":
+                texts.append(getattr(b, "text", "") or "")
+            elif btype == "thinking":
+                thoughts.append(getattr(b, "thinking", "") or "")
+            elif btype == "redacted_thinking":
+                redacted += 1
+        thinking = "\n\n".join(t for t in thoughts if t)
+        raw = usage_dict(usage)
+        details = getattr(usage, "output_tokens_details", None)
+        reported = getattr(details, "thinking_tokens", None) if details is not None else None
+        if isinstance(reported, int):
+            reasoning = reported
+            raw["reasoning_tokens_source"] = "provider"
+        elif thinking:
+            reasoning = min(output_tokens, estimate_count(thinking, self.model))
+            raw["reasoning_tokens_source"] = "estimate"
+        else:
+            reasoning = 0
+        if redacted:
+            raw["redacted_thinking_blocks"] = redacted
+        return Completion(
+            text="".join(texts), provider=PROVIDER, model=self.model, input_tokens=input_tokens,
+            output_tokens=output_tokens, reasoning_tokens=reasoning,
+            finish_reason=getattr(msg, "stop_reason", None), latency_s=sw.elapsed(), first_token_s=first,
+            runtime=self.runtime(), request=request, usage_source="provider", raw_usage=raw, thinking=thinking)
+
+    # -- errors ------------------------------------------------------------------------------------------
+
+    def map_error(self, e: BaseException, *, started: bool = False) -> ProviderError:
+        """Translate an SDK or parsing exception into a :mod:`tale_core.errors` type with a clear message."""
+        import anthropic
+        import httpx2
+
+        p = PROVIDER
+        if isinstance(e, _StreamCut):
+            return ServerError(f"The stream from Anthropic broke off: {e}.", provider=p)
+        if isinstance(e, _Unreadable):
+            return BadResponse(f"Anthropic sent an answer we cannot read: {e}.", provider=p)
+        if isinstance(e, (anthropic.APITimeoutError, httpx2.TimeoutException)):
+            if started:
+                return ProviderTimeout(f"Anthropic stopped sending the stream for {self.timeout_s:g} s.", provider=p)
+            return ProviderTimeout(f"Anthropic did not answer within {self.timeout_s:g} s "
+                                   f"({attempts_text(None, self.max_retries + 1)}).", provider=p)
+        if isinstance(e, (anthropic.APIConnectionError, httpx2.TransportError)):
+            cause = describe_cause(e)
+            if started:
+                return ServerError(f"The stream from Anthropic broke off midway: {cause}.", provider=p)
+            return ProviderUnreachable(f"Cannot connect to Anthropic at {self.base_url} ({cause}). Is the server "
+                                       "running and the URL right?", provider=p, detail=cause)
+        if isinstance(e, anthropic.APIResponseValidationError):
+            return BadResponse(f"Anthropic sent an answer we cannot read: {e.message}", provider=p,
+                               status=e.status_code)
+        if isinstance(e, anthropic.APIStatusError):
+            status = e.status_code
+            if status < 400:  # an error event inside a 200 stream: its type says what it is
+                status = _TYPE_STATUS.get(str(getattr(e, "type", "") or ""), 500)
+                return self._map_status(status, e, None, during="during the stream")
+            return self._map_status(status, e, e.response.headers)
+        if isinstance(e, anthropic.AnthropicError):
+            return ProviderError(f"Anthropic client error: {e}", provider=p)
+        if isinstance(e, (ValueError, TypeError, AttributeError, KeyError, IndexError, AssertionError,
+                          RuntimeError)):
+            return BadResponse(f"Anthropic sent an answer we cannot read ({type(e).__name__}: {e}).", provider=p)
+        return ProviderError(f"Anthropic call failed: {type(e).__name__}: {e}", provider=p)
+
+    def _map_status(self, status: int, e: Any, headers: Any, during: str = "") -> ProviderError:
+        msg = _api_message(e)
+        after = during or attempts_text(e, self.max_retries + 1)
+        kw = {"provider": PROVIDER, "status": status, "detail": msg[:500]}
+        low = msg.lower()
+        if status == 401:
+            return AuthError("The Anthropic API key was rejected (401). Check ANTHROPIC_API_KEY.", **kw)
+        if status == 402:
+            return ProviderError(f"Anthropic refused the call for a billing reason (402): {msg}", **kw)
+        if status == 403:
+            return AuthError(f"The Anthropic API key may not use this (403): {msg}", **kw)
+        if status == 404:
+            return ModelNotFound(f"Anthropic does not know the model {self.model!r} (404): {msg} Check the "
+                                 f"model name and the base URL {self.base_url}.", **kw)
+        if status == 408:
+            return ProviderTimeout(f"Anthropic timed out on its side (408): {msg}", **kw)
+        if status == 413:
+            return ContextTooLong(f"The request is too large for Anthropic (413): {msg}", **kw)
+        if status == 429:
+            ra = parse_retry_after(headers)
+            wait = f" The server asks to wait {ra:g} s." if ra is not None else ""
+            return RateLimitError(f"Anthropic rate limit hit (429) {after}.{wait}",
+                                  retry_after=ra, **kw)
+        if status in (400, 422):
+            if "prompt is too long" in low or "context window" in low or "context length" in low:
+                return ContextTooLong(f"The prompt is too long for {self.model}: {msg}", **kw)
+            return InvalidRequest(f"Anthropic rejected the request ({status}): {msg}", **kw)
+        if status >= 500:
+            what = "is overloaded" if status == 529 else f"had a server error ({status})"
+            return ServerError(f"Anthropic {what} {after}: {msg}", **kw)
+        return ProviderError(f"Anthropic answered {status}: {msg}", **kw)
+
+
+def _api_message(e: Any) -> str:
+    api = getattr(e, "api_message", None)
+    if isinstance(api, str) and api.strip():
+        return api.strip()
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"].strip()
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    return str(getattr(e, "message", "") or e).strip()

@@ -123,9 +123,11 @@ class AnthropicModel(ChatModel):
     def runtime(self) -> str:
         import anthropic
 
-        from anthropic._constants import ANTHROPIC_API_VERSION
-
-        rt = f"anthropic-sdk {anthropic.__version__} (API {ANTHROPIC_API_VERSION})"
+        try:  # the API version the SDK sends in its anthropic-version header
+            from anthropic._constants import ANTHROPIC_API_VERSION as api
+        except ImportError:
+            api = "?"
+        rt = f"anthropic-sdk {anthropic.__version__} (API {api})"
         return f"{rt} @ {self.host}" if self.custom_base_url else rt
 
     # -- request -----------------------------------------------------------------------------------------

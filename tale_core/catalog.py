@@ -6,6 +6,7 @@ provider accepts can still be used; the catalogue only supplies what we know ahe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -43,10 +44,11 @@ CATALOG: tuple[ModelInfo, ...] = (
     ModelInfo("openai", "o3-mini", "o3-mini", 200_000, 100_000, reasoning=True),
     ModelInfo("openai", "o4-mini", "o4-mini", 200_000, 100_000, reasoning=True),
     ModelInfo("openai", "gpt-5-mini", "GPT-5 mini", 400_000, 128_000, reasoning=True),
-    ModelInfo("anthropic", "claude-3-5-haiku-latest", "Claude 3.5 Haiku", 200_000, 8_192),
-    ModelInfo("anthropic", "claude-sonnet-4-5", "Claude Sonnet 4.5", 200_000, 64_000, thinking=True),
     ModelInfo("anthropic", "claude-haiku-4-5", "Claude Haiku 4.5", 200_000, 64_000, thinking=True),
-    ModelInfo("anthropic", "claude-opus-4-1", "Claude Opus 4.1", 200_000, 32_000, thinking=True),
+    ModelInfo("anthropic", "claude-sonnet-4-6", "Claude Sonnet 4.6", 200_000, 64_000, thinking=True),
+    ModelInfo("anthropic", "claude-opus-4-7", "Claude Opus 4.7", 200_000, 32_000, thinking=True),
+    ModelInfo("anthropic", "claude-haiku-5-5", "Claude Haiku 5.5", 200_000, 64_000, thinking=True),
+    ModelInfo("anthropic", "claude-sonnet-5-5", "Claude Sonnet 5.5", 200_000, 64_000, thinking=True),
 )
 
 _BY_SPEC = {m.spec: m for m in CATALOG}
@@ -58,6 +60,8 @@ def lookup(provider: str, model: str) -> ModelInfo:
     if info is not None:
         return info
     reasoning = provider in ("openai",) and (model.startswith(("o1", "o3", "o4", "gpt-5")))
-    thinking = provider == "anthropic" and any(t in model for t in ("sonnet-4", "opus-4", "haiku-4", "3-7"))
+    # every Claude from 3.7 on supports extended thinking (claude-sonnet-4-6, claude-3-7-sonnet, ...)
+    m = re.match(r"claude-(?:(?:haiku|sonnet|opus)-(\d+)|(\d+)-(\d+))", model) if provider == "anthropic" else None
+    thinking = bool(m) and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
     return ModelInfo(provider, model, model, 8192 if provider.startswith(("compat", "fake")) else 128_000,
                      4096, reasoning=reasoning, thinking=thinking)

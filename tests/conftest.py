@@ -58,6 +58,10 @@ def _isolated_env(tmp_path, monkeypatch):
     # installed local models (the optional Qwen file) stay where `make install-qwen` put them
     monkeypatch.setenv("TALE_MODELS_DIR", os.environ.get("TALE_MODELS_DIR", str(REPO_ROOT / "data" / "models")))
     monkeypatch.setenv("TALE_DATA_DIR", str(tmp_path / "tale-data"))
+    # loopback calls must never be routed through a proxy from the environment
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     yield
 
 

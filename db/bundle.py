@@ -57,21 +57,23 @@ class BundleError(TaleError):
 
 
 def _price_table(specs: list[str], version: str | None) -> dict[str, Any]:
+    """The prices (USD per million tokens) of the experiment's models, as this app knows them now."""
     prices: dict[str, Any] = {}
     try:
-        from tale_core.pricing import cost_usd
+        from tale_core.pricing import price_for
     except ImportError:
-        cost_usd = None
+        return {"version": version, "prices": prices}
     for spec in specs:
-        if cost_usd is None or "/" not in spec:
-            break
+        if "/" not in spec:
+            continue
         provider, model = spec.split("/", 1)
         try:
-            pin, pout = cost_usd(provider, model, 1_000_000, 0), cost_usd(provider, model, 0, 1_000_000)
+            p = price_for(provider, model)
         except Exception:  # noqa: BLE001 - a price we cannot look up is left out
             continue
-        if pin is not None or pout is not None:
-            prices[spec] = {"input_per_mtok": pin, "output_per_mtok": pout}
+        if p is not None:
+            prices[spec] = {"input_per_mtok": p.input_per_mtok, "output_per_mtok": p.output_per_mtok,
+                            "source": p.source, "as_of": p.as_of}
     return {"version": version, "prices": prices}
 
 

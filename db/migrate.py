@@ -16,8 +16,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 
-from .engine import get_engine, is_sqlite, write_engine
+from .engine import database_url, get_engine, is_sqlite, write_engine
 from .models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -75,8 +76,7 @@ def downgrade(url: str | None = None, revision: str = "-1") -> str | None:
 
 def ensure_schema(url: str | None = None) -> None:
     """Upgrade to head once per database per process (cheap after the first call)."""
-    eng = get_engine(url)
-    key = str(eng.url)
+    key = _key(url)
     if key in _ready:
         return
     with _ready_lock:
@@ -87,13 +87,17 @@ def ensure_schema(url: str | None = None) -> None:
         _ready.add(key)
 
 
+def _key(url: str | None) -> str:
+    return make_url(url or database_url()).render_as_string(hide_password=False)
+
+
 def forget_ready(url: str | None = None) -> None:
     """Make the next :func:`ensure_schema` look again (tests that drop a database use this)."""
     with _ready_lock:
         if url is None:
             _ready.clear()
         else:
-            _ready.discard(str(get_engine(url).url))
+            _ready.discard(_key(url))
 
 
 def schema_drift(url: str | None = None) -> list:

@@ -64,7 +64,8 @@ def record_to_row(experiment_id: str, record: CallRecord) -> dict[str, Any]:
     if c is not None:
         provider, model = provider or c.provider, model or c.model
     extra = dict(record.extra or {})
-    cell_id = extra.get("cell_id")
+    # the engine's cell key: ``extra["cell_id"]``, or ``extra["cell"]`` as tale_core.sweep.run_cell sets it
+    cell_id = extra.get("cell_id") or extra.get("cell")
     cell_id = str(cell_id) if cell_id not in (None, "") else None
     status = call_status(record)
     row: dict[str, Any] = {

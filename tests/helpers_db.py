@@ -11,7 +11,7 @@ import pytest
 from tale_core.protocols import CallRecord
 from tale_core.types import Completion, GenParams, Message
 
-from tests.helpers_postgres import pg_server, pg_url  # noqa: F401 - fixtures used through db_url
+from tests.helpers_postgres import _pg_shared_db, pg_migrated_url, pg_server, pg_url  # noqa: F401 - used via db_url
 
 PLANTED_KEY = "sk-proj-PLANTEDtestKEY0123456789abcdefXYZ"
 PLANTED_ANT_KEY = "sk-ant-api03-PLANTEDanthropicKEY0123456789"
@@ -19,7 +19,20 @@ PLANTED_ANT_KEY = "sk-ant-api03-PLANTEDanthropicKEY0123456789"
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
-    """A URL to an empty database: a SQLite file, then a PostgreSQL database."""
+    """A URL to a database the store can use: a SQLite file, then a PostgreSQL database (already migrated)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tale.db'}"
+        yield url
+        from db.engine import dispose
+
+        dispose(url)
+    else:
+        yield request.getfixturevalue("pg_migrated_url")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request, tmp_path):
+    """A URL to an empty database (no tables yet): a SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'tale.db'}"
         yield url

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from db.store import Store
-from tests.helpers_db import db_url, make_record, pg_server, pg_url, sqlite_url, store  # noqa: F401
+from tests.helpers_db import db_url, make_record, _pg_shared_db, pg_migrated_url, pg_server, pg_url, sqlite_url, store  # noqa: F401
 
 THREADS = 8
 PER_THREAD = 40

@@ -6,7 +6,7 @@ import pytest
 
 from db.store import ExperimentNotFound, Store, StoreError
 from tale_core.errors import TaleError
-from tests.helpers_db import db_url, make_record, pg_server, pg_url, store  # noqa: F401 - fixtures
+from tests.helpers_db import db_url, make_record, _pg_shared_db, pg_migrated_url, pg_server, pg_url, store  # noqa: F401 - fixtures
 
 
 def test_create_and_get_experiment(store):

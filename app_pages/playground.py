@@ -9,7 +9,7 @@ from tale_core.errors import TaleError
 from tale_core.methods import MethodSpec, run_method
 from tale_core.providers import parse_spec, resolve
 from tale_core.types import GenParams
-from ui import method_cards, render, services, sidebar, validate
+from ui import inputs, method_cards, render, services, sidebar, validate
 
 METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod", "constrained", "thinking", "effort")
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
@@ -23,23 +23,8 @@ st.caption("Ask one question several ways and compare the answers, the tokens th
 
 sb = sidebar.current()
 
-examples = services.sample_questions()
-if examples:
-    ex_cols = st.columns([2, 5], vertical_alignment="bottom")
-    picked = ex_cols[0].selectbox("Load an example", ["-"] + [str(e.get("id")) for e in examples],
-                                  key="pg_example", help="Bundled sample questions with their gold answers.")
-    if ex_cols[1].button("Load", disabled=picked == "-"):
-        ex = services.sample(picked) or {}
-        st.session_state["pg_question"] = ex.get("question", "")
-        st.session_state["pg_gold"] = str(ex.get("answer", ""))
-        st.rerun()
-
-question = st.text_area("Question", key="pg_question", height=130,
-                        placeholder="e.g. A shop sells pens at $3 each. How much do 7 pens cost?")
-question_msg = st.empty()
-gold = st.text_input("Gold answer (optional)", key="pg_gold",
-                     help="With a gold answer each card says correct or wrong; without it, 'not graded'.")
-gold_msg = st.empty()
+qi = inputs.question_input("pg")
+question, gold, question_msg, gold_msg = qi.question, qi.gold, qi.question_msg, qi.gold_msg
 
 def offered_methods(models: list[str]) -> list[str]:
     """Thinking budgets and reasoning effort only when a picked model has them."""

@@ -66,6 +66,17 @@ def _budget_range(reports: Iterable[Any]) -> tuple[float, float] | None:
     return float(min(budgets)), float(max(budgets))
 
 
+def _budget_ticks(fig: go.Figure, budgets: Iterable[float], **where: Any) -> None:
+    """Label a log budget axis with the budgets actually asked (not plotly's 2-3-5 minor ticks)."""
+    vals = sorted({float(b) for b in budgets if b})
+    if not vals:
+        return
+    if len(vals) <= 15:
+        fig.update_xaxes(tickvals=vals, ticktext=[f"{v:g}" for v in vals], **where)
+    else:
+        fig.update_xaxes(dtick=1, **where)
+
+
 def empty_figure(title: str, message: str) -> go.Figure:
     """A figure that says what to do instead of showing empty axes."""
     fig = go.Figure()
@@ -147,11 +158,14 @@ def elasticity_figure(reports: Mapping[str, Any] | Sequence[Any], *, raw: Sequen
         region = _get(rep, "elastic_region")
         if region:
             a, b = region
-            fig.add_vrect(x0=a, x1=b, fillcolor=color, opacity=0.08, line_width=0,
-                          annotation_text=f"elastic region ({spec})" if len(items) == 1 else "elastic",
-                          annotation_position="top left", annotation_font_size=11)
-    return _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent",
-                   log_x=True)
+            fig.add_vrect(x0=a, x1=b, fillcolor=color, opacity=0.08, line_width=0)
+            # annotations on a log axis take log10 positions
+            fig.add_annotation(x=(math.log10(a) + math.log10(b)) / 2, y=1.0, yref="paper", yanchor="bottom",
+                               text=f"elastic region ({spec})", showarrow=False,
+                               font=dict(size=11, color=color))
+    _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)
+    _budget_ticks(fig, [_get(p, "budget") for r in items for p in (_get(r, "points") or [])])
+    return fig
 
 
 def accuracy_cost_figure(reports: Mapping[str, Any] | Sequence[Any],
@@ -180,6 +194,7 @@ def accuracy_cost_figure(reports: Mapping[str, Any] | Sequence[Any],
                                  hoverinfo="text"), row=2, col=1)
     _layout(fig, title, "", "", log_x=True)
     fig.update_xaxes(type="log")
+    _budget_ticks(fig, [_get(p, "budget") for r in items for p in (_get(r, "points") or [])])
     fig.update_xaxes(title_text="Token budget in the prompt (tokens, log scale)", row=2, col=1)
     fig.update_yaxes(title_text="Correct (%)", range=[0, 105], row=1, col=1)
     fig.update_yaxes(title_text="Cost (USD)", rangemode="tozero", row=2, col=1)
@@ -219,7 +234,9 @@ def search_path_figure(probes: Sequence[Any], *, curve: Sequence[Any] = (), refe
     if reference_tokens is not None:
         fig.add_hline(y=reference_tokens, line_dash="dot", line_color="#616161",
                       annotation_text=f"vanilla CoT: {reference_tokens:.0f} tokens", annotation_position="top right")
-    return _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)
+    _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)
+    _budget_ticks(fig, xs + [_get(p, "budget") for p in curve])
+    return fig
 
 
 def vanilla_vs_tale_figure(rows: Sequence[Mapping[str, Any]],

@@ -12,7 +12,7 @@ def usd(value: float | None, *, unknown: str = "price unknown") -> str:
         return "$0"
     if abs(v) < 0.01:
         return f"${v:.6f}".rstrip("0")
-    if abs(v) < 1:
+    if abs(v) < 0.1:
         return f"${v:.4f}"
     return f"${v:,.2f}"
 

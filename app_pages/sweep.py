@@ -1,0 +1,162 @@
+"""Elasticity sweep: one question, many budgets, one or more models; the curve draws itself live."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tale_core.errors import TaleError
+from tale_core.providers import resolve
+from tale_core.sweep import SWEEP_METHODS, SweepConfig, preview_cost
+from ui import fmt, inputs, render, services, sidebar, sweep_job, sweep_view, validate
+from ui.jobs import registry
+
+LIVE_EVERY_S = 1.0
+
+st.title("Elasticity sweep")
+st.caption("Ask one question with many token budgets and watch how many tokens the model really spends. "
+           "Below some budget, models stop complying and spend more again: that is token elasticity.")
+
+sb = sidebar.current()
+experiment_id = st.query_params.get("experiment")
+
+
+def open_new_sweep() -> None:
+    st.query_params.pop("experiment", None)
+
+
+# ---------------------------------------------------------------- one sweep (live or stored)
+def show_job_header(title: str, config: dict) -> None:
+    st.subheader(title)
+    st.caption(sweep_view.config_line(config))
+    if config.get("question"):
+        with st.expander("Question"):
+            render.model_text(str(config["question"]))
+            if config.get("gold"):
+                st.caption(f"Gold answer: {config['gold']}")
+
+
+def job_view(job_id: str) -> None:
+    """Progress, cancel and results of a job in this server; a timed fragment redraws it while it runs."""
+    job = registry().get(job_id)
+    if job is None:
+        st.warning("This sweep is no longer running in this server.")
+        return
+    sweep_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
+    if job.running:
+        if st.button("Cancel sweep", key="sw_cancel"):
+            registry().cancel(job_id)
+            st.toast("Cancelling: calls already running will finish.")
+    else:
+        for note in job.notes:
+            st.caption(note)
+        if job.error:
+            st.error(f"The sweep stopped with an error: {job.error}")
+    sweep_view.results(job.snapshot(), key="sw_job")
+    if not job.running and st.session_state.get("sw_watching") == job_id:
+        st.session_state.pop("sw_watching", None)
+        st.rerun()  # one full run to stop the timer and update the sidebar's spend
+
+
+if experiment_id:
+    st.button("New sweep", on_click=open_new_sweep)
+    job = registry().get(experiment_id)
+    if job is not None:
+        show_job_header(job.title, job.config)
+        if job.running:
+            st.session_state["sw_watching"] = job.id
+        # the same fragment either way (same element keys), timed only while the job runs
+        st.fragment(job_view, run_every=LIVE_EVERY_S if job.running else None)(job.id)
+    else:
+        try:
+            detail, cells = sweep_job.load_sweep(experiment_id)
+        except TaleError as e:
+            st.error(str(e))
+            st.stop()
+        if detail.kind != "sweep":
+            st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a sweep.")
+            st.stop()
+        show_job_header(detail.title, detail.config)
+        planned = len(detail.config.get("models") or []) * detail.config.get("repeats", 1) * (
+            len(detail.config.get("budgets") or []) + int(bool(detail.config.get("include_reference", True))))
+        sweep_view.progress(len(cells), planned or len(cells), detail.status, detail.cost_usd,
+                            sum(1 for c in cells if not c.result.ok), None)
+        sweep_view.results(cells, key="sw_stored")
+    services.experiment_link(experiment_id if services.get_store() is not None else None)
+    st.stop()
+
+# ---------------------------------------------------------------- a new sweep
+qi = inputs.question_input("sw", height=100)
+budgets, budget_err = inputs.budget_input("sw")
+c1, c2, c3 = st.columns(3)
+repeats = c1.number_input("Repeats per budget", min_value=1, max_value=20, value=1, key="sw_repeats",
+                          help="Several repeats show the spread; use temperature > 0 or they repeat exactly.")
+spend_cap = c2.number_input("Spend cap (USD, 0 = none)", min_value=0.0, max_value=1000.0, value=0.5, step=0.1,
+                            format="%.2f", key="sw_cap", help="The sweep stops scheduling calls once spent.")
+include_reference = c3.checkbox("Vanilla CoT reference", value=True, key="sw_reference",
+                                help="Also ask without a budget, to compare against.")
+with st.expander("More settings"):
+    m1, m2, m3, m4 = st.columns(4)
+    method = m1.selectbox("How the budget is given", SWEEP_METHODS, key="sw_method",
+                          format_func={"budget": "In the prompt (TALE)", "constrained": "Word limit",
+                                       "thinking": "Thinking budget (Anthropic)"}.get)
+    temperature = m2.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="sw_temperature")
+    seed = m3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="sw_seed")
+    max_tokens = m4.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
+                                 key="sw_max_tokens")
+    use_cache = st.toggle("Reuse cached answers", value=True, key="sw_use_cache",
+                          help="Deterministic calls already made are free.")
+
+problems = [p for p in (validate.question(qi.question), validate.gold(qi.gold), budget_err) if p]
+if not sb.models:
+    problems.append("Pick at least one model in the sidebar.")
+config = None
+models = {}
+if not problems:
+    config = SweepConfig(question=qi.question.strip(), gold=qi.gold.strip() or None, models=tuple(sb.models),
+                         budgets=tuple(budgets), repeats=int(repeats), include_reference=include_reference,
+                         temperature=float(temperature), seed=int(seed), max_tokens=int(max_tokens),
+                         spend_cap_usd=float(spend_cap) or None, use_cache=None if use_cache else False,
+                         method=method)
+    try:
+        config.validate()
+        models = {spec: resolve(spec, sb.settings) for spec in config.models}
+        preview = preview_cost(config, models, cache=services.call_cache())
+    except TaleError as e:
+        problems.append(str(e))
+        config = None
+
+if config is not None:
+    with st.container(border=True):
+        st.markdown("**Before you start**")
+        p1, p2, p3 = st.columns(3)
+        p1.metric("Calls", preview.calls, help=f"{preview.cached_calls} more are already cached (free).")
+        p2.metric("Estimated cost", fmt.usd(preview.total_usd), help="Output tokens are a guess.")
+        p3.metric("Worst case", fmt.usd(preview.worst_case_usd), help="If every call wrote max output tokens.")
+        for note in preview.notes:
+            st.caption(note)
+        if config.spend_cap_usd:
+            st.caption(f"Spend cap: the sweep stops scheduling calls after {fmt.usd(config.spend_cap_usd)}.")
+
+start = st.button("Start sweep", type="primary", disabled=config is None)
+if problems and (qi.question or not sb.models):
+    for p in problems:
+        st.info(p)
+elif problems:
+    st.info("Type a question (or load an example) to see the cost preview and start.")
+
+if start and config is not None:
+    try:
+        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}")
+    except TaleError as e:
+        st.error(str(e))
+    else:
+        st.session_state["sw_watching"] = job.id
+        st.query_params["experiment"] = job.id
+        st.rerun()
+
+recent = [j for j in registry().list("sweep")][-5:]
+if recent:
+    st.markdown("**Recent sweeps on this server**")
+    for j in reversed(recent):
+        st.page_link("app_pages/sweep.py", label=f"{j.title} ({sweep_view.STATUS_WORDS.get(j.status, j.status)}, "
+                     f"{j.done}/{j.total})", query_params={"experiment": j.id})

@@ -1,0 +1,70 @@
+"""Input blocks several pages share: question + gold answer with an example loader, and budget choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from tale_core.budgets import BudgetError, linear_grid, log_grid, parse_budget_list
+
+from . import services
+
+
+@dataclass
+class QuestionInput:
+    question: str
+    gold: str
+    #: placeholders right under each field, for validation messages
+    question_msg: Any
+    gold_msg: Any
+
+
+def question_input(prefix: str, *, height: int = 130) -> QuestionInput:
+    """Example loader, question text area and optional gold answer; keys are ``{prefix}_question`` etc."""
+    examples = services.sample_questions()
+    if examples:
+        cols = st.columns([2, 5], vertical_alignment="bottom")
+        ids = [str(e.get("id")) for e in examples]
+        picked = cols[0].selectbox("Load an example", ["-"] + ids, key=f"{prefix}_example",
+                                   help="Bundled sample questions with their gold answers.")
+        if cols[1].button("Load", disabled=picked == "-", key=f"{prefix}_load"):
+            ex = services.sample(picked) or {}
+            st.session_state[f"{prefix}_question"] = str(ex.get("question", ""))
+            st.session_state[f"{prefix}_gold"] = str(ex.get("answer", ""))
+            st.rerun()
+    question = st.text_area("Question", key=f"{prefix}_question", height=height,
+                            placeholder="e.g. A shop sells pens at $3 each. How much do 7 pens cost?")
+    question_msg = st.empty()
+    gold = st.text_input("Gold answer (optional)", key=f"{prefix}_gold",
+                         help="With a gold answer results say correct or wrong; without it, 'not graded'.")
+    gold_msg = st.empty()
+    return QuestionInput(question or "", gold or "", question_msg, gold_msg)
+
+
+BUDGET_MODES = ("List", "Log grid", "Linear grid")
+
+
+def budget_input(prefix: str, *, default_list: str = "5, 10, 20, 50, 100, 200, 400") -> tuple[list[int], str | None]:
+    """Budgets typed as a list or built as a grid: ``(budgets, error message or None)``."""
+    mode = st.segmented_control("Budgets", BUDGET_MODES, default="List", key=f"{prefix}_budget_mode",
+                                help="A list you type, or evenly spaced budgets (log spacing suits elasticity).")
+    mode = mode or "List"
+    try:
+        if mode == "List":
+            text = st.text_input("Budgets (tokens)", value=default_list, key=f"{prefix}_budget_list",
+                                 help="Whole numbers separated by commas or spaces.")
+            budgets = parse_budget_list(text)
+        else:
+            c1, c2, c3 = st.columns(3)
+            lo = c1.number_input("Lowest", min_value=1, max_value=100_000, value=5, key=f"{prefix}_lo")
+            hi = c2.number_input("Highest", min_value=1, max_value=100_000, value=500, key=f"{prefix}_hi")
+            n = c3.number_input("Points", min_value=1, max_value=200, value=8, key=f"{prefix}_n")
+            grid = log_grid if mode == "Log grid" else linear_grid
+            budgets = grid(int(lo), int(hi), int(n))
+    except BudgetError as e:
+        st.error(str(e))
+        return [], str(e)
+    st.caption(f"{len(budgets)} budget(s): {', '.join(str(b) for b in budgets)}")
+    return budgets, None

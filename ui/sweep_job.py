@@ -1,0 +1,78 @@
+"""Start a budget sweep as a background job, and load a finished one back from the store."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from tale_core.elasticity import analyze
+from tale_core.providers.base import ChatModel
+from tale_core.sweep import SweepCell, SweepConfig, iter_sweep, plan_cells
+
+from . import rebuild, services
+from .jobs import Job, new_job_id, registry
+from .state import MultiSink, spend_meter
+
+#: the store knows running / done / cancelled / failed; a spend cap stop is a cancel with a reason
+STORE_STATUS = {"done": "done", "cancelled": "cancelled", "spend_cap": "cancelled", "failed": "failed"}
+
+
+def sweep_summary(cells: list[SweepCell], outcome: Any = None) -> dict:
+    """What the experiment keeps as its summary: outcome numbers and the per-model elasticity reports."""
+    summary: dict[str, Any] = {"reports": {spec: rep.to_dict() for spec, rep in analyze(cells).items()}}
+    if outcome is not None:
+        summary.update({"status": outcome.status, "spent_usd": outcome.spent_usd, "errors": outcome.errors,
+                        "planned": outcome.planned, "done": len(outcome.cells), "notes": list(outcome.notes)})
+    return summary
+
+
+def start_sweep(config: SweepConfig, models: Mapping[str, ChatModel], *, title: str) -> Job:
+    """Validate, record and run ``config`` in a worker thread; returns the job (id = experiment id).
+
+    Call on the script thread (it reads the session's spend meter and the app's cache); the worker
+    itself never touches Streamlit.
+    """
+    config.validate()
+    recorder = services.start_experiment("sweep", title, config.to_dict())
+    job_id = recorder.id if recorder is not None else new_job_id()
+    job = Job(id=job_id, kind="sweep", title=title, config=config.to_dict(), total=len(plan_cells(config)),
+              experiment_id=recorder.id if recorder is not None else None)
+    sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
+    cache = services.call_cache()
+
+    def work(job: Job) -> None:
+        gen = iter_sweep(config, models, cache=cache, sink=sink, cancel=job.cancel)
+        outcome = None
+        try:
+            while True:
+                cell = next(gen)
+                job.add(cell, spent_usd=cell.result.spent_usd, error=not cell.result.ok)
+        except StopIteration as stop:
+            outcome = stop.value
+        except Exception as e:
+            if recorder is not None:
+                _finish_recorder(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
+            raise
+        status = outcome.status if outcome is not None else "done"
+        if recorder is not None:
+            _finish_recorder(recorder, STORE_STATUS.get(status, "done"), sweep_summary(job.snapshot(), outcome))
+        job.finish(status, outcome=outcome, notes=list(outcome.notes) if outcome else [])
+
+    return registry().start(job, work)
+
+
+def _finish_recorder(recorder: Any, status: str, summary: dict) -> None:
+    try:
+        recorder.finish(status, summary)
+    except Exception:  # the results are still on screen; the store logs its own failures
+        pass
+
+
+def load_sweep(experiment_id: str) -> tuple[Any, list[SweepCell]]:
+    """(ExperimentDetail, cells) of a stored sweep; raises the store's ExperimentNotFound (a TaleError)."""
+    store = services.get_store()
+    if store is None:
+        from tale_core.errors import TaleError
+
+        raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
+    detail = store.get_experiment(experiment_id)
+    return detail, rebuild.sweep_cells(detail.records)

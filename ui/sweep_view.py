@@ -1,0 +1,85 @@
+"""Drawing a sweep: progress, the elasticity chart, accuracy and cost, the table of cells.
+
+Used live (inside a ``run_every`` fragment, from a job's snapshot) and for a stored experiment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from tale_core import charts
+from tale_core.elasticity import analyze
+from tale_core.sweep import SweepCell
+
+from . import fmt, render
+
+CELL_COLUMNS = ["spec", "budget", "repeat", "status", "output_tokens", "input_tokens", "extracted", "cost_usd",
+                "latency_s", "cache_hit", "error"]
+STATUS_WORDS = {"running": "Running", "done": "Finished", "cancelled": "Cancelled",
+                "spend_cap": "Stopped at the spend cap", "failed": "Failed"}
+
+
+def progress(done: int, total: int, status: str, spent_usd: float, errors: int, elapsed_s: float | None) -> None:
+    frac = min(1.0, done / total) if total else 1.0
+    words = STATUS_WORDS.get(status, status)
+    line = f"{words}: {done} of {total} cells · spent {fmt.usd(spent_usd)}"
+    if errors:
+        line += f" · {errors} failed"
+    if elapsed_s is not None:
+        line += f" · {fmt.seconds(elapsed_s)}"
+    st.progress(frac, text=line)
+
+
+def report_lines(reports: dict) -> list[str]:
+    """One sentence per model: the sweet spot, the saving and the elastic region."""
+    out = []
+    for spec, rep in reports.items():
+        parts = [f"**{spec}**:"]
+        if rep.reference_tokens is not None:
+            parts.append(f"vanilla CoT {rep.reference_tokens:.0f} tokens;")
+        if rep.sweet_spot is not None:
+            parts.append(f"sweet spot at budget {rep.sweet_spot.budget} ({rep.sweet_spot.mean_tokens:.0f} tokens")
+            if rep.savings_vs_reference is not None:
+                parts[-1] += f", {100 * rep.savings_vs_reference:.0f}% fewer than vanilla"
+            parts[-1] += ");"
+        else:
+            parts.append("no budget answered correctly every time;" if rep.points else "no budget results yet;")
+        if rep.elastic_region:
+            lo, hi = rep.elastic_region
+            parts.append(f"elastic region {lo}-{hi}: asking for less than {hi} tokens makes it spend more, "
+                         "not less.")
+        elif len(rep.points) >= 2:
+            parts.append("no elastic region: smaller budgets never made it spend more.")
+        out.append(" ".join(parts))
+    return out
+
+
+def results(cells: list[SweepCell], *, key: str) -> None:
+    """Charts, the per-model summary and the table of cells, for whatever cells exist so far."""
+    if not cells:
+        st.info("No cells finished yet. The chart draws itself as results arrive.")
+        return
+    reports = analyze(cells)
+    raw = [c.to_row() for c in cells]
+    st.plotly_chart(charts.elasticity_figure(reports, raw=raw), key=f"{key}_elasticity")
+    for line in report_lines(reports):
+        st.markdown(line)
+    st.plotly_chart(charts.accuracy_cost_figure(reports), key=f"{key}_acc_cost")
+    with st.expander(f"All {len(cells)} cells", expanded=False):
+        rows = sorted(raw, key=lambda r: (r["spec"], r["budget"] is not None, r["budget"] or 0, r["repeat"]))
+        for r in rows:
+            r["budget"] = "vanilla CoT" if r["budget"] is None else str(r["budget"])
+        render.rows_table(rows, columns=CELL_COLUMNS, key=f"{key}_cells")
+    errors = [c for c in cells if not c.result.ok]
+    if errors:
+        st.warning(f"{len(errors)} cell(s) failed, e.g. {errors[0].key.spec} budget {errors[0].key.budget}: "
+                   f"{errors[0].result.error_message}")
+
+
+def config_line(config: dict[str, Any]) -> str:
+    budgets = config.get("budgets") or []
+    return (f"{len(config.get('models') or [])} model(s) · budgets {', '.join(str(b) for b in budgets)} · "
+            f"{config.get('repeats', 1)} repeat(s) · method {config.get('method', 'budget')} · "
+            f"temperature {config.get('temperature', 0)}")

@@ -221,7 +221,7 @@ def _strip_wrappers(span: str) -> str:
     s = span.strip()
     for _ in range(4):
         before = s
-        s = s.strip().strip("*`\"'“”‘’_").strip()
+        s = s.strip().strip("*`\"'“”‘’").strip()
         if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
             s = s[2:-2].strip()
         s = s.strip("$").strip()  # LaTeX math delimiters, or one left by a removed currency sign
@@ -460,12 +460,12 @@ def _math_verify_equal(gold: str, answer: str) -> bool:
         from math_verify import parse, verify
     except Exception:  # noqa: BLE001 - optional at run time
         return False
-    for name in ("math_verify.parser", "math_verify.grader"):
-        log = logging.getLogger(name)
-        if not any(isinstance(f, _DropTimeoutNotice) for f in log.filters):
-            log.addFilter(_DropTimeoutNotice())
     try:
         with _MV_LOCK:
+            for name in ("math_verify.parser", "math_verify.grader"):
+                log = logging.getLogger(name)
+                if not any(isinstance(f, _DropTimeoutNotice) for f in log.filters):
+                    log.addFilter(_DropTimeoutNotice())
             g = parse(f"${gold}$", parsing_timeout=None)
             a = parse(f"${answer}$", parsing_timeout=None)
             if not g or not a:

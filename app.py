@@ -17,6 +17,7 @@ st.set_page_config(page_title="TALE Explorer", layout="wide")
 PAGES = [
     st.Page("app_pages/playground.py", title="Playground", default=True),
     st.Page("app_pages/sweep.py", title="Elasticity sweep"),
+    st.Page("app_pages/search.py", title="Budget search"),
     st.Page("app_pages/learn.py", title="Learn: token elasticity"),
 ]
 

@@ -202,40 +202,78 @@ def accuracy_cost_figure(reports: Mapping[str, Any] | Sequence[Any],
     return fig
 
 
-def search_path_figure(probes: Sequence[Any], *, curve: Sequence[Any] = (), reference_tokens: float | None = None,
-                       title: str = "Budget search: where the search probed") -> go.Figure:
-    """The probes of a budget search, numbered in order, on top of the model's curve when known.
+def search_path_figure(paths: Mapping[str, Sequence[Any]] | Sequence[Any], *, curve: Sequence[Any] = (),
+                       reference_tokens: float | None = None,
+                       chosen: Mapping[str, tuple[int, float] | None] | None = None,
+                       title: str = "Budget search: where each search probed") -> go.Figure:
+    """The probes of one or more budget searches, numbered in call order, on the model's curve.
 
-    ``probes``: objects or dicts with ``budget``, ``tokens`` (output tokens spent), ``correct`` and
-    optionally ``accepted`` and ``step``. ``curve``: BudgetPoint-like points (``budget``, ``mean_tokens``).
+    ``paths``: ``{"Paper (halving)": probes, ...}`` or one list of probes; a probe is an object or dict
+    with ``budget`` (None for the vanilla reference, drawn at its own token count), ``output_tokens``
+    (or ``tokens``), ``correct``, ``accepted`` and ``step``. ``curve``: points with ``budget`` and
+    ``mean_tokens`` (or ``output_tokens``) drawn as a grey line behind the paths. ``chosen``: per path
+    name, the ``(budget, tokens)`` the search settled on, starred.
     """
-    probes = [p for p in probes if _get(p, "budget") is not None]
-    if not probes:
+    named = dict(paths) if isinstance(paths, Mapping) else {"Search path": list(paths)}
+
+    def tokens_of(p: Any) -> Any:
+        t = _get(p, "output_tokens")
+        return _get(p, "tokens") if t is None else t
+
+    def x_of(p: Any) -> Any:
+        b = _get(p, "budget")
+        return b if b is not None else tokens_of(p)  # the reference sits at its own length
+
+    if not any(named.values()):
         return empty_figure(title, "No probes yet: run a search to see its path.")
     fig = go.Figure()
-    if curve:
-        pts = sorted(curve, key=lambda p: _get(p, "budget"))
-        fig.add_trace(go.Scatter(x=[_get(p, "budget") for p in pts], y=[_get(p, "mean_tokens") for p in pts],
-                                 mode="lines", name="Elasticity curve", line=dict(color="#bdbdbd", width=3),
-                                 hoverinfo="skip"))
-    xs = [_get(p, "budget") for p in probes]
-    ys = [_get(p, "tokens", _get(p, "output_tokens")) for p in probes]
-    steps = [_get(p, "step", i + 1) for i, p in enumerate(probes)]
-    colors = [CORRECT if _get(p, "correct") else (UNKNOWN if _get(p, "correct") is None else WRONG) for p in probes]
-    symbols = ["circle" if _get(p, "accepted", True) else "x" for p in probes]
-    hover = [f"Step {s}: budget {x} -> {y} tokens, "
-             f"{'correct' if _get(p, 'correct') else ('not graded' if _get(p, 'correct') is None else 'wrong')}"
-             f"{'' if _get(p, 'accepted', True) else ' (rejected)'}" for s, x, y, p in zip(steps, xs, ys, probes)]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", name="Search path",
-                             line=dict(color="#455a64", width=1, dash="dot"),
-                             marker=dict(size=13, color=colors, symbol=symbols, line=dict(color="#263238", width=1)),
-                             text=[str(s) for s in steps], textposition="top center",
-                             hovertext=hover, hoverinfo="text"))
+    xs_all: list[float] = []
+    curve_pts = sorted((p for p in curve if _get(p, "budget")), key=lambda p: _get(p, "budget"))
+    if curve_pts:
+        cy = [_get(p, "mean_tokens", tokens_of(p)) for p in curve_pts]
+        fig.add_trace(go.Scatter(x=[_get(p, "budget") for p in curve_pts], y=cy, mode="lines+markers",
+                                 name="Tokens spent per budget", line=dict(color="#bdbdbd", width=3),
+                                 marker=dict(size=5, color="#bdbdbd"), hoverinfo="skip"))
+        xs_all += [_get(p, "budget") for p in curve_pts]
+    for i, (name, probes) in enumerate(named.items()):
+        probes = [p for p in probes if x_of(p) is not None]
+        if not probes:
+            continue
+        xs = [x_of(p) for p in probes]
+        ys = [tokens_of(p) for p in probes]
+        xs_all += xs
+        steps = [_get(p, "step", k) for k, p in enumerate(probes)]
+
+        def verdict(p: Any) -> str:
+            c = _get(p, "correct")
+            return "correct" if c else ("not graded" if c is None else "wrong")
+
+        colors = [CORRECT if _get(p, "correct") else (UNKNOWN if _get(p, "correct") is None else WRONG)
+                  for p in probes]
+        symbols = ["circle" if _get(p, "accepted", True) else "x" for p in probes]
+        hover = [(f"<b>{name}</b>, call {s}: "
+                  + ("vanilla CoT (no budget)" if _get(p, "budget") is None else f"budget {_get(p, 'budget')}")
+                  + f" -> {y} tokens, {verdict(p)}, {'accepted' if _get(p, 'accepted', True) else 'rejected'}"
+                  + (f"<br>{_get(p, 'note')}" if _get(p, "note") else ""))
+                 for s, y, p in zip(steps, ys, probes)]
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines+markers+text", name=name,
+            line=dict(color=_color(i), width=1.5, dash="dot"),
+            marker=dict(size=14, color=colors, symbol=symbols, line=dict(color=_color(i), width=2)),
+            text=[str(s) for s in steps], textposition="top center" if i == 0 else "bottom center",
+            textfont=dict(color=_color(i)), hovertext=hover, hoverinfo="text"))
+    for i, (name, pick) in enumerate((chosen or {}).items()):
+        if not pick:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[pick[0]], y=[pick[1]], mode="markers", name=f"{name}: chosen budget {pick[0]}",
+            marker=dict(symbol="star", size=22, color="#fbc02d", line=dict(color=_color(i), width=2)),
+            hovertext=f"{name} chose budget {pick[0]} ({pick[1]:.0f} tokens)", hoverinfo="text"))
     if reference_tokens is not None:
         fig.add_hline(y=reference_tokens, line_dash="dot", line_color="#616161",
-                      annotation_text=f"vanilla CoT: {reference_tokens:.0f} tokens", annotation_position="top right")
+                      annotation_text=f"vanilla CoT: {reference_tokens:.0f} tokens", annotation_position="top left")
     _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)
-    _budget_ticks(fig, xs + [_get(p, "budget") for p in curve])
+    _budget_ticks(fig, xs_all)
     return fig
 
 

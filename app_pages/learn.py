@@ -20,13 +20,15 @@ st.markdown(content.INTRO)
 sb = sidebar.current()
 example = services.sample("peyton")
 if example is None:
-    st.error("The bundled sample question 'peyton' is missing (tale_core/data/samples.jsonl).")
+    st.error("The bundled sample question 'peyton' is missing (tale_core/data/samples.jsonl): "
+             "reinstall the app's files.")
     st.stop()
 question, gold = str(example["question"]), str(example.get("answer", ""))
 
 st.subheader("1. The question")
 render.model_text(question)
-st.caption(f"Correct answer: {gold}")
+st.caption(f"Correct answer: {gold}. Our bundled version of the paper's Figure 1 question (the sample set is "
+           "written for this app, so its numbers may differ from the paper's).")
 
 st.subheader("2. Four ways to ask, and what the paper saw")
 st.caption(f"Output tokens reported by the {content.PAPER_REF}, model {content.PAPER_MODEL}.")

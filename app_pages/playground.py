@@ -100,11 +100,11 @@ if run:
         gold_msg.error(g_err)
     if not methods:
         st.error("Pick at least one method.")
-    if not (q_err or g_err) and methods:
+    if not (q_err or g_err or qi.choices_error) and methods:
         specs = [spec_for(k) for k in methods]
         params = GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=int(seed))
         recorder = services.start_experiment("playground", question.strip()[:80], {
-            "question": question.strip(), "gold": gold.strip() or None, "models": sb.models,
+            "question": question.strip(), "gold": gold.strip() or None, "choices": qi.choices, "models": sb.models,
             "methods": [m.to_str() for m in specs], "params": params.to_dict()})
         sink = services.session_sink(recorder.sink if recorder else None)
         runs: dict[str, list] = {}
@@ -124,7 +124,7 @@ if run:
                     method_cards.show_message(slot, why, status="ungraded")
                     continue
                 result = method_cards.run_into_card(slot, lambda on_text, m=method: run_method(
-                    model, m, question.strip(), gold=gold.strip() or None, params=params,
+                    model, m, question.strip(), gold=gold.strip() or None, choices=qi.choices, params=params,
                     cache=services.call_cache(), sink=sink, use_cache=None if use_cache else False,
                     on_text=on_text))
                 if result is not None:

@@ -95,7 +95,7 @@ with st.expander("More settings"):
                                help=f"{search_job.CURVE_POINTS} more budget calls on a log grid, to draw the "
                                     "curve the searches walk on.")
 
-problems = [p for p in (validate.question(qi.question), validate.gold(qi.gold)) if p]
+problems = [p for p in (validate.question(qi.question), validate.gold(qi.gold), qi.choices_error) if p]
 if not qi.gold.strip():
     problems.append("A gold answer is needed: the search keeps a budget only if the answer stays correct.")
 if spec is None:
@@ -112,7 +112,7 @@ if start and not problems:
         job = search_job.start_search(model, qi.question.strip(), qi.gold.strip(),
                                       params=GenParams(max_tokens=int(max_tokens), temperature=0.0, seed=0),
                                       algorithms=list(algorithms), title=f"Search: {qi.question.strip()[:60]}",
-                                      sample_curve=sample_curve, max_calls=int(max_calls))
+                                      sample_curve=sample_curve, max_calls=int(max_calls), choices=qi.choices)
     except TaleError as e:
         st.error(str(e))
     else:

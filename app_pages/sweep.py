@@ -106,7 +106,7 @@ with st.expander("More settings"):
     use_cache = st.toggle("Reuse cached answers", value=True, key="sw_use_cache",
                           help="Deterministic calls already made are free.")
 
-problems = [p for p in (validate.question(qi.question), validate.gold(qi.gold), budget_err) if p]
+problems = [p for p in (validate.question(qi.question), validate.gold(qi.gold), budget_err, qi.choices_error) if p]
 if not sb.models:
     problems.append("Pick at least one model in the sidebar.")
 config = None
@@ -114,6 +114,7 @@ models = {}
 if not problems:
     config = SweepConfig(question=qi.question.strip(), gold=qi.gold.strip() or None, models=tuple(sb.models),
                          budgets=tuple(budgets), repeats=int(repeats), include_reference=include_reference,
+                         choices=qi.choices,
                          temperature=float(temperature), seed=int(seed), max_tokens=int(max_tokens),
                          spend_cap_usd=float(spend_cap) or None, use_cache=None if use_cache else False,
                          method=method)

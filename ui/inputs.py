@@ -12,6 +12,9 @@ from tale_core.budgets import BudgetError, linear_grid, log_grid, parse_budget_l
 from . import services
 
 
+MAX_CHOICES = 10
+
+
 @dataclass
 class QuestionInput:
     question: str
@@ -19,6 +22,9 @@ class QuestionInput:
     #: placeholders right under each field, for validation messages
     question_msg: Any
     gold_msg: Any
+    #: multiple-choice options (None for an open question)
+    choices: tuple[str, ...] | None = None
+    choices_error: str | None = None
 
 
 def question_input(prefix: str, *, height: int = 130) -> QuestionInput:
@@ -32,7 +38,8 @@ def question_input(prefix: str, *, height: int = 130) -> QuestionInput:
         if cols[1].button("Load", disabled=picked == "-", key=f"{prefix}_load"):
             ex = services.sample(picked) or {}
             st.session_state[f"{prefix}_question"] = str(ex.get("question", ""))
-            st.session_state[f"{prefix}_gold"] = str(ex.get("answer", ""))
+            st.session_state[f"{prefix}_gold"] = str(ex.get("answer") or "")
+            st.session_state[f"{prefix}_choices"] = "\n".join(ex.get("choices") or [])
             st.rerun()
     question = st.text_area("Question", key=f"{prefix}_question", height=height,
                             placeholder="e.g. A shop sells pens at $3 each. How much do 7 pens cost?")
@@ -40,7 +47,26 @@ def question_input(prefix: str, *, height: int = 130) -> QuestionInput:
     gold = st.text_input("Gold answer (optional)", key=f"{prefix}_gold",
                          help="With a gold answer results say correct or wrong; without it, 'not graded'.")
     gold_msg = st.empty()
-    return QuestionInput(question or "", gold or "", question_msg, gold_msg)
+    has_choices = bool((st.session_state.get(f"{prefix}_choices") or "").strip())
+    with st.expander("Multiple choice (optional)", expanded=has_choices):
+        raw = st.text_area("Options, one per line", key=f"{prefix}_choices", height=110,
+                           help="They are lettered A, B, C... in the prompt; the gold answer is then a letter.")
+    choices, choices_error = parse_choices(raw)
+    if choices_error:
+        st.error(choices_error)
+    return QuestionInput(question or "", gold or "", question_msg, gold_msg, choices, choices_error)
+
+
+def parse_choices(text: str | None) -> tuple[tuple[str, ...] | None, str | None]:
+    """Options typed one per line: ``(choices or None, error message or None)``."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if not lines:
+        return None, None
+    if len(lines) < 2:
+        return None, "Give at least two options, one per line (or none for an open question)."
+    if len(lines) > MAX_CHOICES:
+        return None, f"{len(lines)} options is too many; use at most {MAX_CHOICES}."
+    return tuple(lines), None
 
 
 BUDGET_MODES = ("List", "Log grid", "Linear grid")

@@ -7,8 +7,6 @@ and nothing persisted, and says so.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -16,9 +14,6 @@ import streamlit as st
 from tale_core.protocols import MemoryCache
 
 from .state import MultiSink, spend_meter
-
-SAMPLES_PATH = Path(__file__).resolve().parent.parent / "tale_core" / "data" / "samples.jsonl"
-
 
 @st.cache_resource(show_spinner=False)
 def _memory_cache() -> MemoryCache:
@@ -84,18 +79,18 @@ def session_sink(*extra: Any) -> MultiSink:
 
 @st.cache_data(show_spinner=False)
 def sample_questions() -> list[dict]:
-    """The bundled sample questions (tale_core/data/samples.jsonl), [] when the file is missing."""
-    if not SAMPLES_PATH.is_file():
+    """The bundled sample questions (numeric, then multiple choice) as dicts: id, question, answer, choices.
+
+    [] when they cannot be loaded (the pages then simply offer no examples).
+    """
+    try:
+        from tale_core.datasets import load_samples
+
+        items = load_samples("all").items
+    except Exception:
         return []
-    out = []
-    for line in SAMPLES_PATH.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
+    return [{"id": it.id, "question": it.question, "answer": it.answer,
+             "choices": list(it.choices) if it.choices else None} for it in items]
 
 
 def sample(sample_id: str) -> dict | None:

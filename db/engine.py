@@ -19,6 +19,7 @@ from typing import Mapping
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
 
 from tale_core.errors import TaleError
 
@@ -103,10 +104,12 @@ def get_engine(url: str | None = None) -> Engine:
         backend = parsed.get_backend_name()
         if backend == "sqlite":
             path = _sqlite_file(url)
+            connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
-                                pool_size=8, max_overflow=16, pool_timeout=60)
+                eng = create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=16, pool_timeout=60)
+            else:  # in-memory: one shared connection, or every connection would see its own empty database
+                eng = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
             _configure_sqlite(eng)
         elif backend == "postgresql":
             eng = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True, pool_timeout=60,
@@ -126,15 +129,22 @@ def write_engine(engine: Engine) -> Engine:
 
 
 def dispose_all() -> None:
-    """Close every pooled connection (tests and the benchmark use this between databases)."""
+    """Close every pooled connection and forget every engine (tests and the benchmark use this)."""
+    from .migrate import forget_ready
+
     with _lock:
         for eng in _engines.values():
             eng.dispose()
         _engines.clear()
+    forget_ready(None)
 
 
 def dispose(url: str) -> None:
+    """Close and forget the engine of ``url``; the next use reconnects and checks the schema again."""
+    from .migrate import forget_ready
+
     with _lock:
         eng = _engines.pop(url, None)
     if eng is not None:
         eng.dispose()
+    forget_ready(url)

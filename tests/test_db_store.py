@@ -232,3 +232,17 @@ def test_unreachable_database_is_a_clear_error():
             Store(url)
     finally:
         dispose(url)
+
+
+def test_in_memory_sqlite_works_for_single_threaded_use():
+    from db.engine import dispose
+
+    try:
+        s = Store("sqlite://")
+        eid = s.create_experiment("playground", "memory", {})
+        s.record_call(eid, make_record())
+        assert s.list_experiments()[0].n_calls == 1
+        dispose("sqlite://")
+        assert Store("sqlite://").list_experiments() == []  # a new, empty database again
+    finally:
+        dispose("sqlite://")

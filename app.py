@@ -18,6 +18,7 @@ PAGES = [
     st.Page("app_pages/playground.py", title="Playground", default=True),
     st.Page("app_pages/sweep.py", title="Elasticity sweep"),
     st.Page("app_pages/search.py", title="Budget search"),
+    st.Page("app_pages/benchmark.py", title="Benchmark"),
     st.Page("app_pages/learn.py", title="Learn: token elasticity"),
 ]
 

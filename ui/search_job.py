@@ -23,14 +23,14 @@ CURVE_POINTS = 6
 
 def start_search(model: ChatModel, question: str, gold: str, *, params: GenParams, algorithms: list[str],
                  title: str, sample_curve: bool = False, max_calls: int = 8,
-                 choices: tuple[str, ...] | None = None) -> Job:
+                 choices: tuple[str, ...] | None = None, parent_id: str | None = None) -> Job:
     """Record and run the searches in a worker thread. Job items are ``(algorithm, probe dict)``;
     ``job.extra["results"]`` holds each finished ``SearchResult.to_dict()``, ``extra["curve"]`` the
     optional curve points. Call on the script thread."""
     config = {"question": question, "gold": gold, "model": model.spec, "algorithms": list(algorithms),
               "params": params.to_dict(), "sample_curve": sample_curve, "max_calls": max_calls,
               "choices": list(choices) if choices else None}
-    recorder = services.start_experiment("search", title, config)
+    recorder = services.start_experiment("search", title, config, parent_id=parent_id)
     job = Job(id=recorder.id if recorder is not None else new_job_id(), kind="search", title=title, config=config,
               total=len(algorithms), experiment_id=recorder.id if recorder is not None else None)
     job.extra.update(results={}, curve=[], phase="reference")

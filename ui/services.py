@@ -98,7 +98,7 @@ def sample(sample_id: str) -> dict | None:
     return next((s for s in sample_questions() if str(s.get("id")) == sample_id), None)
 
 
-def start_experiment(kind: str, title: str, config: dict) -> Any | None:
+def start_experiment(kind: str, title: str, config: dict, *, parent_id: str | None = None) -> Any | None:
     """Open an experiment record in the store; None when there is no store (the run still happens).
 
     The recorder has ``id``, ``sink`` (a CallSink that stores every call) and ``finish(status, summary)``.
@@ -109,7 +109,7 @@ def start_experiment(kind: str, title: str, config: dict) -> Any | None:
     try:
         from db.recorder import Recorder
 
-        return Recorder.start(kind, title, config, store=store, use_cache=False)
+        return Recorder.start(kind, title, config, store=store, use_cache=False, parent_id=parent_id)
     except Exception as e:  # a broken database must not stop the run
         st.session_state["_store_error"] = f"Could not save the experiment: {e}"
         return None

@@ -25,14 +25,15 @@ def sweep_summary(cells: list[SweepCell], outcome: Any = None) -> dict:
     return summary
 
 
-def start_sweep(config: SweepConfig, models: Mapping[str, ChatModel], *, title: str) -> Job:
+def start_sweep(config: SweepConfig, models: Mapping[str, ChatModel], *, title: str,
+                parent_id: str | None = None) -> Job:
     """Validate, record and run ``config`` in a worker thread; returns the job (id = experiment id).
 
     Call on the script thread (it reads the session's spend meter and the app's cache); the worker
     itself never touches Streamlit.
     """
     config.validate()
-    recorder = services.start_experiment("sweep", title, config.to_dict())
+    recorder = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id)
     job_id = recorder.id if recorder is not None else new_job_id()
     job = Job(id=job_id, kind="sweep", title=title, config=config.to_dict(), total=len(plan_cells(config)),
               experiment_id=recorder.id if recorder is not None else None)

@@ -1,0 +1,98 @@
+"""Benchmark page: samples / upload / path sources, background run, paper-style table, CSV, reopen."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers_app import button, captions, chart_specs, errors, fake_env, new_app, no_exception  # noqa: F401
+from ui.jobs import registry
+
+PAGE = "app_pages/benchmark.py"
+
+
+def start_and_finish(at):
+    button(at, "Start benchmark").click().run()
+    no_exception(at)
+    job_id = at.query_params["experiment"]
+    job_id = job_id[0] if isinstance(job_id, list) else job_id
+    job = registry().wait(job_id, timeout_s=60)
+    assert job is not None and not job.running
+    at.run()
+    no_exception(at)
+    return job
+
+
+def summary_table(at):
+    return at.dataframe[0].value
+
+
+def test_samples_benchmark_gives_a_paper_style_table(fake_env):
+    at = new_app(PAGE)
+    no_exception(at)
+    at.number_input(key="bm_n").set_value(4).run()
+    job = start_and_finish(at)
+    assert job.status == "done" and job.done == 12  # 4 questions x 3 methods
+    table = summary_table(at)
+    assert list(table["Method"]) == ["Direct answer", "Vanilla CoT", "TALE-EP"]
+    assert list(table["Output tokens (mean)"]) == [15.0, 258.0, 94.0]
+    assert list(table["Paper output tokens"]) == [14.57, 461.25, 148.72]  # paper's average row
+    assert list(table["Tokens vs vanilla"]) == ["-94%", "reference", "-64%"]
+    assert at.get("download_button"), "CSV download missing"
+    assert "vanilla CoT vs TALE-EP" in chart_specs(at)[0]["layout"]["title"]["text"]
+
+
+def test_stored_benchmark_reopens_with_the_same_table(fake_env):
+    at = new_app(PAGE)
+    at.number_input(key="bm_n").set_value(3).run()
+    job = start_and_finish(at)
+    before = summary_table(at)
+    registry()._jobs.pop(job.id)
+    other = new_app(PAGE, query={"experiment": job.id})
+    no_exception(other)
+    after = summary_table(other)
+    assert list(after["Output tokens (mean)"]) == list(before["Output tokens (mean)"])
+    assert list(after["Accuracy (%)"]) == list(before["Accuracy (%)"])
+
+
+def test_uploaded_file_with_problems_lists_them(fake_env):
+    at = new_app(PAGE)
+    at.radio(key="bm_source").set_value("Upload a file").run()
+    bad = b'{"question": "1+1?", "answer": 2}\n{"question": "", "answer": 3}\nnot json\n'
+    at.file_uploader(key="bm_upload").upload("bad.jsonl", bad).run()
+    no_exception(at)
+    msg = " ".join(errors(at))
+    assert "nothing was loaded" in msg and "line 2" in msg and "line 3" in msg
+
+
+def test_uploaded_file_runs_and_is_kept_for_reruns(fake_env):
+    at = new_app(PAGE)
+    at.radio(key="bm_source").set_value("Upload a file").run()
+    good = "".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 40?", "answer": str(i + 40)}) + "\n"
+                   for i in range(3)).encode()
+    at.file_uploader(key="bm_upload").upload("mine.jsonl", good).run()
+    assert "mine: 3 question(s)" in " ".join(captions(at))
+    job = start_and_finish(at)
+    assert job.config["dataset"]["source"] == "stored"
+    assert job.done == 9
+
+
+def test_missing_path_is_explained(fake_env):
+    at = new_app(PAGE)
+    at.radio(key="bm_source").set_value("File on the server").run()
+    at.text_input(key="bm_path").input("no/such/file.jsonl").run()
+    no_exception(at)
+    assert errors(at)
+
+
+def test_gsm8k_from_a_path(fake_env, gsm8k_path):
+    at = new_app(PAGE)
+    at.radio(key="bm_source").set_value("File on the server").run()
+    at.text_input(key="bm_path").input(str(gsm8k_path)).run()
+    no_exception(at)
+    assert "1,319 question(s)" in " ".join(captions(at)) or "1319 question(s)" in " ".join(captions(at))
+    at.number_input(key="bm_n").set_value(2).run()
+    at.session_state["bm_methods"] = ["vanilla"]
+    at.run()
+    job = start_and_finish(at)
+    assert job.done == 2
+    assert list(summary_table(at)["Paper output tokens"]) == [318.10]  # the paper's GSM8K row

@@ -27,7 +27,7 @@ from typing import Any, Callable
 from tale_core.errors import TaleError
 
 from .models import KINDS, STATUSES
-from .rows import ROLES, now
+from .rows import ROLES, cell_slot, now
 from .scrub import known_secrets, scrub
 from .store import Store
 
@@ -323,13 +323,13 @@ def _check_call(ck: _Checker, c: Any, i: int) -> dict[str, Any] | None:
         "cache_key": ck.text(c, "cache_key", p, 64),
         "cache_hit": ck.boolean(c, "cache_hit", p),
         "runtime": ck.text(c, "runtime", p, 200),
-        "cell_id": ck.text(c, "cell_id", p, 200, default=None),
+        "cell_id": ck.text(c, "cell_id", p, 2_000, default=None),
         "detail": ck.json_obj(c, "detail", p, nullable=False, default={}),
         "created_at": ck.when(c, "created_at", p),
     }
     row["provider"] = row["provider"] or (row["spec"] or "").split("/", 1)[0]
     row["model"] = row["model"] or (row["spec"] or "").split("/", 1)[-1]
-    row["cell_slot"] = f"{row['cell_id']}#{row['role']}" if row["cell_id"] and status == "ok" else None
+    row["cell_slot"] = cell_slot(row["cell_id"], row["role"]) if row["cell_id"] and status == "ok" else None
     return row
 
 

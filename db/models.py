@@ -79,9 +79,10 @@ class ModelCall(Base):
     experiment_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("experiments.id", ondelete="CASCADE"))
     #: the engine's cell key (``CallRecord.extra["cell_id"]``, e.g. a sweep's ``CellKey.id``)
-    cell_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    #: ``"<cell_id>#<role>"`` for successful calls of a cell, else NULL: unique per experiment, so each
-    #: cell's answer (and TALE-EP estimate) is stored exactly once; failed attempts never block a retry
+    cell_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: ``"<cell_id>#<role>"`` (hashed when longer than the column) for successful calls of a cell, else
+    #: NULL: unique per experiment, so each cell's answer (and TALE-EP estimate) is stored exactly once;
+    #: failed attempts never block a retry
     cell_slot: Mapped[str | None] = mapped_column(String(240), nullable=True)
     provider: Mapped[str] = mapped_column(String(100), default="")
     model: Mapped[str] = mapped_column(String(200), default="")

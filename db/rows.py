@@ -8,6 +8,7 @@ rebuilds the engine's ``CallRecord`` / ``Completion`` with :meth:`StoredCall.to_
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -20,6 +21,7 @@ from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 from .scrub import known_secrets, scrub
 
 ROLES = ("system", "user", "assistant")
+SLOT_MAX = 240  # length of model_calls.cell_slot
 
 
 def utc(ts: float | datetime | None) -> datetime | None:
@@ -52,6 +54,14 @@ def _split_spec(spec: str) -> tuple[str, str]:
     return "", spec
 
 
+def cell_slot(cell_id: str, role: str) -> str:
+    """The unique per-experiment key of a cell's successful call: ``"<cell_id>#<role>"``, hashed if too long."""
+    slot = f"{cell_id}#{role}"
+    if len(slot) > SLOT_MAX:
+        slot = "sha256:" + hashlib.sha256(slot.encode("utf-8", "replace")).hexdigest()
+    return slot
+
+
 def call_status(record: CallRecord) -> str:
     return "ok" if record.completion is not None and record.error is None else "error"
 
@@ -72,7 +82,7 @@ def record_to_row(experiment_id: str, record: CallRecord) -> dict[str, Any]:
         "id": str(record.call_id),
         "experiment_id": experiment_id,
         "cell_id": cell_id,
-        "cell_slot": f"{cell_id}#{record.role}" if cell_id and status == "ok" else None,
+        "cell_slot": cell_slot(cell_id, record.role or "answer") if cell_id and status == "ok" else None,
         "provider": provider,
         "model": model,
         "spec": record.spec,

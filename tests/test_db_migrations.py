@@ -66,3 +66,31 @@ def test_cli_db_upgrade_and_check(tmp_path):
     assert (tmp_path / "data" / "tale.db").is_file()
     assert "agree" in subprocess.run([sys.executable, "-m", "tale_core", "db", "check"], cwd=tmp_path, env=env,
                                      capture_output=True, text=True, timeout=120).stdout
+
+
+def test_data_survives_every_upgrade_step(empty_db_url):
+    """Rows written at the first revision are still there, unchanged, at head (SQLite copies tables)."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import insert
+
+    from db.engine import get_engine
+    from db.models import ModelCall
+    from db.rows import clip_to_columns, record_to_row
+    from db.store import Store
+    from tests.helpers_db import make_record
+
+    revs = [r.revision for r in ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions()][::-1]
+    migrate.upgrade(empty_db_url, revs[0])
+    rec = make_record(cell_id="fake/elastic|50|0")
+    with get_engine(empty_db_url).begin() as conn:
+        conn.exec_driver_sql("INSERT INTO experiments (id, title, notes, kind, config, status, created_at, "
+                             "app_version) VALUES ('exp1', 'old', '', 'sweep', '{}', 'done', '2026-01-01', '')")
+        conn.execute(insert(ModelCall.__table__), [clip_to_columns(ModelCall.__table__, record_to_row("exp1", rec))])
+    for rev in revs[1:]:
+        migrate.upgrade(empty_db_url, rev)
+    store = Store(empty_db_url)
+    assert store.get_experiment("exp1").title == "old"
+    [call] = store.calls_for("exp1")
+    assert call.id == rec.call_id and call.response == rec.completion.text
+    assert store.done_cell_ids("exp1") == {"fake/elastic|50|0"}
+    assert store.record_call("exp1", make_record(cell_id="fake/elastic|50|0")) is False  # the slot survived

@@ -246,3 +246,14 @@ def test_in_memory_sqlite_works_for_single_threaded_use():
         assert Store("sqlite://").list_experiments() == []  # a new, empty database again
     finally:
         dispose("sqlite://")
+
+
+def test_long_cell_ids_stay_distinct_and_resumable(store):
+    eid = store.create_experiment("sweep", "long spec", {})
+    spec = "compat:my-lab-endpoint/" + "very-long-model-name-" * 15
+    ids = [f"{spec}|{b}|0" for b in (10, 20)]
+    assert len(ids[0]) > 300
+    for cid in ids:
+        assert store.record_call(eid, make_record(cell_id=cid)) is True
+    assert store.record_call(eid, make_record(cell_id=ids[0])) is False
+    assert store.done_cell_ids(eid) == set(ids)

@@ -108,11 +108,18 @@ def _item_fields(item: Any, index: int) -> tuple[str, str, str | None, tuple[str
             None if gold in (None, "") else str(gold), tuple(choices) if choices else None)
 
 
+def bench_cell_id(spec: str, item_id: str, method) -> str:
+    """The stable id of one benchmark cell, e.g. ``local/smollm2|q7|tale-ep`` (stored with its calls)."""
+    m = method.to_str() if hasattr(method, "to_str") else str(method)
+    return f"{spec}|{item_id}|{m}"
+
+
 def _row(result, *, spec: str, item_id: str, index: int, method_index: int, gold: str | None) -> dict[str, Any]:
     row = dict(result.to_row()) if hasattr(result, "to_row") else {}
     err = result.error or {}
     row.update({
-        "spec": spec, "item_id": item_id, "item_index": index, "method": result.method.to_str(),
+        "cell_id": bench_cell_id(spec, item_id, result.method), "spec": spec, "item_id": item_id,
+        "item_index": index, "method": result.method.to_str(),
         "method_label": result.method.label, "method_index": method_index, "gold": gold,
         "status": result.status, "correct": result.correct, "extracted": result.extracted,
         "output_tokens": result.output_tokens, "input_tokens": result.input_tokens,
@@ -129,14 +136,17 @@ def run_benchmark(items: Sequence[Any], methods: Sequence[Any], models: Mapping[
                   params: GenParams | None = None, cache=None, sink=None,
                   on_result: Callable[[dict[str, Any]], None] | None = None,
                   cancel: threading.Event | None = None, limit: int | None = None,
-                  use_cache: bool | None = None, price_overrides=None) -> BenchOutcome:
+                  use_cache: bool | None = None, price_overrides=None,
+                  skip: set[str] | None = None) -> BenchOutcome:
     """Run every item x method x model; return all rows (in item, method order per model) and a summary.
 
     ``items`` are dataset items (``id``, ``question``, ``answer``, ``choices``) or dicts with those keys;
     ``methods`` are :class:`~tale_core.methods.MethodSpec` (strings like ``"budget:50"`` are parsed);
     ``models`` maps spec -> ChatModel. ``on_result(row)`` is called as each row finishes (one at a time,
     from worker threads). ``cancel`` stops scheduling new work; what is running finishes. Provider
-    errors never raise: they are rows with status ``"error"``.
+    errors never raise: they are rows with status ``"error"``. Every call carries
+    ``extra["cell_id"] = bench_cell_id(spec, item_id, method)``; ``skip`` (such ids, e.g. a stored
+    experiment's finished cells) leaves those cells out, so a resumed run does only what is missing.
     """
     from .methods import MethodSpec, run_method
 
@@ -161,11 +171,13 @@ def run_benchmark(items: Sequence[Any], methods: Sequence[Any], models: Mapping[
     def one(spec: str, model, i: int, j: int) -> dict[str, Any]:
         item_id, question, gold, choices = fields[i]
         res = run_method(model, specs[j], question, gold=gold, choices=choices, params=params, cache=cache,
-                         sink=sink, use_cache=use_cache, question_id=item_id, price_overrides=price_overrides)
+                         sink=sink, use_cache=use_cache, question_id=item_id, price_overrides=price_overrides,
+                         extra={"cell_id": bench_cell_id(spec, item_id, specs[j])})
         return _row(res, spec=spec, item_id=item_id, index=i, method_index=j, gold=gold)
 
     def drive(spec: str, model) -> None:
-        work = [(i, j) for i in range(len(fields)) for j in range(len(specs))]
+        work = [(i, j) for i in range(len(fields)) for j in range(len(specs))
+                if not skip or bench_cell_id(spec, fields[i][0], specs[j]) not in skip]
         workers = max(1, int(getattr(model, "max_concurrency", 1) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"bench-{spec}") as pool:
             pending: set = set()
@@ -205,7 +217,8 @@ def run_benchmark(items: Sequence[Any], methods: Sequence[Any], models: Mapping[
 
     order = {spec: k for k, spec in enumerate(models)}
     rows.sort(key=lambda r: (order[r["spec"]], r["item_index"], r["method_index"]))
-    expected = len(fields) * len(specs) * len(models)
+    expected = sum(1 for spec in models for it in fields for m in specs
+                   if not skip or bench_cell_id(spec, it[0], m) not in skip)
     status = "cancelled" if len(rows) < expected else "done"
     errors = sum(1 for r in rows if r["status"] == "error")
     notes = []

@@ -172,3 +172,22 @@ def test_paper_table3_reference():
     # the paper's headline: 67.8% fewer output tokens on average
     avg = PAPER_TABLE3["average"]
     assert 1 - avg["tale-ep"][1] / avg["vanilla"][1] == pytest.approx(0.678, abs=0.001)
+
+
+def test_cells_carry_ids_and_skip_resumes_only_missing_ones():
+    class Sink:
+        def __init__(self):
+            self.records = []
+
+        def on_call(self, rec):
+            self.records.append(rec)
+
+    sink, m = Sink(), fake("elastic")
+    out = run_benchmark(ITEMS[:2], METHODS, {"fake/elastic": m}, sink=sink)
+    assert out.rows[0]["cell_id"] == "fake/elastic|q1|direct"
+    assert {r.extra["cell_id"] for r in sink.records} == {r["cell_id"] for r in out.rows}
+    done = {"fake/elastic|q1|direct", "fake/elastic|q1|vanilla", "fake/elastic|q2|tale-ep"}
+    m2 = fake("elastic")
+    again = run_benchmark(ITEMS[:2], METHODS, {"fake/elastic": m2}, skip=done)
+    assert again.status == "done" and {r["cell_id"] for r in again.rows} == {r["cell_id"] for r in out.rows} - done
+    assert m2.calls == 1 + 1 + 2  # q1 tale-ep (estimate + answer), q2 direct, q2 vanilla

@@ -19,6 +19,7 @@ PAGES = [
     st.Page("app_pages/sweep.py", title="Elasticity sweep"),
     st.Page("app_pages/search.py", title="Budget search"),
     st.Page("app_pages/benchmark.py", title="Benchmark"),
+    st.Page("app_pages/experiments.py", title="Experiments"),
     st.Page("app_pages/learn.py", title="Learn: token elasticity"),
 ]
 

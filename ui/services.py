@@ -137,7 +137,10 @@ def experiment_link(experiment_id: str | None) -> None:
     """A line saying where the run was saved, with a link that opens it (or why it was not saved)."""
     problem = st.session_state.pop("_store_error", None) or store_problem()
     if experiment_id:
-        st.caption(f"Saved as experiment {experiment_id}. Share it with the link ?experiment={experiment_id} "
-                   "on the Experiments page.")
+        cols = st.columns([2, 3], vertical_alignment="center")
+        cols[0].caption(f"Saved as experiment {experiment_id}.")
+        with cols[1]:
+            st.page_link("app_pages/experiments.py", label="Open it in Experiments: share, rename, rerun, export",
+                         query_params={"experiment": experiment_id})
     elif problem:
         st.caption(problem)

@@ -94,7 +94,11 @@ def chromium_page(width: int = 1400, height: int = 2000) -> Iterator[object]:
 
 
 def wait_idle(page, timeout_ms: int = 30_000) -> None:
-    """Wait until Streamlit finished running the script (the app root says ``notRunning``)."""
+    """Wait until Streamlit finished running the script (the app root says ``notRunning``).
+
+    A short pause first: right after a click the rerun may not have started yet.
+    """
+    page.wait_for_timeout(400)
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     page.wait_for_function(
         "() => { const a = document.querySelector(\"[data-testid='stApp']\");"

@@ -1,0 +1,134 @@
+"""Experiments page: history, filters, open by link, rename/notes, rerun from cache, export/import, compare,
+delete with confirmation."""
+
+from __future__ import annotations
+
+from tests.helpers_app import button, captions, chart_specs, errors, fake_env, new_app, no_exception  # noqa: F401
+from ui import services
+from ui.jobs import registry
+
+PAGE = "app_pages/experiments.py"
+
+
+def playground_run(question="What is 6 times 7?", methods=("vanilla", "budget")):
+    at = new_app("app_pages/playground.py")
+    at.text_area(key="pg_question").input(question)
+    at.text_input(key="pg_gold").input("42")
+    at.session_state["pg_methods"] = list(methods)
+    button(at, "Run").click().run()
+    no_exception(at)
+    return at.session_state["pg_results"]["experiment"]
+
+
+def sweep_run(budgets="10, 50"):
+    at = new_app("app_pages/sweep.py")
+    at.text_area(key="sw_question").input("What is 6 times 7?")
+    at.text_input(key="sw_gold").input("42")
+    at.text_input(key="sw_budget_list").input(budgets)
+    at.run()
+    button(at, "Start sweep").click().run()
+    job_id = at.query_params["experiment"]
+    job_id = job_id[0] if isinstance(job_id, list) else job_id
+    registry().wait(job_id, 60)
+    return job_id
+
+
+def test_empty_history_says_what_to_do(fake_env):
+    at = new_app(PAGE)
+    no_exception(at)
+    assert any("No experiments yet" in i.value for i in at.info)
+
+
+def test_history_lists_runs_and_filters_them(fake_env):
+    playground_run("What is 6 times 7?")
+    playground_run("How many legs do 3 spiders have?")
+    at = new_app(PAGE)
+    no_exception(at)
+    assert "2 experiment(s), newest first." in captions(at)
+    at.text_input(key="ex_search").input("spiders").run()
+    assert "1 experiment(s), newest first." in captions(at)
+    at.text_input(key="ex_search").input("zebra").run()
+    assert any("Nothing matches" in i.value for i in at.info)
+
+
+def test_open_rename_annotate_and_delete_with_confirmation(fake_env):
+    eid = playground_run()
+    at = new_app(PAGE, query={"experiment": eid})
+    no_exception(at)
+    assert at.subheader[0].value.startswith("What is 6 times 7")
+    assert any(f"experiments?experiment={eid}" in c.value for c in at.code)
+    at.text_input(key=f"ex_title_{eid}").input("Renamed run")
+    at.text_area(key=f"ex_notes_{eid}").input("<b>not html</b> notes")
+    button(at, "Save").click().run()
+    no_exception(at)
+    assert at.subheader[0].value == "Renamed run"
+    assert any("<b>not html</b> notes" in t.value for t in at.text)
+    button(at, "Delete this experiment").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    button(at, "Keep it").click().run()
+    assert services.get_store().exists(eid)
+    button(at, "Delete this experiment").click().run()
+    button(at, "Yes, delete it").click().run()
+    no_exception(at)
+    assert not services.get_store().exists(eid)
+    assert any("Deleted 'Renamed run'" in s.value for s in at.success)
+
+
+def test_rerun_is_free_from_the_cache(fake_env):
+    eid = playground_run()
+    at = new_app(PAGE, query={"experiment": eid})
+    button(at, "Rerun").click().run()
+    no_exception(at)
+    store = services.get_store()
+    children = [e for e in store.list_experiments() if e.parent_id == eid]
+    assert len(children) == 1
+    calls = store.calls_for(children[0].id)
+    assert calls and all(c.cache_hit for c in calls)
+
+
+def test_sweep_rerun_opens_the_sweep_page(fake_env):
+    eid = sweep_run()
+    at = new_app(PAGE, query={"experiment": eid})
+    button(at, "Rerun").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Elasticity sweep"
+
+
+def test_export_then_import_a_bundle(fake_env):
+    eid = playground_run()
+    store = services.get_store()
+    from db.bundle import export_bytes
+
+    data = export_bytes(eid, store)
+    at = new_app(PAGE, query={"experiment": eid})
+    assert at.get("download_button"), "export button missing"
+    at = new_app(PAGE)
+    at.file_uploader(key="ex_import").upload("run.json", data, "application/json").run()
+    button(at, "Import").click().run()
+    no_exception(at)
+    assert any("Imported" in s.value for s in at.success)
+    assert store.count_experiments() == 2
+
+
+def test_importing_garbage_is_refused_in_words(fake_env):
+    at = new_app(PAGE)
+    at.file_uploader(key="ex_import").upload("bad.json", b"{not json", "application/json").run()
+    button(at, "Import").click().run()
+    no_exception(at)
+    assert errors(at)
+
+
+def test_compare_two_sweeps_overlays_their_curves(fake_env):
+    a, b = sweep_run("10, 50"), sweep_run("5, 100")
+    at = new_app(PAGE, query={"compare": f"{a},{b}"})
+    no_exception(at)
+    spec = chart_specs(at)[0]
+    curves = [t["name"] for t in spec["data"] if t.get("mode") == "lines+markers"]
+    assert sorted(curves) == sorted(f"fake/elastic · Sweep: What is 6 times 7? ({i[:6]})" for i in (a, b))
+    assert len(at.dataframe[0].value) == 6  # 2 experiments x (vanilla + 2 budgets)
+
+
+def test_unknown_link_says_so(fake_env):
+    at = new_app(PAGE, query={"experiment": "missing123"})
+    no_exception(at)
+    assert any("No experiment with id" in e for e in errors(at))

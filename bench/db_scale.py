@@ -245,7 +245,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         if "skipped" in v:
             lines += ["", f"{n}: skipped ({v['skipped']})"]
     lines += ["", "The search is a case-insensitive substring match over titles, notes and every call's "
-              "question, so it scans; everything else uses an index."]
+              "question, so it scans; everything else uses an index. Timings come from one machine that other "
+              "work may share: repeated runs differed by up to 2-3x, so compare orders of magnitude."]
     return "\n".join(lines) + "\n"
 
 

@@ -268,3 +268,33 @@ def test_subprocess_sweep_search_bench(tmp_path):
 def test_subprocess_bad_input_exit_code_and_message(tmp_path):
     p = _subprocess("sweep", Q, "--model", "fake/elastic", "--budgets", "-5", tmp_path=tmp_path)
     assert p.returncode == 2 and p.stderr.startswith("error: ") and "Traceback" not in p.stderr
+
+
+# ---------------------------------------------------------------- progress bar
+
+def test_progress_is_quiet_when_not_a_terminal():
+    import io
+
+    from tale_core.progress import Progress
+
+    buf = io.StringIO()
+    with Progress(3, "sweep", stream=buf) as bar:
+        for _ in range(3):
+            bar.advance(note="x")
+    assert buf.getvalue() == "" and bar.done == 3
+
+
+def test_progress_draws_one_line_on_a_terminal():
+    import io
+
+    from tale_core.progress import Progress
+
+    buf = io.StringIO()
+    bar = Progress(4, "bench", stream=buf, enabled=True, width=4, min_interval_s=0)
+    bar.advance(note="q1 vanilla")
+    bar.advance(3)
+    bar.close()
+    text = buf.getvalue()
+    assert text.startswith("\rbench [#---] 1/4") and "q1 vanilla" in text
+    assert "[####] 4/4" in text and text.endswith("\n")
+    assert Progress(None, "search", enabled=False).render().startswith("search 0 done")

@@ -9,7 +9,7 @@ from tale_core.errors import TaleError
 from tale_core.methods import MethodSpec
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, services, sidebar
+from ui import bench_job, bench_view, render, services, sidebar
 from ui.jobs import registry
 
 LIVE_EVERY_S = 1.0
@@ -53,7 +53,7 @@ if experiment_id:
     st.button("New benchmark", on_click=open_new_benchmark)
     job = registry().get(experiment_id)
     if job is not None:
-        st.subheader(job.title)
+        st.subheader(render.md_escape(job.title))
         st.caption(bench_view.config_line(job.config))
         if job.running:
             st.session_state["bm_watching"] = job.id
@@ -67,7 +67,7 @@ if experiment_id:
         if detail.kind != "benchmark":
             st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a benchmark.")
             st.stop()
-        st.subheader(detail.title)
+        st.subheader(render.md_escape(detail.title))
         st.caption(bench_view.config_line(detail.config))
         total = len(detail.config.get("item_ids") or []) * len(detail.config.get("methods") or []) * len(
             detail.config.get("models") or [])

@@ -34,7 +34,7 @@ if experiment_id:
     except TaleError as e:
         st.error(str(e))
         st.stop()
-    st.subheader(detail.title)
+    st.subheader(render.md_escape(detail.title))
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Kind", ev.SHORT_KIND.get(detail.kind, detail.kind))
     c2.metric("Status", detail.status.capitalize())

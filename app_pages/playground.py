@@ -109,7 +109,7 @@ if run:
         sink = services.session_sink(recorder.sink if recorder else None)
         runs: dict[str, list] = {}
         for spec in sb.models:
-            st.subheader(spec)
+            st.subheader(render.md_escape(spec))
             slots = method_cards.card_grid([m.label for m in specs])
             try:
                 model = resolve(spec, sb.settings)
@@ -150,7 +150,7 @@ if last and not ran_now:  # a rerun (any widget): redraw the last results withou
     if last.get("question") != (question or "").strip():
         st.caption("Results below are for an earlier question.")
     for spec, results in last["runs"].items():
-        st.subheader(spec)
+        st.subheader(render.md_escape(spec))
         for slot, r in zip(method_cards.card_grid([r.method.label for r in results]), results):
             method_cards.show_result(slot, r)
 if last:

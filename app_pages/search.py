@@ -26,7 +26,7 @@ def open_new_search() -> None:
 
 
 def header(title: str, config: dict) -> None:
-    st.subheader(title)
+    st.subheader(render.md_escape(title))
     st.caption(f"Model {config.get('model')} · gold answer {config.get('gold')}")
     with st.expander("Question"):
         render.model_text(str(config.get("question", "")))

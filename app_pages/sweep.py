@@ -26,7 +26,7 @@ def open_new_sweep() -> None:
 
 # ---------------------------------------------------------------- one sweep (live or stored)
 def show_job_header(title: str, config: dict) -> None:
-    st.subheader(title)
+    st.subheader(render.md_escape(title))
     st.caption(sweep_view.config_line(config))
     if config.get("question"):
         with st.expander("Question"):
@@ -159,5 +159,5 @@ recent = [j for j in registry().list("sweep")][-5:]
 if recent:
     st.markdown("**Recent sweeps on this server**")
     for j in reversed(recent):
-        st.page_link("app_pages/sweep.py", label=f"{j.title} ({sweep_view.STATUS_WORDS.get(j.status, j.status)}, "
+        st.page_link("app_pages/sweep.py", label=f"{render.md_escape(j.title)} ({sweep_view.STATUS_WORDS.get(j.status, j.status)}, "
                      f"{j.done}/{j.total})", query_params={"experiment": j.id})

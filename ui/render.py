@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 import streamlit as st
@@ -23,6 +24,14 @@ def status_badge(status: str, container: Any = None) -> None:
     """A coloured badge: correct / wrong / no answer / not graded / error."""
     label, color = STATUS_BADGE.get(status, (status.replace("_", " ").capitalize(), "gray"))
     (container or st).badge(label, color=color)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def md_escape(text: str) -> str:
+    """User or model text made inert for places that render markdown (titles, labels, subheaders)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def model_text(text: str, container: Any = None) -> None:

@@ -36,7 +36,7 @@ def report_lines(reports: dict) -> list[str]:
     """One sentence per model: the sweet spot, the saving and the elastic region."""
     out = []
     for spec, rep in reports.items():
-        parts = [f"**{spec}**:"]
+        parts = [f"**{render.md_escape(spec)}**:"]
         if rep.reference_tokens is not None:
             parts.append(f"vanilla CoT {rep.reference_tokens:.0f} tokens;")
         if rep.sweet_spot is not None:

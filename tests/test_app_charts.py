@@ -1,0 +1,96 @@
+"""tale_core.charts: pure plotly builders, fed with real engine objects (scripted sweep) and dicts."""
+
+from __future__ import annotations
+
+import math
+
+from tale_core import charts
+from tale_core.elasticity import analyze
+from tale_core.providers.scripted import scripted_model
+from tale_core.sweep import SweepConfig, run_sweep
+
+
+def _sweep(models=("fake/elastic",), budgets=(5, 10, 50, 200), repeats=1):
+    cfg = SweepConfig(question="What is 6 times 7?", gold="42", models=models, budgets=budgets, repeats=repeats,
+                      temperature=0.0 if repeats == 1 else 0.7)
+    out = run_sweep(cfg, {m: scripted_model(m.split("/", 1)[1]) for m in models})
+    return out.cells
+
+
+def _titled(fig):
+    layout = fig.to_plotly_json()["layout"]
+    assert layout["title"]["text"]
+    return layout
+
+
+def test_elasticity_figure_has_curve_reference_diagonal_sweet_spot_and_region():
+    cells = _sweep()
+    reports = analyze(cells)
+    fig = charts.elasticity_figure(reports, raw=[c.to_row() for c in cells])
+    layout = _titled(fig)
+    assert layout["xaxis"]["type"] == "log"
+    assert "tokens" in layout["xaxis"]["title"]["text"] and "tokens" in layout["yaxis"]["title"]["text"]
+    assert layout["xaxis"]["tickvals"] == [5, 10, 50, 200]
+    names = [t.name for t in fig.data]
+    assert "Spending exactly the budget (y = x)" in names
+    assert "fake/elastic: vanilla CoT (258 tokens)" in names
+    curve = next(t for t in fig.data if t.name == "fake/elastic")
+    assert list(curve.y) == [165, 157, 86, 200]
+    assert all("Budget asked" in h for h in curve.hovertext)
+    texts = [a["text"] for a in layout["annotations"]]
+    assert any("sweet spot: budget 50" in t for t in texts)
+    region = next(a for a in layout["annotations"] if "elastic region" in a["text"])
+    assert math.isclose(region["x"], (math.log10(5) + math.log10(50)) / 2)  # log-axis annotation position
+    assert layout["shapes"][0]["x0"] == 5 and layout["shapes"][0]["x1"] == 50
+
+
+def test_elasticity_figure_accepts_report_dicts_and_shows_repeat_spread():
+    cells = _sweep(repeats=2)
+    reports = {k: v.to_dict() for k, v in analyze(cells).items()}
+    fig = charts.elasticity_figure(reports, raw=[c.to_row() for c in cells])
+    assert any(t.name == "fake/elastic: each repeat" for t in fig.data)
+
+
+def test_empty_inputs_give_a_message_not_empty_axes():
+    for fig in (charts.elasticity_figure({}), charts.accuracy_cost_figure([]), charts.search_path_figure([]),
+                charts.vanilla_vs_tale_figure([])):
+        ann = fig.to_plotly_json()["layout"]["annotations"]
+        assert ann and ann[0]["text"]
+
+
+def test_accuracy_cost_figure_two_panels_with_units():
+    fig = charts.accuracy_cost_figure(analyze(_sweep(models=("fake/compliant",))))
+    layout = _titled(fig)
+    assert layout["yaxis"]["title"]["text"] == "Correct (%)"
+    assert layout["yaxis2"]["title"]["text"] == "Cost (USD)"
+    acc = fig.data[0]
+    assert list(acc.y) == [0, 0, 100, 100]  # compliant is wrong below budget 20
+
+
+def test_search_path_numbers_probes_and_stars_the_choice():
+    probes = [{"step": 0, "budget": None, "output_tokens": 258, "correct": True, "accepted": True},
+              {"step": 1, "budget": 129, "output_tokens": 143, "correct": True, "accepted": True},
+              {"step": 2, "budget": 64, "output_tokens": 94, "correct": True, "accepted": True},
+              {"step": 3, "budget": 32, "output_tokens": 98, "correct": True, "accepted": False}]
+    fig = charts.search_path_figure({"Paper": probes}, reference_tokens=258, chosen={"Paper": (64, 94)})
+    path = next(t for t in fig.data if t.name == "Paper")
+    assert list(path.x) == [258, 129, 64, 32] and list(path.text) == ["0", "1", "2", "3"]
+    assert list(path.marker.symbol) == ["circle", "circle", "circle", "x"]
+    assert any(t.name == "Paper: chosen budget 64" for t in fig.data)
+
+
+def test_vanilla_vs_tale_splits_correct_and_wrong():
+    rows = [{"question_id": "a", "vanilla_tokens": 250, "tale_tokens": 80, "tale_correct": True},
+            {"question_id": "b", "vanilla_tokens": 300, "tale_tokens": 120, "tale_correct": False}]
+    fig = charts.vanilla_vs_tale_figure(rows)
+    assert {t.name for t in fig.data} == {"Same tokens (y = x)", "TALE correct", "TALE wrong"}
+    assert "Question a" in next(t for t in fig.data if t.name == "TALE correct").hovertext[0]
+
+
+def test_paper_vs_now_bars():
+    rows = [{"label": "Direct answer", "paper_tokens": 15, "now_tokens": 12},
+            {"label": "Vanilla CoT", "paper_tokens": 258, "now_tokens": None}]
+    fig = charts.paper_vs_now_figure(rows, model="fake/elastic")
+    assert [t.name for t in fig.data] == ["Paper (GPT-4o-mini)", "Now (fake/elastic)"]
+    fig = charts.paper_vs_now_figure([dict(r, now_tokens=None) for r in rows], model="x")
+    assert [t.name for t in fig.data] == ["Paper (GPT-4o-mini)"]

@@ -49,3 +49,44 @@ def test_learn_deep_link_keeps_the_sidebar(app_url):
         wait_idle(page)
         assert "Models" in page.locator("[data-testid='stSidebar']").inner_text()
         screenshot(page, "e2e-learn")
+
+
+def test_sweep_draws_live_and_its_link_opens_in_another_tab(app_url):
+    with chromium_page() as page:
+        page.goto(f"{app_url}/sweep?models=fake/slow")
+        page.get_by_role("heading", name="Elasticity sweep").wait_for(timeout=30_000)
+        wait_idle(page)
+        page.get_by_role("textbox", name="Question").fill("What is 6 times 7?")
+        page.get_by_role("textbox", name="Gold answer (optional)").fill("42")
+        page.get_by_role("textbox", name="Gold answer (optional)").press("Enter")
+        page.get_by_text("Before you start").wait_for(timeout=30_000)
+        wait_idle(page)
+        page.get_by_role("button", name="Start sweep").click()
+        page.wait_for_url("**experiment=**", timeout=30_000)
+        shared = page.url
+        page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
+        page.get_by_text("Finished:").wait_for(timeout=60_000)
+        wait_idle(page)
+        assert "sweet spot at budget 50" in page.locator("[data-testid='stMain']").inner_text()
+        screenshot(page, "e2e-sweep")
+        page.get_by_role("link", name="Open it in Experiments").click()
+        page.get_by_text("Share", exact=True).wait_for(timeout=30_000)
+        wait_idle(page)
+        assert "Sweep: What is 6 times 7?" in page.locator("[data-testid='stMain']").inner_text()
+        screenshot(page, "e2e-experiment")
+    with chromium_page() as other:  # a different browser: same experiment from the link alone
+        other.goto(shared)
+        other.get_by_text("Sweep: What is 6 times 7?").wait_for(timeout=30_000)
+        other.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=30_000)
+
+
+def test_every_page_loads_without_an_exception(app_url):
+    with chromium_page() as page:
+        for path, heading in (("", "Playground"), ("sweep", "Elasticity sweep"), ("search", "Budget search"),
+                              ("benchmark", "Benchmark"), ("experiments", "Experiments"),
+                              ("learn", "Learn: token elasticity")):
+            page.goto(f"{app_url}/{path}")
+            page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+            wait_idle(page)
+            assert page.locator("[data-testid='stException']").count() == 0, path
+            screenshot(page, f"e2e-page-{path or 'playground'}")

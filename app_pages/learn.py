@@ -49,7 +49,7 @@ else:
     run = st.button(f"Run the 4 calls with {model_spec}", type="primary")
     if run:
         specs = [MethodSpec.parse(step.method) for step in content.STEPS]
-        slots = method_cards.card_grid([step.title for step in content.STEPS])
+        slots = method_cards.card_grid([step.title for step in content.STEPS], per_row=4)
         try:
             model = resolve(model_spec, sb.settings)
         except TaleError as e:
@@ -72,7 +72,7 @@ else:
             st.session_state[RESULTS_KEY] = {"model": model_spec, "results": results, "experiment": exp_id}
     last = st.session_state.get(RESULTS_KEY)
     if last and not run:
-        slots = method_cards.card_grid([step.title for step in content.STEPS])
+        slots = method_cards.card_grid([step.title for step in content.STEPS], per_row=4)
         for step, slot in zip(content.STEPS, slots):
             r = last["results"].get(step.method)
             if r is not None:

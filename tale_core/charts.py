@@ -37,7 +37,9 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, *, log_x: bo
     fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), font=FONT, template="plotly_white",
                       hovermode="closest", legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
                       margin=dict(l=60, r=20, t=60, b=80))
-    fig.update_xaxes(title_text=x_title, type="log" if log_x else "linear")
+    fig.update_xaxes(title_text=x_title)
+    if log_x:  # otherwise plotly picks the type (categories for the Learn page's bars)
+        fig.update_xaxes(type="log")
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
     return fig
 

@@ -92,5 +92,6 @@ def test_paper_vs_now_bars():
             {"label": "Vanilla CoT", "paper_tokens": 258, "now_tokens": None}]
     fig = charts.paper_vs_now_figure(rows, model="fake/elastic")
     assert [t.name for t in fig.data] == ["Paper (GPT-4o-mini)", "Now (fake/elastic)"]
+    assert fig.to_plotly_json()["layout"]["xaxis"].get("type") in (None, "category")  # bars need categories
     fig = charts.paper_vs_now_figure([dict(r, now_tokens=None) for r in rows], model="x")
     assert [t.name for t in fig.data] == ["Paper (GPT-4o-mini)"]

@@ -40,12 +40,12 @@ def draw_card(container: Any, title: str) -> CardSlots:
     return CardSlots(badge=badge, text=text, body=body)
 
 
-def card_grid(titles: list[str]) -> list[CardSlots]:
-    """Cards in rows of :data:`CARDS_PER_ROW`, in order."""
+def card_grid(titles: list[str], per_row: int = CARDS_PER_ROW) -> list[CardSlots]:
+    """Cards in rows of ``per_row``, in order."""
     slots: list[CardSlots] = []
-    for start in range(0, len(titles), CARDS_PER_ROW):
-        row = titles[start:start + CARDS_PER_ROW]
-        cols = st.columns(CARDS_PER_ROW)
+    for start in range(0, len(titles), per_row):
+        row = titles[start:start + per_row]
+        cols = st.columns(per_row)
         for col, title in zip(cols, row):
             slots.append(draw_card(col, title))
     return slots

@@ -79,7 +79,7 @@ if experiment_id:
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 
-qi = inputs.question_input("se", height=100)
+qi = inputs.question_input("se", height=100, gold_label="Gold answer (required)")
 c1, c2 = st.columns([2, 3])
 spec = c1.selectbox("Model", sb.models, key="se_model") if sb.models else None
 algorithms = c2.pills("Searches", list(search_job.ALGORITHMS), selection_mode="multi",

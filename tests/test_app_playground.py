@@ -129,3 +129,29 @@ def test_model_text_is_never_rendered_as_html(fake_env):
         assert all("<script>" not in str(m.value) for m in at.markdown)
     finally:
         ScriptedModel.answers.pop(nasty, None)
+
+
+def test_loading_examples_fills_question_gold_and_choices(fake_env):
+    at = new_app()
+    at.selectbox(key="pg_example").set_value("peyton")
+    button(at, "Load").click().run()
+    no_exception(at)
+    assert at.text_area(key="pg_question").value.startswith("Peyton scheduled")
+    assert at.text_input(key="pg_gold").value == "17"
+    at.selectbox(key="pg_example").set_value("mc-percent")
+    button(at, "Load").click().run()
+    assert at.text_area(key="pg_choices").value.splitlines() == ["12", "10", "15", "16"]
+    assert at.text_input(key="pg_gold").value == "A"
+    button(at, "Run").click().run()
+    no_exception(at)
+    assert any(t.endswith("]]") for t in texts(at))  # the fake answered in the lettered format
+
+
+def test_a_single_option_is_refused(fake_env):
+    at = new_app()
+    at.text_area(key="pg_question").input(QUESTION)
+    at.text_area(key="pg_choices").input("only one")
+    button(at, "Run").click().run()
+    no_exception(at)
+    assert any("at least two options" in e for e in errors(at))
+    assert badges(at) == []

@@ -27,13 +27,19 @@ class QuestionInput:
     choices_error: str | None = None
 
 
-def question_input(prefix: str, *, height: int = 130) -> QuestionInput:
+def question_input(prefix: str, *, height: int = 130, gold_label: str = "Gold answer (optional)") -> QuestionInput:
     """Example loader, question text area and optional gold answer; keys are ``{prefix}_question`` etc."""
     examples = services.sample_questions()
     if examples:
-        cols = st.columns([2, 5], vertical_alignment="bottom")
+        cols = st.columns([5, 1], vertical_alignment="bottom")
         ids = [str(e.get("id")) for e in examples]
-        picked = cols[0].selectbox("Load an example", ["-"] + ids, key=f"{prefix}_example",
+        snippets = {str(e.get("id")): str(e.get("question") or "") for e in examples}
+
+        def label(i: str) -> str:
+            q = snippets.get(i, "")
+            return "-" if i == "-" else f"{i}: {q[:70]}{'...' if len(q) > 70 else ''}"
+
+        picked = cols[0].selectbox("Load an example", ["-"] + ids, key=f"{prefix}_example", format_func=label,
                                    help="Bundled sample questions with their gold answers.")
         if cols[1].button("Load", disabled=picked == "-", key=f"{prefix}_load"):
             ex = services.sample(picked) or {}
@@ -44,7 +50,7 @@ def question_input(prefix: str, *, height: int = 130) -> QuestionInput:
     question = st.text_area("Question", key=f"{prefix}_question", height=height,
                             placeholder="e.g. A shop sells pens at $3 each. How much do 7 pens cost?")
     question_msg = st.empty()
-    gold = st.text_input("Gold answer (optional)", key=f"{prefix}_gold",
+    gold = st.text_input(gold_label, key=f"{prefix}_gold",
                          help="With a gold answer results say correct or wrong; without it, 'not graded'.")
     gold_msg = st.empty()
     has_choices = bool((st.session_state.get(f"{prefix}_choices") or "").strip())

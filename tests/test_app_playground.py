@@ -133,12 +133,12 @@ def test_model_text_is_never_rendered_as_html(fake_env):
 
 def test_loading_examples_fills_question_gold_and_choices(fake_env):
     at = new_app()
-    at.selectbox(key="pg_example").set_value("peyton")
+    at.selectbox(key="pg_example").set_value("peyton").run()
     button(at, "Load").click().run()
     no_exception(at)
     assert at.text_area(key="pg_question").value.startswith("Peyton scheduled")
     assert at.text_input(key="pg_gold").value == "17"
-    at.selectbox(key="pg_example").set_value("mc-percent")
+    at.selectbox(key="pg_example").set_value("mc-percent").run()
     button(at, "Load").click().run()
     assert at.text_area(key="pg_choices").value.splitlines() == ["12", "10", "15", "16"]
     assert at.text_input(key="pg_gold").value == "A"

@@ -80,3 +80,17 @@ def test_default_model_prefers_the_elastic_demo_models():
                            _status("local/qwen2.5-coder-1.5b", True)]) == ["local/qwen2.5-coder-1.5b"]
     assert default_models([_status("local/smollm2", True)]) == ["local/smollm2"]
     assert default_models([_status("openai/gpt-4o", False)]) == []
+
+
+def test_app_runs_without_a_database(fake_env, monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the database folder should be")
+    monkeypatch.setenv("TALE_DATABASE_URL", f"sqlite:///{blocker}/sub/tale.db")
+    at = new_app()
+    at.text_area(key="pg_question").input("What is 6 times 7?")
+    button(at, "Run").click().run()
+    no_exception(at)
+    assert any("not saved" in c.value for c in at.caption)
+    exp = new_app("app_pages/experiments.py")
+    no_exception(exp)
+    assert errors(exp)

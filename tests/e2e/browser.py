@@ -78,15 +78,29 @@ def streamlit_server(data_dir: Path, *, extra_env: dict[str, str] | None = None,
         log.close()
 
 
+#: every URL the test browsers requested outside loopback (the app must make no outbound calls)
+OUTBOUND: list[str] = []
+
+
+def _note_request(request) -> None:
+    url = request.url
+    if not url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")):
+        OUTBOUND.append(url)
+
+
 @contextmanager
 def chromium_page(width: int = 1400, height: int = 2000) -> Iterator[object]:
-    """A Playwright page in the system Chromium, closed at the end."""
+    """A Playwright page in the system Chromium, closed at the end; requests off loopback are noted in
+    :data:`OUTBOUND` and aborted."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": width, "height": height})
+            context.on("request", _note_request)
+            context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1")),
+                          lambda route: route.abort())
             page = context.new_page()
             yield page
         finally:

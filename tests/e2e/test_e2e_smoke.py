@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, chromium_page, screenshot, streamlit_server, wait_idle
+from tests.e2e.browser import OUTBOUND, CHROMIUM, chromium_page, screenshot, streamlit_server, wait_idle
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
@@ -90,3 +89,4 @@ def test_every_page_loads_without_an_exception(app_url):
             wait_idle(page)
             assert page.locator("[data-testid='stException']").count() == 0, path
             screenshot(page, f"e2e-page-{path or 'playground'}")
+    assert OUTBOUND == [], f"the browser tried to reach: {OUTBOUND[:5]}"

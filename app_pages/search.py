@@ -64,7 +64,7 @@ if experiment_id:
         try:
             if store is None:
                 raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
-            detail = store.get_experiment(experiment_id, with_calls=False)
+            detail = store.get_experiment(experiment_id)
         except TaleError as e:
             st.error(str(e))
             st.stop()
@@ -73,9 +73,13 @@ if experiment_id:
             st.stop()
         header(detail.title, detail.config)
         summary = detail.summary or {}
-        if not summary.get("results"):
+        results = {a: dict(r) for a, r in (summary.get("results") or {}).items()}
+        if results and not all(r.get("probes") for r in results.values()):  # e.g. recorded by the CLI
+            for algo, probes in search_job.probes_from_calls(detail.records, list(results)).items():
+                results[algo].setdefault("probes", probes)
+        if not results:
             st.info(f"This search ended as '{detail.status}' before any algorithm finished.")
-        search_view.results(summary.get("results") or {}, summary.get("curve") or [], key="se_stored")
+        search_view.results(results, summary.get("curve") or [], key="se_stored")
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 

@@ -33,6 +33,10 @@ def load_source(source: Mapping[str, Any]) -> Dataset:
         return load_dataset((info.content or "").encode("utf-8"), name=info.name, fmt="jsonl")
     if kind == "path":
         return load_dataset(str(source.get("path") or ""))
+    if isinstance(kind, str) and kind.strip():  # recorded by the CLI: "samples[:which]" or a file path
+        from tale_core.cli_engine import load_items
+
+        return load_items(kind)
     raise TaleError(f"Unknown dataset source {kind!r}.")
 
 

@@ -91,3 +91,23 @@ def live_results(job: Job) -> dict[str, dict]:
     for algo, res in (job.extra.get("results") or {}).items():
         out[algo] = res
     return out
+
+
+def probes_from_calls(records: list, algorithms: list[str]) -> dict[str, list[dict]]:
+    """Probe dicts per algorithm rebuilt from stored calls (for runs whose summary kept no probes, e.g. the
+    CLI's). Whether a probe was accepted is not stored with a call, so it is left unknown."""
+    shared = [r for r in records if (r.extra or {}).get("search") == "shared"]
+    out: dict[str, list[dict]] = {}
+    for algo in algorithms:
+        mine = [r for r in records if (r.extra or {}).get("search") == algo]
+        calls = shared[:1] + sorted(mine, key=lambda r: int((r.extra or {}).get("step") or 0))
+        probes = []
+        for step, r in enumerate(calls):
+            c = r.completion
+            probes.append({"step": step, "budget": None if r.role == "reference" else r.budget,
+                           "output_tokens": (c.output_tokens or 0) if c else 0, "correct": r.correct,
+                           "status": "error" if r.error else ("correct" if r.correct else "wrong"),
+                           "cost_usd": r.cost_usd, "accepted": True, "note": "", "phase": "",
+                           "extracted": r.extracted_answer, "cache_hit": r.cache_hit})
+        out[algo] = probes
+    return out

@@ -80,6 +80,11 @@ def spec_for(key: str) -> MethodSpec:
     return MethodSpec(key)
 
 
+def per_row(n: int) -> int:
+    """Four cards fit a row; more wrap by three."""
+    return n if 1 <= n <= 4 else 3
+
+
 def unsupported(method: MethodSpec, spec: str) -> str | None:
     """Why ``method`` cannot run on model ``spec`` (None when it can)."""
     provider, model = parse_spec(spec)
@@ -110,7 +115,7 @@ if run:
         runs: dict[str, list] = {}
         for spec in sb.models:
             st.subheader(render.md_escape(spec))
-            slots = method_cards.card_grid([m.label for m in specs])
+            slots = method_cards.card_grid([m.label for m in specs], per_row=per_row(len(specs)))
             try:
                 model = resolve(spec, sb.settings)
             except TaleError as e:
@@ -151,7 +156,8 @@ if last and not ran_now:  # a rerun (any widget): redraw the last results withou
         st.caption("Results below are for an earlier question.")
     for spec, results in last["runs"].items():
         st.subheader(render.md_escape(spec))
-        for slot, r in zip(method_cards.card_grid([r.method.label for r in results]), results):
+        labels = [r.method.label for r in results]
+        for slot, r in zip(method_cards.card_grid(labels, per_row=per_row(len(labels))), results):
             method_cards.show_result(slot, r)
 if last:
     summary(last)

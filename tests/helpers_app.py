@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -61,8 +62,14 @@ def badges(at: AppTest) -> list[str]:
     return out
 
 
+def unescape(text: str) -> str:
+    """Markdown source as a reader sees it (the app backslash-escapes user and model text)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def captions(at: AppTest) -> list[str]:
-    return [str(c.value) for c in at.caption]
+    """Caption texts as displayed (escapes removed; a multi-line caption is one entry)."""
+    return [unescape(str(c.value)) for c in at.caption]
 
 
 def texts(at: AppTest) -> list[str]:

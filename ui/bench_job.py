@@ -111,11 +111,12 @@ def _finish(recorder: Any, status: str, summary: dict) -> None:
         pass
 
 
-def rows_from_records(records: list) -> list[dict]:
-    """Benchmark rows (like the engine's) rebuilt from stored calls: one per model x question x method."""
+def rows_from_records(records: list, *, item_ids: Sequence[str] = (), methods: Sequence[str] = ()) -> list[dict]:
+    """Benchmark rows (like the engine's) rebuilt from stored calls: one per model x question x method,
+    in the configured question and method order (calls finish in any order)."""
     groups = rebuild.group(records, lambda r: (r.spec, r.question_id, r.method, r.repeat) if r.method else None)
-    order_q: dict[Any, int] = {}
-    order_m: dict[Any, int] = {}
+    order_q: dict[Any, int] = {q: i for i, q in enumerate(item_ids)}
+    order_m: dict[Any, int] = {m: i for i, m in enumerate(methods)}
     for r in sorted(records, key=lambda r: r.created_at):
         order_q.setdefault(r.question_id, len(order_q))
         order_m.setdefault(r.method, len(order_m))
@@ -136,7 +137,9 @@ def load_benchmark(experiment_id: str) -> tuple[Any, list[dict]]:
     if store is None:
         raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
     detail = store.get_experiment(experiment_id)
-    return detail, rows_from_records(detail.records)
+    cfg = detail.config or {}
+    return detail, rows_from_records(detail.records, item_ids=[str(i) for i in cfg.get("item_ids") or []],
+                                     methods=[str(m) for m in cfg.get("methods") or []])
 
 
 __all__ = ["SAMPLE_SETS", "load_source", "keep_upload", "choose_items", "start_benchmark", "rows_from_records",

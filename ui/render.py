@@ -85,18 +85,18 @@ def error_text(error: dict | None) -> str:
 
 
 def result_body(result: Any, container: Any = None) -> None:
-    """Everything under a card's header once the method finished."""
+    """Everything under a card's header once the method finished: estimate, error, answer, tokens, cost."""
     c = container or st
     note = estimate_note(result)
     if note:
-        c.caption(note)
+        c.caption(md_escape(note))
     if result.status == "error":
         c.error(error_text(result.error) or "The call failed.")
     answer = result.extracted if result.extracted is not None else "none found"
-    c.caption(f"Answer: {answer}")
-    c.caption(token_line(result))
     extra = " · free from cache" if getattr(result, "cache_hit", False) else ""
-    c.caption(f"Cost {fmt.usd(result.cost_usd)} · {fmt.seconds(result.latency_s)}{extra}")
+    lines = [f"Answer: {md_escape(answer)}", md_escape(token_line(result)),
+             f"Cost {md_escape(fmt.usd(result.cost_usd))} · {fmt.seconds(result.latency_s)}{extra}"]
+    c.caption("  \n".join(lines))
 
 
 def rows_table(rows: Iterable[dict], *, columns: list[str] | None = None, key: str | None = None,

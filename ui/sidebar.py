@@ -163,6 +163,17 @@ def _draw_spend(slot) -> None:
     with slot.container():
         st.metric("Spent this session", fmt.usd(meter.total_usd))
         st.caption(note)
+        st.caption(f"Costs are usage x list prices from {price_table()}.")
+
+
+def price_table() -> str:
+    """The dated price table costs come from (shown beside every money figure's source)."""
+    try:
+        from tale_core.pricing import price_table_version
+
+        return price_table_version()
+    except Exception:
+        return "an unknown price table"
 
 
 def refresh_spend(state: "SidebarState") -> None:

@@ -151,3 +151,5 @@ if dataset is not None:
             st.session_state["bm_watching"] = job.id
             st.query_params["experiment"] = job.id
             st.rerun()
+
+render.recent_jobs("benchmark", "app_pages/benchmark.py")

@@ -123,3 +123,5 @@ if start and not problems:
         st.session_state["se_watching"] = job.id
         st.query_params["experiment"] = job.id
         st.rerun()
+
+render.recent_jobs("search", "app_pages/search.py")

@@ -155,9 +155,4 @@ if start and config is not None:
         st.query_params["experiment"] = job.id
         st.rerun()
 
-recent = [j for j in registry().list("sweep")][-5:]
-if recent:
-    st.markdown("**Recent sweeps on this server**")
-    for j in reversed(recent):
-        st.page_link("app_pages/sweep.py", label=f"{render.md_escape(j.title)} ({sweep_view.STATUS_WORDS.get(j.status, j.status)}, "
-                     f"{j.done}/{j.total})", query_params={"experiment": j.id})
+render.recent_jobs("sweep", "app_pages/sweep.py")

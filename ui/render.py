@@ -108,3 +108,20 @@ def rows_table(rows: Iterable[dict], *, columns: list[str] | None = None, key: s
     if columns:
         df = df[[c for c in columns if c in df.columns]]
     st.dataframe(df, hide_index=True, key=key, column_config=column_config)
+
+
+JOB_STATUS_WORDS = {"running": "running", "done": "finished", "cancelled": "cancelled",
+                    "spend_cap": "stopped at the spend cap", "failed": "failed"}
+
+
+def recent_jobs(kind: str, page: str, *, limit: int = 5) -> None:
+    """Links to this server's latest background runs of ``kind`` (they keep running when you leave)."""
+    from .jobs import registry
+
+    jobs = sorted(registry().list(kind), key=lambda j: j.started_at)[-limit:]
+    if not jobs:
+        return
+    st.markdown("**Recent runs on this server**")
+    for j in reversed(jobs):
+        st.page_link(page, label=f"{md_escape(j.title)} ({JOB_STATUS_WORDS.get(j.status, j.status)}, "
+                                 f"{j.done}/{j.total or '?'})", query_params={"experiment": j.id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any, Mapping, Sequence
 
-from tale_core.bench import run_benchmark, summarize
+from tale_core.bench import run_benchmark
 from tale_core.datasets import Dataset, Item, load_dataset, load_samples
 from tale_core.errors import TaleError
 from tale_core.methods import MethodSpec
@@ -143,4 +143,4 @@ def load_benchmark(experiment_id: str) -> tuple[Any, list[dict]]:
 
 
 __all__ = ["SAMPLE_SETS", "load_source", "keep_upload", "choose_items", "start_benchmark", "rows_from_records",
-           "load_benchmark", "summarize"]
+           "load_benchmark"]

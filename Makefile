@@ -28,7 +28,7 @@ db: install
 	$(BIN)/python -m tale_core db upgrade
 
 run: install db
-	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(BIN)/python -m ui.launch --server.port $(PORT)
 
 # Optional demo model that shows token elasticity (1.1 GB, sha256-verified before use).
 install-qwen: install

@@ -1,9 +1,10 @@
 """TALE Explorer: Streamlit entry point. Shared sidebar, then the page the user picked.
 
-Run with ``streamlit run app.py`` (``make run``). The pages live in app_pages/, registered here with
-st.navigation. The folder is deliberately NOT called ``pages/``: Streamlit checks for a ``pages/`` folder
-beside the entry script, and on the first run of a fresh server (and in every AppTest run) it then
-executes a deep-linked page file directly, skipping this script and its sidebar.
+Run with ``make run`` (``python -m ui.launch``). The pages live in pages/, registered here with
+st.navigation. Streamlit's legacy multipage mode would otherwise kick in because of that folder's name
+and run a deep-linked page file without this script; ui.launch switches it off before the server
+starts, and the line below does so for every later run when the app is started with plain
+``streamlit run app.py``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import sidebar
+from ui.launch import keep_legacy_pages_mode_off
+
+keep_legacy_pages_mode_off()
 
 st.set_page_config(page_title="TALE Explorer", layout="wide")
 
 PAGES = [
-    st.Page("app_pages/playground.py", title="Playground", default=True),
-    st.Page("app_pages/sweep.py", title="Elasticity sweep"),
-    st.Page("app_pages/search.py", title="Budget search"),
-    st.Page("app_pages/benchmark.py", title="Benchmark"),
-    st.Page("app_pages/experiments.py", title="Experiments"),
-    st.Page("app_pages/learn.py", title="Learn: token elasticity"),
+    st.Page("pages/playground.py", title="Playground", default=True),
+    st.Page("pages/sweep.py", title="Elasticity sweep"),
+    st.Page("pages/search.py", title="Budget search"),
+    st.Page("pages/benchmark.py", title="Benchmark"),
+    st.Page("pages/experiments.py", title="Experiments"),
+    st.Page("pages/learn.py", title="Learn: token elasticity"),
 ]
 
 page = st.navigation(PAGES)

@@ -11,6 +11,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from ui.launch import keep_legacy_pages_mode_off
+
+# As `make run` does: pages/ holds st.navigation pages, not Streamlit's legacy multipage folder.
+# AppTest re-detects that folder on every run, so the switch has to hold across runs here.
+keep_legacy_pages_mode_off()
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP = REPO_ROOT / "app.py"
 TIMEOUT = 60

@@ -7,7 +7,7 @@ import json
 from tests.helpers_app import button, captions, chart_specs, errors, fake_env, new_app, no_exception  # noqa: F401
 from ui.jobs import registry
 
-PAGE = "app_pages/benchmark.py"
+PAGE = "pages/benchmark.py"
 
 
 def start_and_finish(at):

@@ -30,7 +30,7 @@ def latest_id() -> str:
 def test_cli_sweep_opens_on_the_sweep_page(cli_recording):
     assert cli.main(["sweep", QUESTION, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,50,200",
                      "--json"]) == 0
-    at = new_app("app_pages/sweep.py", query={"experiment": latest_id()})
+    at = new_app("pages/sweep.py", query={"experiment": latest_id()})
     no_exception(at)
     curve = next(t for t in chart_specs(at)[0]["data"] if t.get("name") == "fake/elastic")
     assert curve["y"] == [157, 86, 200]
@@ -38,7 +38,7 @@ def test_cli_sweep_opens_on_the_sweep_page(cli_recording):
 
 def test_cli_search_opens_on_the_search_page_with_its_path(cli_recording):
     assert cli.main(["search", QUESTION, "--answer", "42", "--model", "fake/elastic", "--json"]) == 0
-    at = new_app("app_pages/search.py", query={"experiment": latest_id()})
+    at = new_app("pages/search.py", query={"experiment": latest_id()})
     no_exception(at)
     chosen = [m.value for m in at.metric if m.label == "Chosen budget"]
     assert chosen == ["64", "43"]
@@ -50,10 +50,10 @@ def test_cli_benchmark_opens_and_reruns_from_the_app(cli_recording):
     assert cli.main(["bench", "--dataset", "samples", "--model", "fake/elastic", "--methods", "vanilla,tale-ep",
                      "--limit", "2", "--json"]) == 0
     eid = latest_id()
-    at = new_app("app_pages/benchmark.py", query={"experiment": eid})
+    at = new_app("pages/benchmark.py", query={"experiment": eid})
     no_exception(at)
     assert list(at.dataframe[0].value["Method"]) == ["Vanilla CoT", "TALE-EP"]
-    ex = new_app("app_pages/experiments.py", query={"experiment": eid})
+    ex = new_app("pages/experiments.py", query={"experiment": eid})
     [b for b in ex.button if b.label == "Rerun"][0].click().run()
     no_exception(ex)
     assert ex.title[0].value == "Benchmark"

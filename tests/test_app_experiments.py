@@ -7,11 +7,11 @@ from tests.helpers_app import button, captions, chart_specs, errors, fake_env, n
 from ui import services
 from ui.jobs import registry
 
-PAGE = "app_pages/experiments.py"
+PAGE = "pages/experiments.py"
 
 
 def playground_run(question="What is 6 times 7?", methods=("vanilla", "budget")):
-    at = new_app("app_pages/playground.py")
+    at = new_app("pages/playground.py")
     at.text_area(key="pg_question").input(question)
     at.text_input(key="pg_gold").input("42")
     at.session_state["pg_methods"] = list(methods)
@@ -21,7 +21,7 @@ def playground_run(question="What is 6 times 7?", methods=("vanilla", "budget"))
 
 
 def sweep_run(budgets="10, 50"):
-    at = new_app("app_pages/sweep.py")
+    at = new_app("pages/sweep.py")
     at.text_area(key="sw_question").input("What is 6 times 7?")
     at.text_input(key="sw_gold").input("42")
     at.text_input(key="sw_budget_list").input(budgets)

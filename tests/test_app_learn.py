@@ -8,7 +8,7 @@ from tale_core.providers.scripted import ScriptedModel
 from tests.helpers_app import badges, button, chart_specs, fake_env, new_app, no_exception  # noqa: F401
 from ui import services
 
-PAGE = "app_pages/learn.py"
+PAGE = "pages/learn.py"
 
 
 @pytest.fixture

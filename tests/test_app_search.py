@@ -8,7 +8,7 @@ from tale_core.providers.scripted import ScriptedModel
 from tests.helpers_app import button, captions, chart_specs, fake_env, new_app, no_exception  # noqa: F401
 from ui.jobs import registry
 
-PAGE = "app_pages/search.py"
+PAGE = "pages/search.py"
 QUESTION = "A baker makes 6 trays of 7 rolls. How many rolls?"
 
 

@@ -91,6 +91,6 @@ def test_app_runs_without_a_database(fake_env, monkeypatch, tmp_path):
     button(at, "Run").click().run()
     no_exception(at)
     assert any("not saved" in c.value for c in at.caption)
-    exp = new_app("app_pages/experiments.py")
+    exp = new_app("pages/experiments.py")
     no_exception(exp)
     assert errors(exp)

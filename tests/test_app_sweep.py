@@ -7,7 +7,7 @@ import dataclasses
 from tests.helpers_app import button, captions, chart_specs, errors, fake_env, new_app, no_exception  # noqa: F401
 from ui.jobs import registry
 
-PAGE = "app_pages/sweep.py"
+PAGE = "pages/sweep.py"
 QUESTION = "What is 6 times 7?"
 
 

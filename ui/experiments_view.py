@@ -42,7 +42,7 @@ def list_row(e: Any) -> None:
     """One experiment in the history list: title link, kind, status, models, calls and cost."""
     with st.container(border=True):
         c1, c2 = st.columns([4, 2], vertical_alignment="center")
-        c1.page_link("app_pages/experiments.py", label=render.md_escape(e.title), query_params={"experiment": e.id})
+        c1.page_link("pages/experiments.py", label=render.md_escape(e.title), query_params={"experiment": e.id})
         with c2:
             st.badge(e.status.capitalize(), color=STATUS_COLORS.get(e.status, "gray"))
         line = (f"{KIND_LABELS.get(e.kind, e.kind)} · {when(e.created_at)} · {e.n_calls} call(s)"

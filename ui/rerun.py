@@ -18,8 +18,8 @@ from tale_core.types import GenParams
 from . import bench_job, search_job, services, sweep_job
 from .state import MultiSink, spend_meter
 
-PAGE_OF_KIND = {"sweep": "app_pages/sweep.py", "search": "app_pages/search.py",
-                "benchmark": "app_pages/benchmark.py", "playground": "app_pages/experiments.py"}
+PAGE_OF_KIND = {"sweep": "pages/sweep.py", "search": "pages/search.py",
+                "benchmark": "pages/benchmark.py", "playground": "pages/experiments.py"}
 
 
 def _models(specs: list[str], settings: ProviderSettings) -> dict[str, Any]:

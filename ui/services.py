@@ -140,7 +140,7 @@ def experiment_link(experiment_id: str | None) -> None:
         cols = st.columns([2, 3], vertical_alignment="center")
         cols[0].caption(f"Saved as experiment {experiment_id}.")
         with cols[1]:
-            st.page_link("app_pages/experiments.py", label="Open it in Experiments: share, rename, rerun, export",
+            st.page_link("pages/experiments.py", label="Open it in Experiments: share, rename, rerun, export",
                          query_params={"experiment": experiment_id})
     elif problem:
         st.caption(problem)

@@ -90,3 +90,12 @@ def test_every_page_loads_without_an_exception(app_url):
             assert page.locator("[data-testid='stException']").count() == 0, path
             screenshot(page, f"e2e-page-{path or 'playground'}")
     assert OUTBOUND == [], f"the browser tried to reach: {OUTBOUND[:5]}"
+
+
+def test_deep_link_as_first_request_of_a_fresh_server_runs_the_app_shell(tmp_path):
+    """A shared link is often the very first request a server sees: it must still get app.py's sidebar."""
+    with streamlit_server(tmp_path) as url, chromium_page() as page:
+        page.goto(f"{url}/learn")
+        page.get_by_role("heading", name="Learn: token elasticity").wait_for(timeout=30_000)
+        wait_idle(page)
+        assert "Models" in page.locator("[data-testid='stSidebar']").inner_text()

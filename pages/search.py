@@ -124,4 +124,4 @@ if start and not problems:
         st.query_params["experiment"] = job.id
         st.rerun()
 
-render.recent_jobs("search", "app_pages/search.py")
+render.recent_jobs("search", "pages/search.py")

@@ -155,4 +155,4 @@ if start and config is not None:
         st.query_params["experiment"] = job.id
         st.rerun()
 
-render.recent_jobs("sweep", "app_pages/sweep.py")
+render.recent_jobs("sweep", "pages/sweep.py")

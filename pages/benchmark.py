@@ -152,4 +152,4 @@ if dataset is not None:
             st.query_params["experiment"] = job.id
             st.rerun()
 
-render.recent_jobs("benchmark", "app_pages/benchmark.py")
+render.recent_jobs("benchmark", "pages/benchmark.py")

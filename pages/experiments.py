@@ -44,14 +44,14 @@ if experiment_id:
            f"{detail.app_version or '?'}"
     st.caption(meta)
     if detail.parent_id:
-        st.page_link("app_pages/experiments.py", label="Rerun of an earlier experiment: open the original",
+        st.page_link("pages/experiments.py", label="Rerun of an earlier experiment: open the original",
                      query_params={"experiment": detail.parent_id})
     if detail.notes:
         st.markdown("**Notes**")
         render.model_text(detail.notes)
 
     page = rerun.PAGE_OF_KIND.get(detail.kind)
-    if page and page != "app_pages/experiments.py":
+    if page and page != "pages/experiments.py":
         st.page_link(page, label=f"Open in {ev.KIND_LABELS[detail.kind]} (charts and tables)",
                      query_params={"experiment": detail.id})
     st.markdown("**Share**")
@@ -190,5 +190,5 @@ with st.expander("Import an experiment (JSON bundle)"):
             st.error(str(e))
         else:
             st.success("Imported.")
-            st.page_link("app_pages/experiments.py", label="Open the imported experiment",
+            st.page_link("pages/experiments.py", label="Open the imported experiment",
                          query_params={"experiment": new_id})

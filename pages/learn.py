@@ -36,7 +36,7 @@ cols = st.columns(len(content.STEPS))
 for col, step in zip(cols, content.STEPS):
     with col.container(border=True):
         st.markdown(f"**{step.title}**")
-        st.metric("Paper", f"{step.paper_tokens} tokens")
+        st.metric("Paper: output tokens", f"{step.paper_tokens}")
         st.caption(step.what)
 st.markdown(content.ELASTICITY)
 

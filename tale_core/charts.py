@@ -167,7 +167,22 @@ def elasticity_figure(reports: Mapping[str, Any] | Sequence[Any], *, raw: Sequen
                                font=dict(size=11, color=color))
     _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)
     _budget_ticks(fig, [_get(p, "budget") for r in items for p in (_get(r, "points") or [])])
+    top = _spent_top(items, raw)
+    if top:  # fit the curves, not the y = x guide (which would run up to the largest budget)
+        fig.update_yaxes(range=[0, top * 1.15], autorange=False)
     return fig
+
+
+def _spent_top(items: Sequence[Any], raw: Sequence[Mapping[str, Any]]) -> float:
+    """The highest token count the elasticity chart shows (means + spread, references, raw repeats)."""
+    ys = [0.0]
+    for rep in items:
+        for p in _get(rep, "points") or []:
+            mean = _get(p, "mean_tokens") or 0.0
+            ys.append(mean + ((_get(p, "std_tokens") or 0.0) if (_get(p, "n") or 1) > 1 else 0.0))
+        ys.append(_get(rep, "reference_tokens") or 0.0)
+    ys += [r["output_tokens"] for r in raw if r.get("budget") is not None and r.get("output_tokens") is not None]
+    return float(max(ys))
 
 
 def accuracy_cost_figure(reports: Mapping[str, Any] | Sequence[Any],

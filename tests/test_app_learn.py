@@ -24,8 +24,8 @@ def test_learn_shows_the_paper_numbers_before_any_call(peyton):
     at = new_app(PAGE)
     no_exception(at)
     assert at.title[0].value == "Learn: token elasticity"
-    paper = [m.value for m in at.metric if m.label == "Paper"]
-    assert paper == ["15 tokens", "258 tokens", "86 tokens", "157 tokens"]
+    paper = [m.value for m in at.metric if m.label == "Paper: output tokens"]
+    assert paper == ["15", "258", "86", "157"]
     spec = chart_specs(at)[0]
     assert [t["name"] for t in spec["data"]] == ["Paper (GPT-4o-mini)"]
     assert any(peyton["question"] in t.value for t in at.text)

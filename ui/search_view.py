@@ -22,9 +22,10 @@ def _summary_card(algo: str, res: dict) -> None:
         chosen = res.get("chosen_budget")
         c1, c2, c3 = st.columns(3)
         c1.metric("Chosen budget", "none" if chosen is None else f"{chosen}")
-        c2.metric("Tokens at that budget", fmt.tokens(res.get("chosen_tokens")))
+        c2.metric("Tokens spent", fmt.tokens(res.get("chosen_tokens")),
+                  help="Output tokens of the answer at the chosen budget.")
         savings = res.get("savings")
-        c3.metric("Saved vs vanilla", "-" if savings is None else fmt.percent(savings))
+        c3.metric("Saved vs vanilla", "-" if savings is None or chosen is None else fmt.percent(savings))
         st.caption(f"{res.get('calls', 0)} call(s), {fmt.tokens(res.get('total_output_tokens'))} output tokens in "
                    f"all, cost {fmt.usd(res.get('total_cost_usd'))}.")
         if res.get("reason"):

@@ -75,7 +75,10 @@ def runtime_version() -> str:
 @dataclass(frozen=True)
 class RuntimeConfig:
     n_ctx: int = 8192
-    threads: int = max(1, min(8, os.cpu_count() or 2))
+    # one core left for the app, the browser and everything else: llama.cpp's threads spin-wait, and with
+    # every core taken its speed collapses as soon as anything else runs (measured 5-25 tok/s with 2
+    # threads vs 39-45 with 1 on a busy 2-core machine)
+    threads: int = max(1, min(8, (os.cpu_count() or 2) - 1))
     slots: int = 1
 
     @classmethod

@@ -22,6 +22,8 @@ st.caption("Run a set of questions with several methods and compare accuracy, ou
 
 sb = sidebar.current()
 experiment_id = st.query_params.get("experiment")
+if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
+    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
 
 
 def open_new_benchmark() -> None:

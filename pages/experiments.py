@@ -19,6 +19,8 @@ if store is None:
     st.stop()
 
 experiment_id = st.query_params.get("experiment")
+if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
+    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
 compare_ids = [i for i in (st.query_params.get("compare") or "").split(",") if i]
 
 

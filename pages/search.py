@@ -19,6 +19,8 @@ st.caption("Find the smallest token budget that still gets the right answer. The
 
 sb = sidebar.current()
 experiment_id = st.query_params.get("experiment")
+if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
+    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
 
 
 def open_new_search() -> None:

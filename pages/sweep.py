@@ -18,6 +18,8 @@ st.caption("Ask one question with many token budgets and watch how many tokens t
 
 sb = sidebar.current()
 experiment_id = st.query_params.get("experiment")
+if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
+    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
 
 
 def open_new_sweep() -> None:
@@ -106,7 +108,14 @@ with st.expander("More settings"):
     use_cache = st.toggle("Reuse cached answers", value=True, key="sw_use_cache",
                           help="Deterministic calls already made are free.")
 
-problems = [p for p in (validate.question(qi.question), validate.gold(qi.gold), budget_err, qi.choices_error) if p]
+q_err, g_err = validate.question(qi.question), validate.gold(qi.gold)
+if q_err and qi.question:  # a question was typed but cannot be used: say so right under it
+    qi.question_msg.error(q_err)
+if g_err:
+    qi.gold_msg.error(g_err)
+problems = [p for p in (q_err, g_err, budget_err, qi.choices_error) if p]
+#: messages already shown where they were typed, not repeated under the Start button
+shown_in_place = {p for p in (q_err if qi.question else None, g_err, budget_err, qi.choices_error) if p}
 if not sb.models:
     problems.append("Pick at least one model in the sidebar.")
 config = None
@@ -141,7 +150,8 @@ if config is not None:
 start = st.button("Start sweep", type="primary", disabled=config is None)
 if problems and (qi.question or not sb.models):
     for p in problems:
-        st.info(p)
+        if p not in shown_in_place:
+            st.info(p)
 elif problems:
     st.info("Type a question (or load an example) to see the cost preview and start.")
 

@@ -74,8 +74,10 @@ def results(cells: list[SweepCell], *, key: str) -> None:
         render.rows_table(rows, columns=CELL_COLUMNS, key=f"{key}_cells")
     errors = [c for c in cells if not c.result.ok]
     if errors:
-        st.warning(f"{len(errors)} cell(s) failed, e.g. {errors[0].key.spec} budget {errors[0].key.budget}: "
-                   f"{errors[0].result.error_message}")
+        first = errors[0]
+        where = "vanilla CoT" if first.key.budget is None else f"budget {first.key.budget}"
+        st.warning(render.md_escape(f"{len(errors)} cell(s) failed, e.g. {first.key.spec} {where}: "
+                                    f"{first.result.error_message}"))
 
 
 def config_line(config: dict[str, Any]) -> str:

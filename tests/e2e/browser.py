@@ -126,3 +126,108 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# helpers for the flow, bad-input and load tests
+
+
+@contextmanager
+def chromium_browser() -> Iterator[object]:
+    """One system Chromium for several isolated contexts (see :func:`guarded_page`); closed at the end."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def guarded_page(browser, width: int = 1400, height: int = 2000):
+    """A page in a FRESH context of ``browser`` (own cookies, own Streamlit session) with the loopback guard."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.on("request", _note_request)
+    context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1")),
+                  lambda route: route.abort())
+    return context.new_page()
+
+
+def store_for(data_dir: Path):
+    """The experiment store the app started with ``TALE_DATA_DIR=data_dir`` writes to."""
+    from db.store import Store
+
+    return Store(f"sqlite:///{Path(data_dir) / 'tale.db'}")
+
+
+def main_text(page) -> str:
+    return page.locator("[data-testid='stMain']").inner_text()
+
+
+def alerts(page) -> list[str]:
+    """Texts of every st.error / st.warning / st.info / st.success on the page."""
+    return page.locator("[data-testid='stAlert']").all_inner_texts()
+
+
+def open_page(page, url: str, heading: str, timeout_ms: int = 30_000) -> None:
+    """Go to ``url`` and wait until the page's heading shows and the script finished."""
+    page.goto(url)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def fill_sweep_form(page, question: str, budgets: str, *, gold: str | None = None, reference: bool = True,
+                    repeats: int | None = None, max_tokens: int | None = None, use_cache: bool = True) -> None:
+    """Fill the Elasticity sweep form (the page must be open on a new sweep)."""
+    q = page.get_by_role("textbox", name="Question")
+    q.fill(question)
+    if gold is not None:
+        page.get_by_role("textbox", name="Gold answer (optional)").fill(gold)
+    box = page.get_by_role("textbox", name="Budgets (tokens)")
+    box.fill(budgets)
+    box.press("Enter")
+    wait_idle(page)
+    if not reference:
+        page.get_by_text("Vanilla CoT reference").click()
+        wait_idle(page)
+    if repeats is not None:
+        r = page.get_by_role("spinbutton", name="Repeats per budget")
+        r.fill(str(repeats))
+        r.press("Enter")
+        wait_idle(page)
+    if max_tokens is not None or not use_cache:
+        page.get_by_text("More settings").click()
+        wait_idle(page)
+        if max_tokens is not None:
+            m = page.get_by_role("spinbutton", name="Max output tokens")
+            m.fill(str(max_tokens))
+            m.press("Enter")
+            wait_idle(page)
+        if not use_cache:
+            page.get_by_text("Reuse cached answers").click()
+            wait_idle(page)
+    page.get_by_text("Before you start").wait_for(timeout=30_000)
+
+
+def start_sweep(page, timeout_ms: int = 30_000) -> str:
+    """Click Start sweep; returns the experiment id the page switched to."""
+    page.get_by_role("button", name="Start sweep").click()
+    page.wait_for_url("**experiment=**", timeout=timeout_ms)
+    return page.url.split("experiment=")[1].split("&")[0]
+
+
+def plotly_traces(page, index: int = 0) -> list[dict]:
+    """name / x / y of every trace of the ``index``-th plotly chart, read from the chart's DOM node."""
+    return page.evaluate(
+        "(i) => { const d = document.querySelectorAll(\"[data-testid='stPlotlyChart'] .js-plotly-plot\")[i];"
+        " return d ? (d.data || []).map(t => ({name: t.name, x: Array.from(t.x || []),"
+        " y: Array.from(t.y || [])})) : []; }", index)
+
+
+def table_rows(page, index: int = 0) -> list[list[str]]:
+    """Cell texts of the ``index``-th st.dataframe, row by row, from the grid's accessible table."""
+    return page.evaluate(
+        "(i) => { const g = document.querySelectorAll(\"[data-testid='stDataFrame']\")[i]; if (!g) return [];"
+        " return Array.from(g.querySelectorAll('tbody tr')).map(r =>"
+        " Array.from(r.querySelectorAll('td')).map(td => td.innerText)); }", index)

@@ -318,8 +318,9 @@ def vanilla_vs_tale_figure(rows: Sequence[Mapping[str, Any]],
                                                                               "not graded") == name]
         if not sel:
             continue
-        fig.add_trace(go.Scatter(
-            x=[r["vanilla_tokens"] for r in sel], y=[r["tale_tokens"] for r in sel], mode="markers", name=name,
+        fig.add_trace(go.Scatter(  # the count in the name: questions often land on the same spot
+            x=[r["vanilla_tokens"] for r in sel], y=[r["tale_tokens"] for r in sel], mode="markers",
+            name=f"{name} ({len(sel)} question{'s' if len(sel) != 1 else ''})",
             marker=dict(size=9, color=color, opacity=0.8),
             hovertext=[f"Question {r.get('question_id', '?')}<br>Vanilla CoT: {r['vanilla_tokens']} tokens "
                        f"({label(r.get('vanilla_correct'))})<br>TALE-EP: {r['tale_tokens']} tokens "

@@ -83,8 +83,9 @@ def test_vanilla_vs_tale_splits_correct_and_wrong():
     rows = [{"question_id": "a", "vanilla_tokens": 250, "tale_tokens": 80, "tale_correct": True},
             {"question_id": "b", "vanilla_tokens": 300, "tale_tokens": 120, "tale_correct": False}]
     fig = charts.vanilla_vs_tale_figure(rows)
-    assert {t.name for t in fig.data} == {"Same tokens (y = x)", "TALE correct", "TALE wrong"}
-    assert "Question a" in next(t for t in fig.data if t.name == "TALE correct").hovertext[0]
+    assert {t.name for t in fig.data} == {"Same tokens (y = x)", "TALE correct (1 question)",
+                                          "TALE wrong (1 question)"}
+    assert "Question a" in next(t for t in fig.data if t.name.startswith("TALE correct")).hovertext[0]
 
 
 def test_paper_vs_now_bars():

@@ -31,7 +31,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -45,6 +45,18 @@ PAGES = (("", "Playground"), ("sweep", "Elasticity sweep"), ("search", "Budget s
 BIG_BUDGETS = 200  # the most a sweep allows
 BIG_REPEATS = 25   # 200 x 25 = 5,000 budget cells (+ 25 vanilla references)
 LIVE_BUDGETS = 80  # fake/slow answers 4 calls at a time, 0.3 s each: about 6 s per live sweep
+
+NOTES = [
+    "The machine is shared (2 cores, other work running): the same command gave medians 20-50% apart "
+    "between runs; compare within one run, not across runs.",
+    "Every load is a full page load (page.goto), so the browser parses Streamlit's and plotly.js's bundles "
+    "each time; moving between pages inside the app skips that. It is why any page with a plotly chart "
+    "(the 10-cell stored sweep) probably starts at about 2x an empty page.",
+    "The 5,000-cell sweep costs the server about 1 s (load every call row with its JSON columns, rebuild "
+    "the cells, build the figures), the rest is sending about 5,200 points with hover text and the 5,025-row "
+    "cells table, and plotly drawing 5,200 SVG markers. Ideas not done: load only the columns the chart "
+    "needs, thin the per-repeat dots above a few thousand, build the cells table only when opened.",
+]
 
 # True once the heading is on screen and Streamlit has finished the run; records the moment.
 READY_JS = """(heading) => {
@@ -320,13 +332,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--live-sweeps", type=int, default=2)
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--skip", default="", help="comma list of parts to skip: pages,big,live")
+    ap.add_argument("--markdown-only", action="store_true", help="rewrite the .md from the saved .json")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.markdown_only:
+        res = json.loads((Path(args.out) / "app_render.json").read_text())
+        res["notes"] = NOTES
+        (Path(args.out) / "app_render.json").write_text(json.dumps(res, indent=2) + "\n")
+        (Path(args.out) / "app_render.md").write_text(to_markdown(res))
+        return 0
 
     from tests.e2e.browser import chromium_page, streamlit_server
 
     res: dict[str, Any] = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "runs": args.runs,
-                           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "notes": []}
+                           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "notes": NOTES}
     with tempfile.TemporaryDirectory(prefix="tale-bench-small-") as small, \
             tempfile.TemporaryDirectory(prefix="tale-bench-big-") as big:
         small_dir, big_dir = Path(small), Path(big)

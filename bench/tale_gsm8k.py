@@ -94,6 +94,21 @@ def run_model(spec: str, items: list[dict], max_minutes: float | None) -> dict:
             "rows": [{k: r.get(k) for k in KEEP} for r in rows]}
 
 
+def merge_runs(prev: dict, new: dict, requested: int) -> dict:
+    """A previous run's completed questions plus a resumed run's, summarised together."""
+    from tale_core.bench import summarize
+
+    rows = prev["rows"] + new["rows"]
+    order = {m: i for i, m in enumerate(METHODS)}
+    summary = [s.to_dict() for s in summarize([dict(r, spec=new["spec"]) for r in rows])]
+    summary.sort(key=lambda s: order.get(s["method"], 99))
+    n_done = prev["questions_completed"] + new["questions_completed"]
+    elapsed = prev["elapsed_s"] + new["elapsed_s"]
+    return dict(new, questions_requested=requested, questions_completed=n_done, elapsed_s=round(elapsed, 1),
+                seconds_per_question=round(elapsed / n_done, 2) if n_done else None, summary=summary, rows=rows,
+                sessions=prev.get("sessions", 1) + 1)
+
+
 def fmt(v, digits=1, pct=False):
     if v is None:
         return "-"
@@ -165,6 +180,8 @@ def main(argv=None) -> int:
                     "(one number, or one per model, comma-separated)")
     ap.add_argument("--out", default=str(RESULTS / "tale_gsm8k"), help="output path without extension")
     ap.add_argument("--note", action="append", default=[], help="a line to add to the .md")
+    ap.add_argument("--resume", default="", help="a previous JSON report: keep its completed questions, run "
+                    "only the others (up to --limit) and merge")
     ap.add_argument("--render", default="", help="only rewrite the .json/.md from this JSON report (with --note)")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -191,9 +208,20 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     limits = [float(x) for x in args.max_minutes.split(",") if x.strip()] or [0.0]
     limits += [limits[-1]] * len(specs)
+    previous = {}
+    if args.resume:
+        old = json.loads(Path(args.resume).read_text(encoding="utf-8"))
+        previous = {r["spec"]: r for r in old.get("runs", [])}
+        report["notes"] = report["notes"] or old.get("notes", [])
     for spec, minutes in zip(specs, limits):
-        print(f"running {spec} on {len(items)} questions ...", file=sys.stderr)
-        report["runs"].append(run_model(spec, items, minutes or None))
+        prev = previous.get(spec)
+        done = {r["item_id"] for r in prev["rows"]} if prev else set()
+        todo = [it for it in items if str(it["id"]) not in done]
+        print(f"running {spec} on {len(todo)} questions ({len(done)} done before) ...", file=sys.stderr)
+        run = run_model(spec, todo, minutes or None)
+        if prev:
+            run = merge_runs(prev, run, len(items))
+        report["runs"].append(run)
         out.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
         write_md(report, out.with_suffix(".md"))
     for run in report["runs"]:

@@ -72,7 +72,7 @@ class Probe:
     cost_usd: float | None
     accepted: bool
     note: str
-    phase: str = ""  # reference | halve | coarse | bisect
+    phase: str = ""  # reference | halve (paper) | coarse | bisect | parabola (bracket)
     extracted: str | None = None
     cache_hit: bool = False
     latency_s: float = 0.0

@@ -53,7 +53,8 @@ def job_view(job_id: str) -> None:
             st.caption(note)
         if job.error:
             st.error(f"The sweep stopped with an error: {job.error}")
-    sweep_view.results(job.snapshot(), key="sw_job")
+    cells = job.snapshot()
+    sweep_view.results(cells, key="sw_job", version=(job.id, len(cells)))
     if not job.running and st.session_state.get("sw_watching") == job_id:
         st.session_state.pop("sw_watching", None)
         st.rerun()  # one full run to stop the timer and update the sidebar's spend

@@ -5,6 +5,8 @@ Used live (inside a ``run_every`` fragment, from a job's snapshot) and for a sto
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import streamlit as st
@@ -56,17 +58,49 @@ def report_lines(reports: dict) -> list[str]:
     return out
 
 
-def results(cells: list[SweepCell], *, key: str) -> None:
-    """Charts, the per-model summary and the table of cells, for whatever cells exist so far."""
+#: figures of live jobs by (job id, cells done): a timed redraw with no new cell reuses them
+_FIGURES: OrderedDict[tuple, tuple] = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+_FIGURES_KEEP = 64
+
+
+def _figures(cells: list[SweepCell], version: tuple | None) -> tuple[dict, list[dict], Any, Any]:
+    """(reports, rows, elasticity figure, accuracy/cost figure), memoized under ``version`` when given.
+
+    Building the plotly figures is the costly part of a redraw; with several live sweeps on one server,
+    rebuilding them every second for nothing starves every other session of the interpreter.
+    """
+    if version is not None:
+        with _FIGURES_LOCK:
+            hit = _FIGURES.get(version)
+            if hit is not None:
+                _FIGURES.move_to_end(version)
+                return hit
+    reports = analyze(cells)
+    raw = [c.to_row() for c in cells]
+    built = (reports, raw, charts.elasticity_figure(reports, raw=raw), charts.accuracy_cost_figure(reports))
+    if version is not None:
+        with _FIGURES_LOCK:
+            _FIGURES[version] = built
+            while len(_FIGURES) > _FIGURES_KEEP:
+                _FIGURES.popitem(last=False)
+    return built
+
+
+def results(cells: list[SweepCell], *, key: str, version: tuple | None = None) -> None:
+    """Charts, the per-model summary and the table of cells, for whatever cells exist so far.
+
+    ``version`` (e.g. ``(job id, len(cells))``) lets repeated redraws of unchanged results reuse the figures.
+    """
     if not cells:
         st.info("No cells finished yet. The chart draws itself as results arrive.")
         return
-    reports = analyze(cells)
-    raw = [c.to_row() for c in cells]
-    st.plotly_chart(charts.elasticity_figure(reports, raw=raw), key=f"{key}_elasticity")
+    reports, raw, elasticity_fig, acc_cost_fig = _figures(cells, version)
+    raw = [dict(r) for r in raw]  # the table below edits its rows
+    st.plotly_chart(elasticity_fig, key=f"{key}_elasticity")
     for line in report_lines(reports):
         st.markdown(line)
-    st.plotly_chart(charts.accuracy_cost_figure(reports), key=f"{key}_acc_cost")
+    st.plotly_chart(acc_cost_fig, key=f"{key}_acc_cost")
     with st.expander(f"All {len(cells)} cells", expanded=False):
         rows = sorted(raw, key=lambda r: (r["spec"], r["budget"] is not None, r["budget"] or 0, r["repeat"]))
         for r in rows:

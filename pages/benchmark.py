@@ -21,13 +21,7 @@ st.caption("Run a set of questions with several methods and compare accuracy, ou
            "Table 3 of the TALE paper (its GPT-4o-mini figures are shown beside yours).")
 
 sb = sidebar.current()
-experiment_id = st.query_params.get("experiment")
-if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
-    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
-
-
-def open_new_benchmark() -> None:
-    st.query_params.pop("experiment", None)
+experiment_id = services.linked_experiment_id()
 
 
 def job_view(job_id: str) -> None:
@@ -52,7 +46,7 @@ def job_view(job_id: str) -> None:
 
 
 if experiment_id:
-    st.button("New benchmark", on_click=open_new_benchmark)
+    st.button("New benchmark", on_click=services.forget_linked_experiment)
     job = registry().get(experiment_id)
     if job is not None:
         st.subheader(render.md_escape(job.title))

@@ -18,9 +18,7 @@ if store is None:
     st.error(services.store_problem() or "The database is not available, so nothing can be listed.")
     st.stop()
 
-experiment_id = st.query_params.get("experiment")
-if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
-    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
+experiment_id = services.linked_experiment_id()
 compare_ids = [i for i in (st.query_params.get("compare") or "").split(",") if i]
 
 

@@ -18,13 +18,7 @@ st.caption("Find the smallest token budget that still gets the right answer. The
            "on the cheapest correct budget. Both start from one vanilla CoT answer.")
 
 sb = sidebar.current()
-experiment_id = st.query_params.get("experiment")
-if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
-    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
-
-
-def open_new_search() -> None:
-    st.query_params.pop("experiment", None)
+experiment_id = services.linked_experiment_id()
 
 
 def header(title: str, config: dict) -> None:
@@ -54,7 +48,7 @@ def job_view(job_id: str) -> None:
 
 
 if experiment_id:
-    st.button("New search", on_click=open_new_search)
+    st.button("New search", on_click=services.forget_linked_experiment)
     job = registry().get(experiment_id)
     if job is not None:
         header(job.title, job.config)

@@ -17,13 +17,7 @@ st.caption("Ask one question with many token budgets and watch how many tokens t
            "Below some budget, models stop complying and spend more again: that is token elasticity.")
 
 sb = sidebar.current()
-experiment_id = st.query_params.get("experiment")
-if experiment_id:  # a link to this same page leaves it out of the address bar: put it back, or the next
-    st.query_params["experiment"] = experiment_id  # full rerun (e.g. when a job finishes) would lose it
-
-
-def open_new_sweep() -> None:
-    st.query_params.pop("experiment", None)
+experiment_id = services.linked_experiment_id()
 
 
 # ---------------------------------------------------------------- one sweep (live or stored)
@@ -61,7 +55,7 @@ def job_view(job_id: str) -> None:
 
 
 if experiment_id:
-    st.button("New sweep", on_click=open_new_sweep)
+    st.button("New sweep", on_click=services.forget_linked_experiment)
     job = registry().get(experiment_id)
     if job is not None:
         show_job_header(job.title, job.config)

@@ -144,3 +144,21 @@ def experiment_link(experiment_id: str | None) -> None:
                          query_params={"experiment": experiment_id})
     elif problem:
         st.caption(problem)
+
+
+def linked_experiment_id() -> str | None:
+    """The ``?experiment=<id>`` this page was opened with, pinned in the address bar.
+
+    A link to the same page (``st.page_link`` to the page already shown) leaves the id out of the
+    address bar, so the next full rerun (for example when a background job finishes) would lose it and
+    fall back to an empty form: write it back.
+    """
+    eid = st.query_params.get("experiment")
+    if eid:
+        st.query_params["experiment"] = eid
+    return eid or None
+
+
+def forget_linked_experiment() -> None:
+    """Leave the experiment shown by link (the page's "New ..." button)."""
+    st.query_params.pop("experiment", None)

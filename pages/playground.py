@@ -113,29 +113,33 @@ if run:
             "methods": [m.to_str() for m in specs], "params": params.to_dict()})
         sink = services.session_sink(recorder.sink if recorder else None)
         runs: dict[str, list] = {}
-        for spec in sb.models:
-            st.subheader(render.md_escape(spec))
-            slots = method_cards.card_grid([m.label for m in specs], per_row=per_row(len(specs)))
-            try:
-                model = resolve(spec, sb.settings)
-            except TaleError as e:
-                for s in slots:
-                    method_cards.show_message(s, str(e))
-                continue
-            results = []
-            for method, slot in zip(specs, slots):
-                why = unsupported(method, spec)
-                if why:
-                    method_cards.show_message(slot, why, status="ungraded")
+        finished = False
+        try:  # a click during streaming interrupts this script run: the experiment is then closed as cancelled
+            for spec in sb.models:
+                st.subheader(render.md_escape(spec))
+                slots = method_cards.card_grid([m.label for m in specs], per_row=per_row(len(specs)))
+                try:
+                    model = resolve(spec, sb.settings)
+                except TaleError as e:
+                    for s in slots:
+                        method_cards.show_message(s, str(e))
                     continue
-                result = method_cards.run_into_card(slot, lambda on_text, m=method: run_method(
-                    model, m, question.strip(), gold=gold.strip() or None, choices=qi.choices, params=params,
-                    cache=services.call_cache(), sink=sink, use_cache=None if use_cache else False,
-                    on_text=on_text))
-                if result is not None:
-                    results.append(result)
-            runs[spec] = results
-        exp_id = services.finish_experiment(recorder, runs)
+                results = []
+                for method, slot in zip(specs, slots):
+                    why = unsupported(method, spec)
+                    if why:
+                        method_cards.show_message(slot, why, status="ungraded")
+                        continue
+                    result = method_cards.run_into_card(slot, lambda on_text, m=method: run_method(
+                        model, m, question.strip(), gold=gold.strip() or None, choices=qi.choices, params=params,
+                        cache=services.call_cache(), sink=sink, use_cache=None if use_cache else False,
+                        on_text=on_text))
+                    if result is not None:
+                        results.append(result)
+                runs[spec] = results
+            finished = True
+        finally:
+            exp_id = services.finish_experiment(recorder, runs, "done" if finished else "cancelled")
         st.session_state[RESULTS_KEY] = {"question": question.strip(), "runs": runs, "experiment": exp_id}
         ran_now = True
 

@@ -152,8 +152,9 @@ def write_md(report: dict, path: Path) -> None:
     for run in report["runs"]:
         lines.append(f"- `{run['spec']}` ({run['runtime']}): {run['questions_completed']} of "
                      f"{run['questions_requested']} questions completed in {run['elapsed_s']:.0f} s "
-                     f"({run['seconds_per_question']} s per question for the three methods); status "
-                     f"{run['status']}.")
+                     f"({run['seconds_per_question']} s per question for the three methods"
+                     + (f", {run['sessions']} time-bounded sessions" if run.get("sessions", 1) > 1 else "") + "); "
+                     + ("stopped at the time bound." if run["status"] == "cancelled" else f"status {run['status']}."))
     for run in report["runs"]:
         est = [r for r in run["rows"] if r["method"] == "tale-ep" and r["status"] != "error"]
         if not est:

@@ -85,8 +85,10 @@ class _Run:
         return str(self.rec.id) if self.rec is not None else None
 
     def finish(self, status: str, summary: dict[str, Any]) -> None:
+        """Close the recorded experiment. The store knows running/done/cancelled/failed: a run stopped by
+        its spend cap is stored as cancelled (the summary keeps the engine's own status)."""
         if self.rec is not None:
-            self.rec.finish(status, summary)
+            self.rec.finish("cancelled" if status == "spend_cap" else status, summary)
 
     def __enter__(self) -> "_Run":
         return self
@@ -314,7 +316,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             and spent[0] >= args.spend_cap else out.status
         summary = {"status": status, "errors": out.errors, "elapsed_s": out.elapsed_s, "notes": out.notes,
                    "summary": [s.to_dict() for s in out.summary]}
-        run.finish("cancelled" if status == "spend_cap" else status, summary)
+        run.finish(status, summary)
     csv_path = str(write_rows_csv(out.rows, args.out)) if args.out else None
     obj = {"kind": "bench", "dataset": name, "items": len(items), **summary, "spent_usd": spent[0],
            "rows_csv": csv_path, "experiment_id": run.experiment_id}

@@ -298,3 +298,16 @@ def test_progress_draws_one_line_on_a_terminal():
     assert text.startswith("\rbench [#---] 1/4") and "q1 vanilla" in text
     assert "[####] 4/4" in text and text.endswith("\n")
     assert Progress(None, "search", enabled=False).render().startswith("search 0 done")
+
+
+def test_a_sweep_stopped_by_its_spend_cap_is_recorded_as_cancelled(capsys, monkeypatch):
+    """The store knows running/done/cancelled/failed; the engine's "spend_cap" must not reach it."""
+    import tale_core.pricing as pricing
+
+    FakeRecorder.made.clear()
+    monkeypatch.setattr(cli, "RECORDER_FACTORY", FakeRecorder)
+    monkeypatch.setattr(pricing, "cost_usd", lambda *a, **k: 0.01)  # every fake call costs a cent
+    d = run_json(capsys, "sweep", Q, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,25,50,100",
+                 "--spend-cap", "0.015")
+    assert d["status"] == "spend_cap"
+    assert FakeRecorder.made[-1].finished[0] == "cancelled"

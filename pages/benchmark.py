@@ -10,7 +10,7 @@ from tale_core.methods import MethodSpec
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import bench_job, bench_view, render, services, sidebar
-from ui.jobs import registry
+from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod")
@@ -40,9 +40,7 @@ def job_view(job_id: str) -> None:
             st.error(f"The benchmark stopped with an error: {job.error}")
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
     bench_view.results(rows, dataset_name=(job.config.get("dataset") or {}).get("name", ""), key="bm_job")
-    if not job.running and st.session_state.get("bm_watching") == job_id:
-        st.session_state.pop("bm_watching", None)
-        st.rerun()
+    rerun_when_finished(job, "bm_watching")
 
 
 if experiment_id:
@@ -51,9 +49,7 @@ if experiment_id:
     if job is not None:
         st.subheader(render.md_escape(job.title))
         st.caption(bench_view.config_line(job.config))
-        if job.running:
-            st.session_state["bm_watching"] = job.id
-        st.fragment(job_view, run_every=LIVE_EVERY_S if job.running else None)(job.id)
+        show_live(job, job_view, watch_key="bm_watching", every_s=LIVE_EVERY_S)
     else:
         try:
             detail, rows = bench_job.load_benchmark(experiment_id)

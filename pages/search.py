@@ -8,7 +8,7 @@ from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import inputs, render, search_job, search_view, services, sidebar, validate
-from ui.jobs import registry
+from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 
@@ -42,9 +42,7 @@ def job_view(job_id: str) -> None:
     elif job.status == "cancelled":
         st.warning("Cancelled.")
     search_view.results(search_job.live_results(job), list(job.extra.get("curve") or []), key="se_job")
-    if not job.running and st.session_state.get("se_watching") == job_id:
-        st.session_state.pop("se_watching", None)
-        st.rerun()
+    rerun_when_finished(job, "se_watching")
 
 
 if experiment_id:
@@ -52,9 +50,7 @@ if experiment_id:
     job = registry().get(experiment_id)
     if job is not None:
         header(job.title, job.config)
-        if job.running:
-            st.session_state["se_watching"] = job.id
-        st.fragment(job_view, run_every=LIVE_EVERY_S if job.running else None)(job.id)
+        show_live(job, job_view, watch_key="se_watching", every_s=LIVE_EVERY_S)
     else:
         store = services.get_store()
         try:

@@ -8,7 +8,7 @@ from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from ui import fmt, inputs, render, services, sidebar, sweep_job, sweep_view, validate
-from ui.jobs import registry
+from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 
@@ -49,9 +49,7 @@ def job_view(job_id: str) -> None:
             st.error(f"The sweep stopped with an error: {job.error}")
     cells = job.snapshot()
     sweep_view.results(cells, key="sw_job", version=(job.id, len(cells)))
-    if not job.running and st.session_state.get("sw_watching") == job_id:
-        st.session_state.pop("sw_watching", None)
-        st.rerun()  # one full run to stop the timer and update the sidebar's spend
+    rerun_when_finished(job, "sw_watching")
 
 
 if experiment_id:
@@ -59,10 +57,7 @@ if experiment_id:
     job = registry().get(experiment_id)
     if job is not None:
         show_job_header(job.title, job.config)
-        if job.running:
-            st.session_state["sw_watching"] = job.id
-        # the same fragment either way (same element keys), timed only while the job runs
-        st.fragment(job_view, run_every=LIVE_EVERY_S if job.running else None)(job.id)
+        show_live(job, job_view, watch_key="sw_watching", every_s=LIVE_EVERY_S)
     else:
         try:
             detail, cells = sweep_job.load_sweep(experiment_id)

@@ -147,3 +147,22 @@ def registry() -> JobRegistry:
 
 def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def show_live(job: Job, view: Callable[[str], None], *, watch_key: str, every_s: float) -> None:
+    """Draw ``view(job.id)`` in a fragment that redraws every ``every_s`` seconds while the job runs.
+
+    The same fragment is used whether the job runs or not (same element keys), timed only while it runs;
+    ``watch_key`` remembers that this session watched it live, for :func:`rerun_when_finished`.
+    """
+    if job.running:
+        st.session_state[watch_key] = job.id
+    st.fragment(view, run_every=every_s if job.running else None)(job.id)
+
+
+def rerun_when_finished(job: Job, watch_key: str) -> None:
+    """Inside the timed view: once a watched job ends, one full run stops the timer and updates the
+    sidebar's spend."""
+    if not job.running and st.session_state.get(watch_key) == job.id:
+        st.session_state.pop(watch_key, None)
+        st.rerun()

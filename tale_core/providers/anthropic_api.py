@@ -33,11 +33,11 @@ from urllib.parse import urlsplit
 
 from ..catalog import lookup
 from ..errors import (AuthError, BadResponse, ContextTooLong, InvalidRequest, ModelNotFound, ProviderError,
-                      ProviderTimeout, ProviderUnreachable, RateLimitError, ServerError)
+                      ProviderTimeout, RateLimitError, ServerError)
 from ..types import Completion, GenParams, Message
 from .base import ChatModel, OnText, Stopwatch
-from .openai_compat import (attempts_text, describe_cause, estimate_count, literal_values, parse_retry_after,
-                            usage_dict)
+from .openai_compat import estimate_count, literal_values, parse_retry_after, usage_dict
+from .sdk_errors import CallbackError, StreamCut, Unreadable, api_message, attempts_text, map_transport_error
 
 PROVIDER = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -71,18 +71,10 @@ def _cap_retry_after(request: Any, call_next: Any) -> Any:
     return response
 
 
-class _CallbackError(Exception):
-    def __init__(self, original: BaseException):
-        super().__init__(str(original))
-        self.original = original
 
 
-class _Unreadable(Exception):
-    """The answer arrived but has the wrong shape."""
 
 
-class _StreamCut(Exception):
-    """The stream ended cleanly but before ``message_stop``."""
 
 
 class AnthropicModel(ChatModel):
@@ -182,7 +174,7 @@ class AnthropicModel(ChatModel):
             if on_text is None:
                 return self._complete_json(body)
             return self._complete_stream(body, on_text, state)
-        except _CallbackError as e:
+        except CallbackError as e:
             raise e.original from None
         except ProviderError:
             raise
@@ -193,7 +185,7 @@ class AnthropicModel(ChatModel):
         sw = Stopwatch()
         msg = self._client.messages.create(**body)
         if isinstance(msg, str):
-            raise _Unreadable(f"the answer is not JSON: {msg[:80]!r}")
+            raise Unreadable(f"the answer is not JSON: {msg[:80]!r}")
         return self._completion(body, msg, sw, first=None)
 
     def _complete_stream(self, body: dict, on_text: OnText, state: dict) -> Completion:
@@ -210,13 +202,13 @@ class AnthropicModel(ChatModel):
                     try:
                         on_text(event.text)
                     except BaseException as e:
-                        raise _CallbackError(e) from e
+                        raise CallbackError(e) from e
                 elif etype == "message_stop":
                     stopped = True
             if events == 0:
-                raise _Unreadable("the streaming answer carried no events (is this the Anthropic API?)")
+                raise Unreadable("the streaming answer carried no events (is this the Anthropic API?)")
             if not stopped:
-                raise _StreamCut(f"the stream ended before message_stop (after {events} events)")
+                raise StreamCut(f"the stream ended before message_stop (after {events} events)")
             msg = stream.get_final_message()
         return self._completion({**body, "stream": True}, msg, sw, first=sw.first)
 
@@ -226,9 +218,9 @@ class AnthropicModel(ChatModel):
             usage = msg.usage
             input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
         except (AttributeError, TypeError) as e:
-            raise _Unreadable(f"no content or usage ({e})") from None
+            raise Unreadable(f"no content or usage ({e})") from None
         if not isinstance(input_tokens, int) or not isinstance(output_tokens, int):
-            raise _Unreadable("usage has no token counts")
+            raise Unreadable("usage has no token counts")
         texts: list[str] = []
         thoughts: list[str] = []
         redacted = 0
@@ -265,27 +257,12 @@ class AnthropicModel(ChatModel):
     def map_error(self, e: BaseException, *, started: bool = False) -> ProviderError:
         """Translate an SDK or parsing exception into a :mod:`tale_core.errors` type with a clear message."""
         import anthropic
-        import httpx2
 
         p = PROVIDER
-        if isinstance(e, _StreamCut):
-            return ServerError(f"The stream from Anthropic broke off: {e}.", provider=p)
-        if isinstance(e, _Unreadable):
-            return BadResponse(f"Anthropic sent an answer we cannot read: {e}.", provider=p)
-        if isinstance(e, (anthropic.APITimeoutError, httpx2.TimeoutException)):
-            if started:
-                return ProviderTimeout(f"Anthropic stopped sending the stream for {self.timeout_s:g} s.", provider=p)
-            return ProviderTimeout(f"Anthropic did not answer within {self.timeout_s:g} s "
-                                   f"({attempts_text(None, self.max_retries + 1)}).", provider=p)
-        if isinstance(e, (anthropic.APIConnectionError, httpx2.TransportError)):
-            cause = describe_cause(e)
-            if started:
-                return ServerError(f"The stream from Anthropic broke off midway: {cause}.", provider=p)
-            return ProviderUnreachable(f"Cannot connect to Anthropic at {self.base_url} ({cause}). Is the server "
-                                       "running and the URL right?", provider=p, detail=cause)
-        if isinstance(e, anthropic.APIResponseValidationError):
-            return BadResponse(f"Anthropic sent an answer we cannot read: {e.message}", provider=p,
-                               status=e.status_code)
+        mapped = map_transport_error(e, anthropic, label="Anthropic", provider=p, base_url=self.base_url,
+                                     timeout_s=self.timeout_s, max_retries=self.max_retries, started=started)
+        if mapped is not None:
+            return mapped
         if isinstance(e, anthropic.APIStatusError):
             status = e.status_code
             if status < 400:  # an error event inside a 200 stream: its type says what it is
@@ -300,7 +277,7 @@ class AnthropicModel(ChatModel):
         return ProviderError(f"Anthropic call failed: {type(e).__name__}: {e}", provider=p)
 
     def _map_status(self, status: int, e: Any, headers: Any, during: str = "") -> ProviderError:
-        msg = _api_message(e)
+        msg = api_message(e)
         after = during or attempts_text(e, self.max_retries + 1)
         kw = {"provider": PROVIDER, "status": status, "detail": msg[:500]}
         low = msg.lower()
@@ -332,15 +309,3 @@ class AnthropicModel(ChatModel):
         return ProviderError(f"Anthropic answered {status}: {msg}", **kw)
 
 
-def _api_message(e: Any) -> str:
-    api = getattr(e, "api_message", None)
-    if isinstance(api, str) and api.strip():
-        return api.strip()
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"].strip()
-    if isinstance(body, str) and body.strip():
-        return body.strip()[:300]
-    return str(getattr(e, "message", "") or e).strip()

@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 
 from ..catalog import lookup
 from ..errors import (AuthError, BadResponse, ContextTooLong, InvalidRequest, ModelNotFound, ProviderError,
-                      ProviderTimeout, ProviderUnreachable, RateLimitError, ServerError)
+                      ProviderTimeout, RateLimitError, ServerError)
 from ..types import Completion, GenParams, Message, messages_to_dicts
 from .base import ChatModel, OnText, Stopwatch
+from .sdk_errors import CallbackError, StreamCut, Unreadable, api_message, attempts_text, map_transport_error
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: sampling parameters we may leave out when the model answers that it does not support them
@@ -89,20 +90,10 @@ def estimate_count(text: str, model: str) -> int:
         return max(1, round(len(text) / 4))
 
 
-class _CallbackError(Exception):
-    """Wraps an exception raised by the caller's ``on_text`` so it is re-raised untouched."""
-
-    def __init__(self, original: BaseException):
-        super().__init__(str(original))
-        self.original = original
 
 
-class _Unreadable(Exception):
-    """The answer arrived but has the wrong shape."""
 
 
-class _StreamCut(Exception):
-    """The stream ended cleanly but before the final chunk."""
 
 
 class OpenAIModel(ChatModel):
@@ -229,7 +220,7 @@ class OpenAIModel(ChatModel):
                 if on_text is None:
                     return self._complete_json(body, messages)
                 return self._complete_stream(body, messages, on_text, state)
-            except _CallbackError as e:
+            except CallbackError as e:
                 raise e.original from None
             except openai.BadRequestError as e:
                 param = self._unsupported_param(e, body)
@@ -245,7 +236,7 @@ class OpenAIModel(ChatModel):
 
     def _unsupported_param(self, e: Any, body: dict) -> str | None:
         """The sampling parameter a 400 says the model does not support, if we can still leave it out."""
-        msg = _api_message(e).lower()
+        msg = api_message(e).lower()
         code = str(getattr(e, "code", "") or "").lower()
         if not ("unsupported" in code or "support" in msg or "deprecated" in msg):
             return None
@@ -261,17 +252,17 @@ class OpenAIModel(ChatModel):
         sw = Stopwatch()
         resp = self._client.chat.completions.create(**body)
         if isinstance(resp, str):
-            raise _Unreadable(f"the answer is not JSON: {resp[:80]!r}")
+            raise Unreadable(f"the answer is not JSON: {resp[:80]!r}")
         choices = getattr(resp, "choices", None)
         if not choices:
-            raise _Unreadable("the answer has no choices")
+            raise Unreadable("the answer has no choices")
         choice = choices[0]
         message = getattr(choice, "message", None)
         if message is None:
-            raise _Unreadable("the first choice has no message")
+            raise Unreadable("the first choice has no message")
         text = getattr(message, "content", None) or getattr(message, "refusal", None) or ""
         if not isinstance(text, str):
-            raise _Unreadable(f"message content is {type(text).__name__}, not text")
+            raise Unreadable(f"message content is {type(text).__name__}, not text")
         thinking = _reasoning_text(message)
         return self._completion(body, messages, text, thinking, getattr(choice, "finish_reason", None),
                                 getattr(resp, "usage", None), sw, first=None)
@@ -300,7 +291,7 @@ class OpenAIModel(ChatModel):
                         try:
                             on_text(piece)
                         except BaseException as e:
-                            raise _CallbackError(e) from e
+                            raise CallbackError(e) from e
                     rt = _reasoning_text(delta) if delta is not None else ""
                     if rt:
                         thinking.append(rt)
@@ -309,9 +300,9 @@ class OpenAIModel(ChatModel):
         finally:
             stream.close()
         if chunks == 0:
-            raise _Unreadable("the streaming answer carried no events (is this an OpenAI-compatible server?)")
+            raise Unreadable("the streaming answer carried no events (is this an OpenAI-compatible server?)")
         if finish is None:
-            raise _StreamCut(f"the stream ended before the answer was complete (after {len(''.join(pieces))} "
+            raise StreamCut(f"the stream ended before the answer was complete (after {len(''.join(pieces))} "
                              "characters)")
         return self._completion(body, messages, "".join(pieces), "".join(thinking), finish, usage, sw,
                                 first=sw.first)
@@ -342,33 +333,18 @@ class OpenAIModel(ChatModel):
 
     def map_error(self, e: BaseException, *, started: bool = False) -> ProviderError:
         """Translate an SDK or parsing exception into a :mod:`tale_core.errors` type with a clear message."""
-        import httpx2
         import openai
 
         p, label = self.provider, self.label
-        if isinstance(e, _StreamCut):
-            return ServerError(f"The stream from {label} broke off: {e}.", provider=p)
-        if isinstance(e, _Unreadable):
-            return BadResponse(f"{label} sent an answer we cannot read: {e}.", provider=p)
-        if isinstance(e, (openai.APITimeoutError, httpx2.TimeoutException)):
-            if started:
-                return ProviderTimeout(f"{label} stopped sending the stream for {self.timeout_s:g} s.", provider=p)
-            return ProviderTimeout(f"{label} did not answer within {self.timeout_s:g} s "
-                                   f"({attempts_text(None, self.max_retries + 1)}).", provider=p)
-        if isinstance(e, (openai.APIConnectionError, httpx2.TransportError)):
-            cause = describe_cause(e)
-            if started:
-                return ServerError(f"The stream from {label} broke off midway: {cause}.", provider=p)
-            return ProviderUnreachable(f"Cannot connect to {label} at {self.base_url} ({cause}). Is the server "
-                                       "running and the URL right?", provider=p, detail=cause)
-        if isinstance(e, openai.APIResponseValidationError):
-            return BadResponse(f"{label} sent an answer we cannot read: {e.message}", provider=p,
-                               status=e.status_code)
+        mapped = map_transport_error(e, openai, label=label, provider=p, base_url=self.base_url,
+                                     timeout_s=self.timeout_s, max_retries=self.max_retries, started=started)
+        if mapped is not None:
+            return mapped
         if isinstance(e, openai.APIStatusError):
             return self._map_status(e.status_code, e, e.response.headers)
         if isinstance(e, openai.APIError):  # an error event inside a stream
             code = str(getattr(e, "code", "") or "")
-            msg = _api_message(e)
+            msg = api_message(e)
             if code == "context_length_exceeded" or _CONTEXT_RE.search(msg):
                 return ContextTooLong(f"The prompt is too long for {self.model} on {label}: {msg}", provider=p)
             if "rate" in code or "rate limit" in msg.lower():
@@ -382,7 +358,7 @@ class OpenAIModel(ChatModel):
 
     def _map_status(self, status: int, e: Any, headers: Any) -> ProviderError:
         p, label = self.provider, self.label
-        msg = _api_message(e)
+        msg = api_message(e)
         code = str(getattr(e, "code", "") or "")
         detail = msg[:500]
         after = attempts_text(e, self.max_retries + 1)
@@ -420,31 +396,10 @@ class OpenAIModel(ChatModel):
 # -- small readers -------------------------------------------------------------------------------------
 
 
-def _api_message(e: Any) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"].strip()
-    if isinstance(body, str) and body.strip():
-        return body.strip()[:300]
-    return str(getattr(e, "message", "") or e).strip()
 
 
-def attempts_text(e: Any, default: int) -> str:
-    """ "after N attempts", N read from the SDK's retry-count header on the final request when present."""
-    n = default
-    try:
-        n = int(e.response.request.headers.get("x-stainless-retry-count")) + 1
-    except (AttributeError, TypeError, ValueError):
-        pass
-    return f"after {n} attempt{'s' if n != 1 else ''}"
 
 
-def describe_cause(e: BaseException) -> str:
-    c = e.__cause__ or e.__context__
-    text = f"{type(c).__name__}: {c}" if c is not None else str(e)
-    return text.strip()[:300] or type(e).__name__
 
 
 def _reasoning_text(obj: Any) -> str:

@@ -1,0 +1,86 @@
+"""What the OpenAI and Anthropic providers share when an SDK call goes wrong.
+
+Both SDKs are generated from the same template: their timeout, connection and response-validation
+errors (and httpx2's underneath) mean the same things, so they are mapped onto
+:mod:`tale_core.errors` here, once. Status-code errors stay with each provider: their bodies differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BadResponse, ProviderError, ProviderTimeout, ProviderUnreachable, ServerError
+
+
+class CallbackError(Exception):
+    """Wraps an exception raised by the caller's ``on_text`` so it is re-raised untouched."""
+
+    def __init__(self, original: BaseException):
+        super().__init__(str(original))
+        self.original = original
+
+
+class Unreadable(Exception):
+    """The answer arrived but has the wrong shape."""
+
+
+class StreamCut(Exception):
+    """The stream ended cleanly but before its final event."""
+
+
+def api_message(e: Any) -> str:
+    """The server's own error message from an SDK status error, else the exception's text."""
+    api = getattr(e, "api_message", None)
+    if isinstance(api, str) and api.strip():
+        return api.strip()
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"].strip()
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
+    return str(getattr(e, "message", "") or e).strip()
+
+
+def attempts_text(e: Any, default: int) -> str:
+    """ "after N attempts", N read from the SDK's retry-count header on the final request when present."""
+    n = default
+    try:
+        n = int(e.response.request.headers.get("x-stainless-retry-count")) + 1
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return f"after {n} attempt{'s' if n != 1 else ''}"
+
+
+def describe_cause(e: BaseException) -> str:
+    c = e.__cause__ or e.__context__
+    text = f"{type(c).__name__}: {c}" if c is not None else str(e)
+    return text.strip()[:300] or type(e).__name__
+
+
+def map_transport_error(e: BaseException, sdk: Any, *, label: str, provider: str, base_url: str,
+                        timeout_s: float, max_retries: int, started: bool) -> ProviderError | None:
+    """Map the errors that are not an HTTP status (our own shape checks, timeouts, broken connections,
+    unreadable bodies); None when ``e`` is a status error or unknown, for the provider to map."""
+    import httpx2
+
+    if isinstance(e, StreamCut):
+        return ServerError(f"The stream from {label} broke off: {e}.", provider=provider)
+    if isinstance(e, Unreadable):
+        return BadResponse(f"{label} sent an answer we cannot read: {e}.", provider=provider)
+    if isinstance(e, (sdk.APITimeoutError, httpx2.TimeoutException)):
+        if started:
+            return ProviderTimeout(f"{label} stopped sending the stream for {timeout_s:g} s.", provider=provider)
+        return ProviderTimeout(f"{label} did not answer within {timeout_s:g} s "
+                               f"({attempts_text(None, max_retries + 1)}).", provider=provider)
+    if isinstance(e, (sdk.APIConnectionError, httpx2.TransportError)):
+        cause = describe_cause(e)
+        if started:
+            return ServerError(f"The stream from {label} broke off midway: {cause}.", provider=provider)
+        return ProviderUnreachable(f"Cannot connect to {label} at {base_url} ({cause}). Is the server "
+                                   "running and the URL right?", provider=provider, detail=cause)
+    if isinstance(e, sdk.APIResponseValidationError):
+        return BadResponse(f"{label} sent an answer we cannot read: {e.message}", provider=provider,
+                           status=e.status_code)
+    return None

@@ -1,12 +1,12 @@
 # TALE Explorer: two commands on a fresh machine.
 #   make run    create .venv, install, prepare the database, serve the app on http://127.0.0.1:8501
-#   make test   install what the tests need (incl. Chromium and PostgreSQL via apt when root) and run them all
+#   make test   install what the tests need (incl. Chromium and PostgreSQL via apt when root), lint, run them all
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install install-dev install-qwen db system-test-deps bench clean
+.PHONY: run test lint install install-dev install-qwen db system-test-deps bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -41,7 +41,13 @@ system-test-deps:
 	  else echo "Install chromium and postgresql (apt-get install chromium postgresql) to run the browser and PostgreSQL tests" >&2; exit 1; fi; \
 	fi
 
-test: install-dev system-test-deps
+# ruff (lint and format) and mypy (tale_core and db), configured in pyproject.toml; part of `make test`.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install-dev system-test-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-dev

@@ -10,7 +10,7 @@ loads after one warm-up load:
 (a) each page: navigation start -> its heading visible and Streamlit idle (script state ``notRunning``);
 (b) the Experiments page over a database of 10,000 experiments (bulk-built with bench.db_scale);
 (c) a stored sweep of 5,000 budget cells (+ references) opened by ``/sweep?experiment=<id>``: navigation
-    -> elasticity chart holding every point, and, in-process, the time for db + rebuild + tale_core.charts
+    -> elasticity chart holding every point, and, in-process, the time for db + rebuild + tale_core.analysis.charts
     to build that figure;
 (d) a live sweep on ``fake/slow``: delay between a cell completing (CallRecord.created_at + its measured
     wall time, as stored in the DB) and its point appearing in the browser's plotly chart (a page-side
@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,16 @@ os.environ["TALE_FAKE_MODELS"] = "1"  # the scripted models build the sweeps bel
 
 RESULTS = ROOT / "bench" / "results"
 QUESTION = "Peyton has 3 apples and buys 4 more. How many apples does Peyton have?"
-PAGES = (("", "Playground"), ("sweep", "Elasticity sweep"), ("search", "Budget search"),
-         ("benchmark", "Benchmark"), ("experiments", "Experiments"), ("learn", "Learn: token elasticity"))
+PAGES = (
+    ("", "Playground"),
+    ("sweep", "Elasticity sweep"),
+    ("search", "Budget search"),
+    ("benchmark", "Benchmark"),
+    ("experiments", "Experiments"),
+    ("learn", "Learn: token elasticity"),
+)
 BIG_BUDGETS = 200  # the most a sweep allows
-BIG_REPEATS = 25   # 200 x 25 = 5,000 budget cells (+ 25 vanilla references)
+BIG_REPEATS = 25  # 200 x 25 = 5,000 budget cells (+ 25 vanilla references)
 LIVE_BUDGETS = 80  # fake/slow answers 4 calls at a time, 0.3 s each: about 6 s per live sweep
 
 NOTES = [
@@ -102,8 +108,13 @@ def _stats(samples: list[float]) -> dict[str, Any]:
     if not s:
         return {"runs": 0}
     p90 = s[min(len(s) - 1, round(0.9 * (len(s) - 1)))]
-    return {"median_ms": round(statistics.median(s), 1), "p90_ms": round(p90, 1), "min_ms": round(s[0], 1),
-            "max_ms": round(s[-1], 1), "runs": len(s)}
+    return {
+        "median_ms": round(statistics.median(s), 1),
+        "p90_ms": round(p90, 1),
+        "min_ms": round(s[0], 1),
+        "max_ms": round(s[-1], 1),
+        "runs": len(s),
+    }
 
 
 def _timed_load(page, url: str, js: str, arg: Any, runs: int, timeout_ms: int = 120_000) -> dict[str, Any]:
@@ -120,6 +131,7 @@ def _timed_load(page, url: str, js: str, arg: Any, runs: int, timeout_ms: int = 
 
 # ----------------------------------------------------------------------------------------- databases
 
+
 def build_big_db(data_dir: Path, n_exp: int, n_calls: int) -> dict[str, Any]:
     """10k experiments (bench.db_scale's bulk loader) plus one stored sweep of 5,000 budget cells."""
     from bench.db_scale import build
@@ -132,23 +144,35 @@ def build_big_db(data_dir: Path, n_exp: int, n_calls: int) -> dict[str, Any]:
     sweep_id, sweep_s = build_big_sweep(ctx["store"])
     small_id, _ = build_big_sweep(ctx["store"], budgets=10, repeats=1)
     dispose(url)
-    return {"url": url, "sweep_id": sweep_id, "small_sweep_id": small_id, "load_s": round(load_s, 1),
-            "sweep_build_s": round(sweep_s, 1)}
+    return {
+        "url": url,
+        "sweep_id": sweep_id,
+        "small_sweep_id": small_id,
+        "load_s": round(load_s, 1),
+        "sweep_build_s": round(sweep_s, 1),
+    }
 
 
 def build_big_sweep(store, budgets: int = BIG_BUDGETS, repeats: int = BIG_REPEATS) -> tuple[str, float]:
     """Run a real sweep of fake/elastic (200 budgets x 25 repeats by default) and store its calls in one go."""
     from db.recorder import Recorder
-    from tale_core.budgets import linear_grid
+    from tale_core.engine.budgets import linear_grid
+    from tale_core.experiments.sweep import SweepConfig, run_sweep
     from tale_core.providers import resolve
-    from tale_core.sweep import SweepConfig, run_sweep
 
     t = time.perf_counter()
-    config = SweepConfig(question=QUESTION, gold="7", models=("fake/elastic",),
-                         budgets=tuple(linear_grid(5, 1000, budgets)), repeats=repeats, use_cache=False)
+    config = SweepConfig(
+        question=QUESTION,
+        gold="7",
+        models=("fake/elastic",),
+        budgets=tuple(linear_grid(5, 1000, budgets)),
+        repeats=repeats,
+        use_cache=False,
+    )
     config.validate()
-    rec = Recorder.start("sweep", f"Sweep: {budgets * repeats:,} cells (bench)", config.to_dict(), store=store,
-                         use_cache=False)
+    rec = Recorder.start(
+        "sweep", f"Sweep: {budgets * repeats:,} cells (bench)", config.to_dict(), store=store, use_cache=False
+    )
 
     class Collect:
         def __init__(self) -> None:
@@ -167,13 +191,23 @@ def build_big_sweep(store, budgets: int = BIG_BUDGETS, repeats: int = BIG_REPEAT
 def figure_in_process(url: str, sweep_id: str, runs: int) -> dict[str, Any]:
     """What the sweep page does server-side for a stored sweep, step by step (median ms)."""
     from db.store import Store
-    from tale_core import charts
-    from tale_core.elasticity import analyze
+    from tale_core.analysis import charts
+    from tale_core.analysis.elasticity import analyze
     from ui import rebuild
 
     store = Store(url)
-    steps: dict[str, list[float]] = {k: [] for k in ("load_calls", "rebuild_cells", "analyze", "elasticity_figure",
-                                                    "accuracy_cost_figure", "figures_to_json", "total")}
+    steps: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "load_calls",
+            "rebuild_cells",
+            "analyze",
+            "elasticity_figure",
+            "accuracy_cost_figure",
+            "figures_to_json",
+            "total",
+        )
+    }
     n_points = 0
     for i in range(runs + 1):
         marks = [time.perf_counter()]
@@ -195,11 +229,15 @@ def figure_in_process(url: str, sweep_id: str, runs: int) -> dict[str, Any]:
             for k, a, b in zip(list(steps)[:-1], marks, marks[1:]):
                 steps[k].append((b - a) * 1000)
             steps["total"].append((marks[-1] - marks[0]) * 1000)
-    return {"points_in_figure": n_points, "cells": len(cells),
-            **{k: round(statistics.median(v), 1) for k, v in steps.items()}}
+    return {
+        "points_in_figure": n_points,
+        "cells": len(cells),
+        **{k: round(statistics.median(v), 1) for k, v in steps.items()},
+    }
 
 
 # ----------------------------------------------------------------------------------------- live sweep
+
 
 def live_sweep_delay(page, base: str, data_dir: Path, n_sweeps: int) -> dict[str, Any]:
     """Run ``n_sweeps`` live sweeps on fake/slow in the browser; per budget cell, the delay between the
@@ -208,7 +246,7 @@ def live_sweep_delay(page, base: str, data_dir: Path, n_sweeps: int) -> dict[str
     from tests.e2e.browser import wait_idle
 
     spec = "fake/slow"  # the sidebar offers the plain spec: 0.3 s per call
-    from tale_core.budgets import log_grid
+    from tale_core.engine.budgets import log_grid
 
     grid = log_grid(5, 4000, LIVE_BUDGETS)  # rounding merges a few of the smallest budgets
     budgets = ", ".join(str(b) for b in grid)
@@ -246,10 +284,16 @@ def live_sweep_delay(page, base: str, data_dir: Path, n_sweeps: int) -> dict[str
             shown = seen.get(str(r.budget))
             if shown is not None:
                 delays.append(shown - done_at * 1000)
-    return {"model": spec, "sweeps": n_sweeps, "cells_matched": len(delays), "budgets_per_sweep": len(grid),
-            "fragment_run_every_s": _run_every(), "experiments": exp_ids,
-            "between_paints": {k: v for k, v in _stats(gaps).items() if k in ("median_ms", "p90_ms", "runs")},
-            **_stats(delays)}
+    return {
+        "model": spec,
+        "sweeps": n_sweeps,
+        "cells_matched": len(delays),
+        "budgets_per_sweep": len(grid),
+        "fragment_run_every_s": _run_every(),
+        "experiments": exp_ids,
+        "between_paints": {k: v for k, v in _stats(gaps).items() if k in ("median_ms", "p90_ms", "runs")},
+        **_stats(delays),
+    }
 
 
 def _run_every() -> float | None:
@@ -262,6 +306,7 @@ def _run_every() -> float | None:
 
 
 # ----------------------------------------------------------------------------------------- report
+
 
 def versions(browser_version: str) -> dict[str, str]:
     from importlib.metadata import version
@@ -277,48 +322,78 @@ def versions(browser_version: str) -> dict[str, str]:
 
 def to_markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
-    lines = [f"# App render benchmark ({res['date']})", "",
-             f"Headless Chromium against `python -m ui.launch` on 127.0.0.1, scripted fake models. "
-             f"{m['cpus']} CPU cores, {m['platform']}; " + ", ".join(f"{k} {v}" for k, v in res["versions"].items())
-             + ".", "",
-             f"Medians of {res['runs']} loads after a warm-up load (same browser, so static files are cached), "
-             "measured in the page: navigation start -> condition met, checked every animation frame.", "",
-             "## (a) First render of each page (small database)", "",
-             "| page | median ms | p90 ms | min | max |", "|---|---|---|---|---|"]
+    lines = [
+        f"# App render benchmark ({res['date']})",
+        "",
+        f"Headless Chromium against `python -m ui.launch` on 127.0.0.1, scripted fake models. "
+        f"{m['cpus']} CPU cores, {m['platform']}; " + ", ".join(f"{k} {v}" for k, v in res["versions"].items()) + ".",
+        "",
+        f"Medians of {res['runs']} loads after a warm-up load (same browser, so static files are cached), "
+        "measured in the page: navigation start -> condition met, checked every animation frame.",
+        "",
+        "## (a) First render of each page (small database)",
+        "",
+        "| page | median ms | p90 ms | min | max |",
+        "|---|---|---|---|---|",
+    ]
     for name, s in res["pages"].items():
         lines.append(f"| {name} | {s['median_ms']} | {s['p90_ms']} | {s['min_ms']} | {s['max_ms']} |")
     b = res["experiments_10k"]
-    lines += ["", f"## (b) Experiments page over {b['experiments']:,} experiments / {b['calls']:,} calls", "",
-              f"Heading shown and Streamlit idle: median {b['page']['median_ms']} ms "
-              f"(p90 {b['page']['p90_ms']}, min {b['page']['min_ms']}, max {b['page']['max_ms']}). "
-              f"The list shows {b['page_size']} rows per page and counts the rest in SQL.", ""]
+    lines += [
+        "",
+        f"## (b) Experiments page over {b['experiments']:,} experiments / {b['calls']:,} calls",
+        "",
+        f"Heading shown and Streamlit idle: median {b['page']['median_ms']} ms "
+        f"(p90 {b['page']['p90_ms']}, min {b['page']['min_ms']}, max {b['page']['max_ms']}). "
+        f"The list shows {b['page_size']} rows per page and counts the rest in SQL.",
+        "",
+    ]
     c = res["sweep_5k"]
     f = c["in_process"]
-    lines += [f"## (c) Stored sweep with {c['cells']:,} cells ({f['points_in_figure']:,} points in the chart)", "",
-              f"Browser, `/sweep?experiment=<id>` -> elasticity chart with all points drawn and Streamlit idle: "
-              f"median {c['browser']['median_ms']} ms (p90 {c['browser']['p90_ms']}). The same page with a "
-              f"10-cell sweep: median {c['baseline_10_cells']['median_ms']} ms "
-              f"(p90 {c['baseline_10_cells']['p90_ms']}).", "",
-              "In-process, what the page does before sending the figures (median ms):", "",
-              "| step | ms |", "|---|---|"]
-    for k in ("load_calls", "rebuild_cells", "analyze", "elasticity_figure", "accuracy_cost_figure",
-              "figures_to_json", "total"):
+    lines += [
+        f"## (c) Stored sweep with {c['cells']:,} cells ({f['points_in_figure']:,} points in the chart)",
+        "",
+        f"Browser, `/sweep?experiment=<id>` -> elasticity chart with all points drawn and Streamlit idle: "
+        f"median {c['browser']['median_ms']} ms (p90 {c['browser']['p90_ms']}). The same page with a "
+        f"10-cell sweep: median {c['baseline_10_cells']['median_ms']} ms "
+        f"(p90 {c['baseline_10_cells']['p90_ms']}).",
+        "",
+        "In-process, what the page does before sending the figures (median ms):",
+        "",
+        "| step | ms |",
+        "|---|---|",
+    ]
+    for k in (
+        "load_calls",
+        "rebuild_cells",
+        "analyze",
+        "elasticity_figure",
+        "accuracy_cost_figure",
+        "figures_to_json",
+        "total",
+    ):
         lines.append(f"| {k} | {f[k]} |")
     d = res["live_delay"]
-    lines += ["", "## (d) Live sweep: cell completed -> its point drawn", "",
-              f"{d['sweeps']} sweeps of {d['budgets_per_sweep']} budgets on `{d['model']}`, {d['cells_matched']} "
-              f"cells matched: median {d['median_ms']} ms, p90 {d['p90_ms']} ms (min {d['min_ms']}, "
-              f"max {d['max_ms']}).", "",
-              f"After one warm-up sweep (not counted: the first table a server draws imports pandas, about 1 s). "
-              f"What bounds it: the sweep page redraws in `st.fragment(run_every={d['fragment_run_every_s']})`, "
-              "so a finished cell waits for the next tick (0 to 1 s, 0.5 s on average), then the fragment "
-              "rerun (job snapshot -> analysis -> figures and the cells table -> websocket deltas) and plotly's "
-              f"redraw. New points showed up every {d['between_paints'].get('median_ms')} ms (median, p90 "
-              f"{d['between_paints'].get('p90_ms')}), so the redraw cycle is the timer plus the rerun's own "
-              "time; a cell waits on average half a cycle plus one rerun. The cell's "
-              "completion time is CallRecord.created_at (taken just before the call) plus the call's measured "
-              "wall time, as stored in the database; the browser time is when a page-side poller (every 4 ms) "
-              "first saw the budget's marker drawn.", ""]
+    lines += [
+        "",
+        "## (d) Live sweep: cell completed -> its point drawn",
+        "",
+        f"{d['sweeps']} sweeps of {d['budgets_per_sweep']} budgets on `{d['model']}`, {d['cells_matched']} "
+        f"cells matched: median {d['median_ms']} ms, p90 {d['p90_ms']} ms (min {d['min_ms']}, "
+        f"max {d['max_ms']}).",
+        "",
+        f"After one warm-up sweep (not counted: the first table a server draws imports pandas, about 1 s). "
+        f"What bounds it: the sweep page redraws in `st.fragment(run_every={d['fragment_run_every_s']})`, "
+        "so a finished cell waits for the next tick (0 to 1 s, 0.5 s on average), then the fragment "
+        "rerun (job snapshot -> analysis -> figures and the cells table -> websocket deltas) and plotly's "
+        f"redraw. New points showed up every {d['between_paints'].get('median_ms')} ms (median, p90 "
+        f"{d['between_paints'].get('p90_ms')}), so the redraw cycle is the timer plus the rerun's own "
+        "time; a cell waits on average half a cycle plus one rerun. The cell's "
+        "completion time is CallRecord.created_at (taken just before the call) plus the call's measured "
+        "wall time, as stored in the database; the browser time is when a page-side poller (every 4 ms) "
+        "first saw the budget's marker drawn.",
+        "",
+    ]
     if res.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in res["notes"]] + [""]
     return "\n".join(lines)
@@ -344,14 +419,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.e2e.browser import chromium_page, streamlit_server
 
-    res: dict[str, Any] = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "runs": args.runs,
-                           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "notes": NOTES}
-    with tempfile.TemporaryDirectory(prefix="tale-bench-small-") as small, \
-            tempfile.TemporaryDirectory(prefix="tale-bench-big-") as big:
+    res: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": args.runs,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "notes": NOTES,
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="tale-bench-small-") as small,
+        tempfile.TemporaryDirectory(prefix="tale-bench-big-") as big,
+    ):
         small_dir, big_dir = Path(small), Path(big)
         if "big" not in skip:
-            print(f"building {args.experiments} experiments / {args.calls} calls + a 5,000-cell sweep...",
-                  file=sys.stderr)
+            print(
+                f"building {args.experiments} experiments / {args.calls} calls + a 5,000-cell sweep...", file=sys.stderr
+            )
             built = build_big_db(big_dir, args.experiments, args.calls)
             res["build"] = {k: v for k, v in built.items() if k != "url"}
         with streamlit_server(small_dir) as base, chromium_page(1280, 800) as page:
@@ -368,19 +450,24 @@ def main(argv: list[str] | None = None) -> int:
             with streamlit_server(big_dir) as base, chromium_page(1280, 800) as page:
                 print("experiments page over the big database", file=sys.stderr)
                 res["experiments_10k"] = {
-                    "experiments": args.experiments + 1, "calls": args.calls + BIG_BUDGETS * BIG_REPEATS + BIG_REPEATS,
+                    "experiments": args.experiments + 1,
+                    "calls": args.calls + BIG_BUDGETS * BIG_REPEATS + BIG_REPEATS,
                     "page_size": 25,
-                    "page": _timed_load(page, f"{base}/experiments", READY_JS, "Experiments", args.runs)}
+                    "page": _timed_load(page, f"{base}/experiments", READY_JS, "Experiments", args.runs),
+                }
                 print("5,000-cell sweep", file=sys.stderr)
                 n = BIG_BUDGETS * BIG_REPEATS
                 res["sweep_5k"] = {
                     "cells": n + BIG_REPEATS,
-                    "browser": _timed_load(page, f"{base}/sweep?experiment={built['sweep_id']}", CHART_JS, n,
-                                           args.runs, timeout_ms=180_000),
+                    "browser": _timed_load(
+                        page, f"{base}/sweep?experiment={built['sweep_id']}", CHART_JS, n, args.runs, timeout_ms=180_000
+                    ),
                     "drawn_markers": page.evaluate("window.__drawn"),
                     # the same page with a 10-cell sweep: what any stored sweep costs (plotly.js, DB, layout)
-                    "baseline_10_cells": _timed_load(page, f"{base}/sweep?experiment={built['small_sweep_id']}",
-                                                     CHART_JS, 10, args.runs)}
+                    "baseline_10_cells": _timed_load(
+                        page, f"{base}/sweep?experiment={built['small_sweep_id']}", CHART_JS, 10, args.runs
+                    ),
+                }
             res["sweep_5k"]["in_process"] = figure_in_process(built["url"], built["sweep_id"], args.runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,9 +22,10 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -42,8 +43,28 @@ BIG_CALLS = 500
 CHUNK = 5_000
 SPECS = ("openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "local/smollm2", "fake/elastic")
 KINDS = ("playground", "sweep", "search", "benchmark")
-WORDS = ("First", "we", "read", "the", "question", "and", "note", "the", "numbers.", "Then", "we", "combine",
-         "them", "step", "by", "step,", "checking", "each", "partial", "result.")
+WORDS = (
+    "First",
+    "we",
+    "read",
+    "the",
+    "question",
+    "and",
+    "note",
+    "the",
+    "numbers.",
+    "Then",
+    "we",
+    "combine",
+    "them",
+    "step",
+    "by",
+    "step,",
+    "checking",
+    "each",
+    "partial",
+    "result.",
+)
 
 
 def _text(rng: random.Random, n_words: int, answer: int) -> str:
@@ -59,19 +80,30 @@ def build(url: str, n_exp: int, n_calls: int, seed: int = 7) -> dict[str, Any]:
     rng = random.Random(seed)
     store = Store(url)  # migrates
     eng = get_engine(url)
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     exp_ids = [f"exp{i:08d}x" + "abc"[i % 3] for i in range(n_exp)]
     big = exp_ids[n_exp // 2]
     started = time.perf_counter()
-    exp_rows = [{"id": eid, "title": f"{KINDS[i % 4]} run {i}: Peyton question {i % 97}", "notes": "",
-                 "kind": KINDS[i % 4], "config": {"question": f"Question {i}?", "budgets": [10, 20, 50, 100]},
-                 "status": ("done", "done", "done", "cancelled", "failed")[i % 5],
-                 "created_at": t0 + timedelta(minutes=5 * i), "finished_at": t0 + timedelta(minutes=5 * i + 2),
-                 "parent_id": None, "summary": {"n": 20}, "price_table": "genai-prices 0.2.3 data 2026-11-09",
-                 "app_version": "0.1.0"} for i, eid in enumerate(exp_ids)]
+    exp_rows = [
+        {
+            "id": eid,
+            "title": f"{KINDS[i % 4]} run {i}: Peyton question {i % 97}",
+            "notes": "",
+            "kind": KINDS[i % 4],
+            "config": {"question": f"Question {i}?", "budgets": [10, 20, 50, 100]},
+            "status": ("done", "done", "done", "cancelled", "failed")[i % 5],
+            "created_at": t0 + timedelta(minutes=5 * i),
+            "finished_at": t0 + timedelta(minutes=5 * i + 2),
+            "parent_id": None,
+            "summary": {"n": 20},
+            "price_table": "genai-prices 0.2.3 data 2026-11-09",
+            "app_version": "0.1.0",
+        }
+        for i, eid in enumerate(exp_ids)
+    ]
     with eng.begin() as conn:
         for k in range(0, len(exp_rows), CHUNK):
-            conn.execute(insert(Experiment.__table__), exp_rows[k:k + CHUNK])
+            conn.execute(insert(Experiment.__table__), exp_rows[k : k + CHUNK])
     exp_s = time.perf_counter() - started
 
     # one experiment holds exactly BIG_CALLS calls, the rest are spread over the others
@@ -86,31 +118,80 @@ def build(url: str, n_exp: int, n_calls: int, seed: int = 7) -> dict[str, Any]:
             budget = (5, 10, 20, 50, 100, None)[i % 6]
             out_tokens = rng.randint(15, 120)
             response = _text(rng, out_tokens, 42 + (i % 3 == 0))
-            prompt = (f"Q: Question {i % 1000}?\nPlease Give the response by strictly following this format: "
-                      f"[[answer]], for example: Answer: [[50]].Let's think step by step"
-                      + (f" and use less than {budget} tokens:\n" if budget else ":\n"))
-            rows.append({
-                "id": f"call{i:010d}", "experiment_id": owners[i], "cell_id": f"{spec}|{budget or 'ref'}|{i}",
-                "cell_slot": f"{spec}|{budget or 'ref'}|{i}#answer", "provider": provider, "model": model,
-                "spec": spec, "method": "budget" if budget else "vanilla", "budget": budget, "role": "answer",
-                "question": f"Question {i % 1000}?", "question_id": f"q{i % 1000}", "repeat": 0,
-                "messages": [{"role": "system", "content": "You are a helpful assistant."},
-                             {"role": "user", "content": prompt}],
-                "params": {"max_tokens": 1024, "temperature": 0.0, "seed": 0, "top_p": None,
-                           "reasoning_effort": None, "thinking_budget": None, "stop": []},
-                "response": response, "thinking": "", "input_tokens": 60, "output_tokens": out_tokens,
-                "reasoning_tokens": 0, "usage_source": "provider", "finish_reason": "stop",
-                "latency_s": out_tokens / 60, "first_token_s": 0.2, "cost_usd": out_tokens * 6e-7,
-                "cost_is_estimate": False, "correct": i % 3 != 0, "status": "ok" if i % 50 else "error",
-                "extracted_answer": "42", "gold": "42", "error": None if i % 50 else {"kind": "rate_limit",
-                                                                                       "message": "429"},
-                "cache_key": _key(i), "cache_hit": i % 7 == 0, "runtime": "bench", "detail": {"extra": {}},
-                "created_at": t0 + timedelta(seconds=30 * i)})
-            cache_rows.append({"key": _key(i), "provider": provider, "model": model, "call_id": f"call{i:010d}",
-                               "created_at": t0 + timedelta(seconds=30 * i),
-                               "completion": {"text": response, "provider": provider, "model": model,
-                                              "input_tokens": 60, "output_tokens": out_tokens,
-                                              "finish_reason": "stop", "runtime": "bench"}})
+            prompt = (
+                f"Q: Question {i % 1000}?\nPlease Give the response by strictly following this format: "
+                f"[[answer]], for example: Answer: [[50]].Let's think step by step"
+                + (f" and use less than {budget} tokens:\n" if budget else ":\n")
+            )
+            rows.append(
+                {
+                    "id": f"call{i:010d}",
+                    "experiment_id": owners[i],
+                    "cell_id": f"{spec}|{budget or 'ref'}|{i}",
+                    "cell_slot": f"{spec}|{budget or 'ref'}|{i}#answer",
+                    "provider": provider,
+                    "model": model,
+                    "spec": spec,
+                    "method": "budget" if budget else "vanilla",
+                    "budget": budget,
+                    "role": "answer",
+                    "question": f"Question {i % 1000}?",
+                    "question_id": f"q{i % 1000}",
+                    "repeat": 0,
+                    "messages": [
+                        {"role": "system", "content": "You are a helpful assistant."},
+                        {"role": "user", "content": prompt},
+                    ],
+                    "params": {
+                        "max_tokens": 1024,
+                        "temperature": 0.0,
+                        "seed": 0,
+                        "top_p": None,
+                        "reasoning_effort": None,
+                        "thinking_budget": None,
+                        "stop": [],
+                    },
+                    "response": response,
+                    "thinking": "",
+                    "input_tokens": 60,
+                    "output_tokens": out_tokens,
+                    "reasoning_tokens": 0,
+                    "usage_source": "provider",
+                    "finish_reason": "stop",
+                    "latency_s": out_tokens / 60,
+                    "first_token_s": 0.2,
+                    "cost_usd": out_tokens * 6e-7,
+                    "cost_is_estimate": False,
+                    "correct": i % 3 != 0,
+                    "status": "ok" if i % 50 else "error",
+                    "extracted_answer": "42",
+                    "gold": "42",
+                    "error": None if i % 50 else {"kind": "rate_limit", "message": "429"},
+                    "cache_key": _key(i),
+                    "cache_hit": i % 7 == 0,
+                    "runtime": "bench",
+                    "detail": {"extra": {}},
+                    "created_at": t0 + timedelta(seconds=30 * i),
+                }
+            )
+            cache_rows.append(
+                {
+                    "key": _key(i),
+                    "provider": provider,
+                    "model": model,
+                    "call_id": f"call{i:010d}",
+                    "created_at": t0 + timedelta(seconds=30 * i),
+                    "completion": {
+                        "text": response,
+                        "provider": provider,
+                        "model": model,
+                        "input_tokens": 60,
+                        "output_tokens": out_tokens,
+                        "finish_reason": "stop",
+                        "runtime": "bench",
+                    },
+                }
+            )
         t = time.perf_counter()
         with eng.begin() as conn:
             conn.execute(insert(ModelCall.__table__), rows)
@@ -122,10 +203,19 @@ def build(url: str, n_exp: int, n_calls: int, seed: int = 7) -> dict[str, Any]:
     with eng.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
-    return {"store": store, "big": big, "exp_ids": exp_ids, "n_calls": n_calls,
-            "load": {"experiments_s": round(exp_s, 2), "calls_s": round(call_s, 2), "cache_s": round(cache_s, 2),
-                     "calls_per_s": round(n_calls / call_s) if call_s else None,
-                     "total_s": round(time.perf_counter() - started, 2)}}
+    return {
+        "store": store,
+        "big": big,
+        "exp_ids": exp_ids,
+        "n_calls": n_calls,
+        "load": {
+            "experiments_s": round(exp_s, 2),
+            "calls_s": round(call_s, 2),
+            "cache_s": round(cache_s, 2),
+            "calls_per_s": round(n_calls / call_s) if call_s else None,
+            "total_s": round(time.perf_counter() - started, 2),
+        },
+    }
 
 
 def timed(fn: Callable[[], Any], runs: int) -> dict[str, Any]:
@@ -136,8 +226,12 @@ def timed(fn: Callable[[], Any], runs: int) -> dict[str, Any]:
         fn()
         samples.append((time.perf_counter() - t) * 1000)
     samples.sort()
-    return {"median_ms": round(statistics.median(samples), 3), "min_ms": round(samples[0], 3),
-            "max_ms": round(samples[-1], 3), "runs": runs}
+    return {
+        "median_ms": round(statistics.median(samples), 3),
+        "min_ms": round(samples[0], 3),
+        "max_ms": round(samples[-1], 3),
+        "runs": runs,
+    }
 
 
 def measure(ctx: dict[str, Any], runs: int) -> dict[str, Any]:
@@ -160,10 +254,18 @@ def measure(ctx: dict[str, Any], runs: int) -> dict[str, Any]:
         from tale_core.types import Completion, GenParams, Message
 
         i = next(counter)
-        store.record_call(recorded, CallRecord(
-            spec="fake/elastic", messages=[Message("user", f"Q{i}")], params=GenParams(),
-            completion=Completion(text="Answer: [[42]]", provider="fake", model="elastic", input_tokens=5,
-                                  output_tokens=4), extra={"cell": f"c{i}"}))
+        store.record_call(
+            recorded,
+            CallRecord(
+                spec="fake/elastic",
+                messages=[Message("user", f"Q{i}")],
+                params=GenParams(),
+                completion=Completion(
+                    text="Answer: [[42]]", provider="fake", model="elastic", input_tokens=5, output_tokens=4
+                ),
+                extra={"cell": f"c{i}"},
+            ),
+        )
 
     ops = {
         "list_newest_page_50": lambda: store.list_experiments(limit=50),
@@ -226,27 +328,38 @@ def run_backend(name: str, n_exp: int, n_calls: int, runs: int) -> dict[str, Any
 def to_markdown(res: dict[str, Any]) -> str:
     b = res["backends"]
     names = [n for n in b if "ops" in b[n]]
-    lines = [f"# Database at scale: {res['dataset']['experiments']:,} experiments, "
-             f"{res['dataset']['calls']:,} calls", "",
-             f"Generated {res['generated_at']} on {res['machine']['cpus']} CPUs, Python {res['machine']['python']}; "
-             f"median of {res['runs']} runs after one warm-up, through the `db.store` API.", "",
-             "| operation | " + " | ".join(f"{n} {b[n]['version']} (ms)" for n in names) + " |",
-             "|---|" + "---:|" * len(names)]
+    lines = [
+        f"# Database at scale: {res['dataset']['experiments']:,} experiments, {res['dataset']['calls']:,} calls",
+        "",
+        f"Generated {res['generated_at']} on {res['machine']['cpus']} CPUs, Python {res['machine']['python']}; "
+        f"median of {res['runs']} runs after one warm-up, through the `db.store` API.",
+        "",
+        "| operation | " + " | ".join(f"{n} {b[n]['version']} (ms)" for n in names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
     for op in b[names[0]]["ops"] if names else []:
-        lines.append(f"| {op.replace('_', ' ')} | " + " | ".join(f"{b[n]['ops'][op]['median_ms']:.2f}"
-                                                                 for n in names) + " |")
+        lines.append(
+            f"| {op.replace('_', ' ')} | " + " | ".join(f"{b[n]['ops'][op]['median_ms']:.2f}" for n in names) + " |"
+        )
     lines += ["", "| load | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for k, label in (("experiments_s", "insert experiments (s)"), ("calls_s", "insert calls (s)"),
-                     ("calls_per_s", "calls inserted per s"), ("cache_s", "insert cache entries (s)"),
-                     ("total_s", "total load incl. ANALYZE (s)")):
+    for k, label in (
+        ("experiments_s", "insert experiments (s)"),
+        ("calls_s", "insert calls (s)"),
+        ("calls_per_s", "calls inserted per s"),
+        ("cache_s", "insert cache entries (s)"),
+        ("total_s", "total load incl. ANALYZE (s)"),
+    ):
         lines.append(f"| {label} | " + " | ".join(str(b[n]["load"][k]) for n in names) + " |")
     lines.append("| database size (MB) | " + " | ".join(str(b[n]["size_mb"]) for n in names) + " |")
     for n, v in b.items():
         if "skipped" in v:
             lines += ["", f"{n}: skipped ({v['skipped']})"]
-    lines += ["", "The search is a case-insensitive substring match over titles, notes and every call's "
-              "question, so it scans; everything else uses an index. Timings come from one machine that other "
-              "work may share: repeated runs differed by up to 2-3x, so compare orders of magnitude."]
+    lines += [
+        "",
+        "The search is a case-insensitive substring match over titles, notes and every call's "
+        "question, so it scans; everything else uses an index. Timings come from one machine that other "
+        "work may share: repeated runs differed by up to 2-3x, so compare orders of magnitude.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -260,11 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.calls < BIG_CALLS + args.experiments - 1 or args.experiments < 2:
         ap.error(f"--calls must be at least {BIG_CALLS} + experiments - 1")
-    res = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-           "dataset": {"experiments": args.experiments, "calls": args.calls, "cache_entries": args.calls,
-                       "big_experiment_calls": BIG_CALLS},
-           "runs": args.runs, "backends": {}}
+    res = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "dataset": {
+            "experiments": args.experiments,
+            "calls": args.calls,
+            "cache_entries": args.calls,
+            "big_experiment_calls": BIG_CALLS,
+        },
+        "runs": args.runs,
+        "backends": {},
+    }
     for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
         res["backends"][name] = run_backend(name, args.experiments, args.calls, args.runs)
     out = Path(args.out)

@@ -22,11 +22,12 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from tale_core import prompts
+from tale_core.engine import prompts
 from tale_core.providers.local import LocalModel, RuntimeConfig, runtime_version
 from tale_core.types import GenParams
 
@@ -62,12 +63,14 @@ class _TimingServer:
         self.callback_s = 0.0
         cb = None
         if callback is not None:
+
             def cb(chunk: Any) -> None:
                 t = time.perf_counter()
                 try:
                     callback(chunk)
                 finally:
                     self.callback_s += time.perf_counter() - t
+
         t0 = time.perf_counter()
         try:
             return self.real.handle_chat_completions(req, cb) if cb else self.real.handle_chat_completions(req)
@@ -105,8 +108,9 @@ def _timed(fn: Callable[[], dict[str, Any]]) -> tuple[float, dict[str, Any]]:
     return time.perf_counter() - t0, res
 
 
-def run(model_name: str = "smollm2", rounds: int = 3, max_tokens: int = 64,
-        modes: tuple[str, ...] = ("plain", "stream")) -> dict[str, Any]:
+def run(
+    model_name: str = "smollm2", rounds: int = 3, max_tokens: int = 64, modes: tuple[str, ...] = ("plain", "stream")
+) -> dict[str, Any]:
     """Run the interleaved benchmark and return the result document."""
     cfg = RuntimeConfig.from_env()
     model = LocalModel(model_name, cfg)
@@ -119,8 +123,15 @@ def run(model_name: str = "smollm2", rounds: int = 3, max_tokens: int = 64,
         rt.server = timer.real
 
 
-def _run(model: LocalModel, cfg: RuntimeConfig, model_name: str, rounds: int, max_tokens: int,
-         modes: tuple[str, ...], timer: _TimingServer) -> dict[str, Any]:
+def _run(
+    model: LocalModel,
+    cfg: RuntimeConfig,
+    model_name: str,
+    rounds: int,
+    max_tokens: int,
+    modes: tuple[str, ...],
+    timer: _TimingServer,
+) -> dict[str, Any]:
     params = GenParams(max_tokens=max_tokens, temperature=0.0, seed=0)
     jobs = [prompts.vanilla_cot(q) for q in QUESTIONS]
     # load the model and warm both paths once (not measured)
@@ -134,21 +145,37 @@ def _run(model: LocalModel, cfg: RuntimeConfig, model_name: str, rounds: int, ma
             for mode in modes:
                 stream = mode == "stream"
                 req = model.build_request(msgs, params, stream)
-                sides = [("ours", lambda: _ours_call(model, msgs, params, stream)),
-                         ("direct", lambda: _direct_call(model, dict(req), stream))]
+                sides = [
+                    ("ours", lambda m=msgs, s=stream: _ours_call(model, m, params, s)),
+                    ("direct", lambda q=req, s=stream: _direct_call(model, dict(q), s)),
+                ]
                 if (r + p) % 2:
                     sides.reverse()
                 for side, fn in sides:
                     wall, res = _timed(fn)
                     n_out = int(res["usage"]["completion_tokens"])
                     runtime_s = timer.inside_s - timer.callback_s
-                    samples.append({"round": r, "prompt": p, "mode": mode, "side": side, "wall_s": wall,
-                                    "runtime_s": runtime_s, "overhead_ms": (wall - runtime_s) * 1000,
-                                    "output_tokens": n_out, "tokens_per_s": n_out / wall if wall > 0 else 0.0,
-                                    "decode_tokens_per_s": res["timings"].get("predicted_per_second")})
-                print(f"round {r + 1}/{rounds} prompt {p + 1}/{len(jobs)} {mode}: "
-                      + ", ".join(f"{s['side']} {s['tokens_per_s']:.1f}" for s in samples[-2:]) + " tok/s",
-                      file=sys.stderr, flush=True)
+                    samples.append(
+                        {
+                            "round": r,
+                            "prompt": p,
+                            "mode": mode,
+                            "side": side,
+                            "wall_s": wall,
+                            "runtime_s": runtime_s,
+                            "overhead_ms": (wall - runtime_s) * 1000,
+                            "output_tokens": n_out,
+                            "tokens_per_s": n_out / wall if wall > 0 else 0.0,
+                            "decode_tokens_per_s": res["timings"].get("predicted_per_second"),
+                        }
+                    )
+                print(
+                    f"round {r + 1}/{rounds} prompt {p + 1}/{len(jobs)} {mode}: "
+                    + ", ".join(f"{s['side']} {s['tokens_per_s']:.1f}" for s in samples[-2:])
+                    + " tok/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     summary: dict[str, Any] = {}
     for mode in modes:
@@ -161,29 +188,43 @@ def _run(model: LocalModel, cfg: RuntimeConfig, model_name: str, rounds: int, ma
                 pairs.setdefault((s["round"], s["prompt"]), {})[s["side"]] = s["tokens_per_s"]
         ratios = [v["ours"] / v["direct"] for v in pairs.values() if v.get("direct")]
         med_o, med_d = statistics.median(ours), statistics.median(direct)
-        ov = {side: [x["overhead_ms"] for x in samples if x["mode"] == mode and x["side"] == side]
-              for side in ("ours", "direct")}
+        ov = {
+            side: [x["overhead_ms"] for x in samples if x["mode"] == mode and x["side"] == side]
+            for side in ("ours", "direct")
+        }
         walls = [x["wall_s"] for x in samples if x["mode"] == mode and x["side"] == "ours"]
         extra_ms = statistics.median(ov["ours"]) - statistics.median(ov["direct"])
-        summary[mode] = {"n_pairs": len(ratios), "median_tokens_per_s_ours": med_o,
-                         "median_tokens_per_s_direct": med_d, "ratio_of_medians": med_o / med_d,
-                         "median_pair_ratio": statistics.median(ratios),
-                         "meets_target": statistics.median(ratios) >= TARGET_RATIO,
-                         "median_overhead_ms_ours": statistics.median(ov["ours"]),
-                         "median_overhead_ms_direct": statistics.median(ov["direct"]),
-                         "wrapper_cost_ms": extra_ms,
-                         "wrapper_cost_fraction": extra_ms / 1000 / statistics.median(walls)}
+        summary[mode] = {
+            "n_pairs": len(ratios),
+            "median_tokens_per_s_ours": med_o,
+            "median_tokens_per_s_direct": med_d,
+            "ratio_of_medians": med_o / med_d,
+            "median_pair_ratio": statistics.median(ratios),
+            "meets_target": statistics.median(ratios) >= TARGET_RATIO,
+            "median_overhead_ms_ours": statistics.median(ov["ours"]),
+            "median_overhead_ms_direct": statistics.median(ov["direct"]),
+            "wrapper_cost_ms": extra_ms,
+            "wrapper_cost_fraction": extra_ms / 1000 / statistics.median(walls),
+        }
     raw = [s["decode_tokens_per_s"] for s in samples if s["decode_tokens_per_s"]]
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "benchmark": "local_overhead",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu_cores": os.cpu_count(), "platform": platform.platform(), "processor": _cpu_name(),
-                    "python": platform.python_version(), "load_avg_at_end": load},
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpu_cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": _cpu_name(),
+            "python": platform.python_version(),
+            "load_avg_at_end": load,
+        },
         "runtime": runtime_version(),
         "runtime_config": {"n_ctx": cfg.n_ctx, "threads": cfg.threads, "slots": cfg.slots},
         "model": f"local/{model_name}",
-        "max_tokens": max_tokens, "rounds": rounds, "prompts": len(jobs), "modes": list(modes),
+        "max_tokens": max_tokens,
+        "rounds": rounds,
+        "prompts": len(jobs),
+        "modes": list(modes),
         "target_ratio": TARGET_RATIO,
         "summary": summary,
         "raw_decode_tokens_per_s_median": statistics.median(raw) if raw else None,
@@ -221,17 +262,21 @@ def to_markdown(doc: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, s in doc["summary"].items():
-        lines.append(f"| {mode} | {s['n_pairs']} | {s['median_tokens_per_s_ours']:.1f} | "
-                     f"{s['median_tokens_per_s_direct']:.1f} | {s['ratio_of_medians']:.3f} | "
-                     f"{s['median_pair_ratio']:.3f} | {'yes' if s['meets_target'] else 'NO'} | "
-                     f"{s['wrapper_cost_ms']:.2f} ms | {100 * s['wrapper_cost_fraction']:.3f}% |")
-    lines += ["",
-              "Throughput per call = completion tokens / wall time of the call (prompt processing included).",
-              "Median pair ratio = median over (prompt, round) of ours/direct tok/s for the two interleaved calls.",
-              "Wrapper cost = median time outside the runtime (wall minus time inside handle_chat_completions, "
-              "callback time counted as outside) for ours minus the same for direct: what our code adds, "
-              "independent of how busy the machine is.",
-              ""]
+        lines.append(
+            f"| {mode} | {s['n_pairs']} | {s['median_tokens_per_s_ours']:.1f} | "
+            f"{s['median_tokens_per_s_direct']:.1f} | {s['ratio_of_medians']:.3f} | "
+            f"{s['median_pair_ratio']:.3f} | {'yes' if s['meets_target'] else 'NO'} | "
+            f"{s['wrapper_cost_ms']:.2f} ms | {100 * s['wrapper_cost_fraction']:.3f}% |"
+        )
+    lines += [
+        "",
+        "Throughput per call = completion tokens / wall time of the call (prompt processing included).",
+        "Median pair ratio = median over (prompt, round) of ours/direct tok/s for the two interleaved calls.",
+        "Wrapper cost = median time outside the runtime (wall minus time inside handle_chat_completions, "
+        "callback time counted as outside) for ours minus the same for direct: what our code adds, "
+        "independent of how busy the machine is.",
+        "",
+    ]
     return "\n".join(lines)
 
 

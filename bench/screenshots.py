@@ -20,9 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -49,9 +49,11 @@ def _load_example(page, example_id: str) -> None:
 def _scroll_to(page, locator, offset_px: int = 70) -> None:
     """Scroll the main pane so ``locator`` sits near the top of the viewport."""
     locator.scroll_into_view_if_needed()
-    locator.evaluate(f"(el) => {{ el.scrollIntoView({{block: 'start'}}); "
-                     f"const s = document.querySelector(\"[data-testid='stMain']\"); "
-                     f"if (s) s.scrollBy(0, -{offset_px}); window.scrollBy(0, -{offset_px}); }}")
+    locator.evaluate(
+        f"(el) => {{ el.scrollIntoView({{block: 'start'}}); "
+        f"const s = document.querySelector(\"[data-testid='stMain']\"); "
+        f"if (s) s.scrollBy(0, -{offset_px}); window.scrollBy(0, -{offset_px}); }}"
+    )
     page.wait_for_timeout(600)  # plotly relayouts after a scroll into view
 
 
@@ -65,8 +67,9 @@ def _shot(page, out: Path, name: str) -> Path:
 
 
 def _wait_gone(page, text: str, timeout_ms: int = LONG_MS) -> None:
-    page.wait_for_function("(t) => !document.querySelector(\"[data-testid='stMain']\").innerText.includes(t)",
-                           arg=text, timeout=timeout_ms)
+    page.wait_for_function(
+        "(t) => !document.querySelector(\"[data-testid='stMain']\").innerText.includes(t)", arg=text, timeout=timeout_ms
+    )
 
 
 def playground(page, base: str, out: Path) -> None:
@@ -158,14 +161,20 @@ def learn(page, base: str, out: Path) -> None:
     _shot(page, out, "learn")
 
 
-SHOTS = {"playground": playground, "sweep": sweep, "search": search, "benchmark": benchmark,
-         "experiments": experiments, "learn": learn}
+SHOTS = {
+    "playground": playground,
+    "sweep": sweep,
+    "search": search,
+    "benchmark": benchmark,
+    "experiments": experiments,
+    "learn": learn,
+}
 
 
 def serve(streamlit_args: list[str]) -> None:
     """The app with the scripted models told the bundled samples' gold answers, so ``fake/elastic`` plays
     a model that solves them (wrong only below its failure budget) instead of always answering 42."""
-    from tale_core.datasets import load_samples
+    from tale_core.data.datasets import load_samples
     from tale_core.providers.scripted import ScriptedModel
     from ui.launch import main as launch
 
@@ -180,15 +189,41 @@ def demo_server(data_dir: Path, start_timeout_s: float = 60.0) -> Iterator[str]:
     from tests.e2e.browser import _healthy, free_port
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TALE_ENDPOINTS", "TALE_DATABASE_URL")}
-    env.update({"TALE_DATA_DIR": str(data_dir), "TALE_FAKE_MODELS": "1", "PYTHONPATH": str(ROOT),
-                "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TALE_ENDPOINTS", "TALE_DATABASE_URL")
+    }
+    env.update(
+        {
+            "TALE_DATA_DIR": str(data_dir),
+            "TALE_FAKE_MODELS": "1",
+            "PYTHONPATH": str(ROOT),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        }
+    )
     log = open(data_dir / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.screenshots", "--serve", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "bench.screenshots",
+            "--serve",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout_s
@@ -222,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(SHOTS)
-    with tempfile.TemporaryDirectory(prefix="tale-shots-") as tmp, demo_server(Path(tmp)) as base, \
-            chromium_page(WIDTH, HEIGHT) as page:
+    with (
+        tempfile.TemporaryDirectory(prefix="tale-shots-") as tmp,
+        demo_server(Path(tmp)) as base,
+        chromium_page(WIDTH, HEIGHT) as page,
+    ):
         for name in names:
             SHOTS[name](page, base, out)
     if OUTBOUND:

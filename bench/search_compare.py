@@ -22,29 +22,38 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tale_core.methods import MethodSpec, run_method  # noqa: E402
+from tale_core.engine.methods import MethodSpec, run_method  # noqa: E402
+from tale_core.experiments.search import bracket_search, paper_search  # noqa: E402
 from tale_core.protocols import MemoryCache  # noqa: E402
 from tale_core.providers import list_models, resolve  # noqa: E402
 from tale_core.providers.scripted import SCRIPTED_CURVES, Curve, ScriptedModel  # noqa: E402
-from tale_core.search import bracket_search, paper_search  # noqa: E402
 from tale_core.types import GenParams  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "gsm8k_test.jsonl"
 RESULTS = REPO / "bench" / "results"
 FAKE_Q, FAKE_GOLD = "A farmer has 6 rows of 7 apple trees. How many trees are there?", "42"
 EXTRA_CURVES = (
-    Curve("deep", "compliant, but a 1000-token vanilla answer; wrong below budget 20", vanilla_tokens=1000,
-          fail_below=20),
-    Curve("qwen-like", "plateau: budgets 5-20 give 85 tokens, 40 -> 180, 80+ -> 234 (above vanilla's 219)",
-          vanilla_tokens=219, points=((5, 85), (20, 85), (40, 180), (80, 234), (400, 234))),
+    Curve(
+        "deep", "compliant, but a 1000-token vanilla answer; wrong below budget 20", vanilla_tokens=1000, fail_below=20
+    ),
+    Curve(
+        "qwen-like",
+        "plateau: budgets 5-20 give 85 tokens, 40 -> 180, 80+ -> 234 (above vanilla's 219)",
+        vanilla_tokens=219,
+        points=((5, 85), (20, 85), (40, 180), (80, 234), (400, 234)),
+    ),
 )
 
 
 def compact(result) -> dict:
-    return {"calls": result.calls, "chosen_budget": result.chosen_budget, "chosen_tokens": result.chosen_tokens,
-            "total_output_tokens": result.total_output_tokens, "reason": result.reason,
-            "path": [[p.budget, p.output_tokens, "error" if p.status == "error" else p.correct]
-                     for p in result.probes[1:]]}
+    return {
+        "calls": result.calls,
+        "chosen_budget": result.chosen_budget,
+        "chosen_tokens": result.chosen_tokens,
+        "total_output_tokens": result.total_output_tokens,
+        "reason": result.reason,
+        "path": [[p.budget, p.output_tokens, "error" if p.status == "error" else p.correct] for p in result.probes[1:]],
+    }
 
 
 def fake_part() -> list[dict]:
@@ -66,8 +75,13 @@ def load_gsm8k(limit: int) -> list[dict]:
             if i >= limit:
                 break
             row = json.loads(line)
-            items.append({"id": str(i + 1), "question": row["question"],
-                          "answer": row["answer"].rsplit("####", 1)[-1].strip().replace(",", "")})
+            items.append(
+                {
+                    "id": str(i + 1),
+                    "question": row["question"],
+                    "answer": row["answer"].rsplit("####", 1)[-1].strip().replace(",", ""),
+                }
+            )
     return items
 
 
@@ -83,8 +97,15 @@ def model_part(spec: str, want: int, scan: int, max_minutes: float, params: GenP
             break
         tried += 1
         t0 = time.monotonic()
-        ref = run_method(model, MethodSpec("vanilla"), item["question"], gold=item["answer"], params=params,
-                         cache=cache, role="reference")
+        ref = run_method(
+            model,
+            MethodSpec("vanilla"),
+            item["question"],
+            gold=item["answer"],
+            params=params,
+            cache=cache,
+            role="reference",
+        )
         if ref.correct is not True:
             skipped.append({"id": item["id"], "status": ref.status, "output_tokens": ref.output_tokens})
             print(f"q{item['id']}: vanilla {ref.status} ({ref.output_tokens} tokens), skipped", file=sys.stderr)
@@ -97,12 +118,23 @@ def model_part(spec: str, want: int, scan: int, max_minutes: float, params: GenP
             row[name]["wall_s"] = round(time.monotonic() - t1, 1)
         row["wall_s"] = round(time.monotonic() - t0, 1)
         questions.append(row)
-        print(f"q{item['id']}: ref {ref.output_tokens}; paper {row['paper']['chosen_budget']} "
-              f"({row['paper']['chosen_tokens']} tok, {row['paper']['calls']} calls); bracket "
-              f"{row['bracket']['chosen_budget']} ({row['bracket']['chosen_tokens']} tok, "
-              f"{row['bracket']['calls']} calls)", file=sys.stderr, flush=True)
-    return {"spec": spec, "runtime": model.runtime(), "questions_wanted": want, "questions_tried": tried,
-            "vanilla_wrong_skipped": skipped, "questions": questions, "aggregate": aggregate(questions)}
+        print(
+            f"q{item['id']}: ref {ref.output_tokens}; paper {row['paper']['chosen_budget']} "
+            f"({row['paper']['chosen_tokens']} tok, {row['paper']['calls']} calls); bracket "
+            f"{row['bracket']['chosen_budget']} ({row['bracket']['chosen_tokens']} tok, "
+            f"{row['bracket']['calls']} calls)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return {
+        "spec": spec,
+        "runtime": model.runtime(),
+        "questions_wanted": want,
+        "questions_tried": tried,
+        "vanilla_wrong_skipped": skipped,
+        "questions": questions,
+        "aggregate": aggregate(questions),
+    }
 
 
 def aggregate(rows: list[dict]) -> dict:
@@ -116,13 +148,15 @@ def aggregate(rows: list[dict]) -> dict:
 
     out = {"n": n, "mean_reference_tokens": mean(r["reference_tokens"] for r in rows)}
     for a in ("paper", "bracket"):
-        out[a] = {"mean_calls": mean(r[a]["calls"] for r in rows),
-                  "mean_chosen_tokens": mean(r[a]["chosen_tokens"] for r in rows),
-                  "mean_savings_vs_vanilla": mean(1 - r[a]["chosen_tokens"] / r["reference_tokens"]
-                                                  for r in rows if r["reference_tokens"]),
-                  "mean_search_output_tokens": mean(r[a]["total_output_tokens"] for r in rows),
-                  "found_a_budget_below_vanilla": sum(1 for r in rows
-                                                      if r[a]["chosen_tokens"] < r["reference_tokens"])}
+        out[a] = {
+            "mean_calls": mean(r[a]["calls"] for r in rows),
+            "mean_chosen_tokens": mean(r[a]["chosen_tokens"] for r in rows),
+            "mean_savings_vs_vanilla": mean(
+                1 - r[a]["chosen_tokens"] / r["reference_tokens"] for r in rows if r["reference_tokens"]
+            ),
+            "mean_search_output_tokens": mean(r[a]["total_output_tokens"] for r in rows),
+            "found_a_budget_below_vanilla": sum(1 for r in rows if r[a]["chosen_tokens"] < r["reference_tokens"]),
+        }
     out["bracket_fewer_tokens"] = sum(1 for r in rows if r["bracket"]["chosen_tokens"] < r["paper"]["chosen_tokens"])
     out["same_tokens"] = sum(1 for r in rows if r["bracket"]["chosen_tokens"] == r["paper"]["chosen_tokens"])
     out["paper_fewer_tokens"] = sum(1 for r in rows if r["bracket"]["chosen_tokens"] > r["paper"]["chosen_tokens"])
@@ -132,52 +166,75 @@ def aggregate(rows: list[dict]) -> dict:
 
 
 def path_text(path: list) -> str:
-    return " ".join(f"{b}:{'error' if c == 'error' else t}{'' if c in (True, 'error') else '✗'}"
-                    for b, t, c in path) or "-"
+    return (
+        " ".join(f"{b}:{'error' if c == 'error' else t}{'' if c in (True, 'error') else '✗'}" for b, t, c in path)
+        or "-"
+    )
 
 
 def write_md(report: dict, path: Path) -> None:
-    lines = ["# Budget search: the paper's halving vs our bracketing search", "",
-             f"Generated by `bench/search_compare.py` on {report['date']} ({report['machine']}). "
-             "Calls include the vanilla CoT reference; \"tokens\" are the output tokens spent at the chosen "
-             "budget (vanilla's own count when no budget beat it). Paths list `budget:tokens` per probe, "
-             "✗ = wrong answer, `error` = the call failed.", "", "## Scripted curves (exact)", "",
-             "| curve | paper: budget / tokens / calls | ours: budget / tokens / calls | paper path | our path |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "# Budget search: the paper's halving vs our bracketing search",
+        "",
+        f"Generated by `bench/search_compare.py` on {report['date']} ({report['machine']}). "
+        'Calls include the vanilla CoT reference; "tokens" are the output tokens spent at the chosen '
+        "budget (vanilla's own count when no budget beat it). Paths list `budget:tokens` per probe, "
+        "✗ = wrong answer, `error` = the call failed.",
+        "",
+        "## Scripted curves (exact)",
+        "",
+        "| curve | paper: budget / tokens / calls | ours: budget / tokens / calls | paper path | our path |",
+        "|---|---|---|---|---|",
+    ]
     for r in report["fake"]:
         p, b = r["paper"], r["bracket"]
-        lines.append(f"| {r['curve']} | {p['chosen_budget']} / {p['chosen_tokens']} / {p['calls']} | "
-                     f"{b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | {path_text(p['path'])} | "
-                     f"{path_text(b['path'])} |")
+        lines.append(
+            f"| {r['curve']} | {p['chosen_budget']} / {p['chosen_tokens']} / {p['calls']} | "
+            f"{b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | {path_text(p['path'])} | "
+            f"{path_text(b['path'])} |"
+        )
     m = report.get("model")
     if m:
         a = m["aggregate"]
-        lines += ["", f"## {m['spec']} on GSM8K", "",
-                  f"Runtime: {m['runtime']}. Tried the first {m['questions_tried']} questions; vanilla CoT was "
-                  f"wrong (or failed) on {len(m['vanilla_wrong_skipped'])} of them, which are skipped as in the "
-                  f"paper; {len(m['questions'])} searched (wanted {m['questions_wanted']}). max_tokens "
-                  f"{report['params']['max_tokens']}, temperature 0, seed 0.", ""]
+        lines += [
+            "",
+            f"## {m['spec']} on GSM8K",
+            "",
+            f"Runtime: {m['runtime']}. Tried the first {m['questions_tried']} questions; vanilla CoT was "
+            f"wrong (or failed) on {len(m['vanilla_wrong_skipped'])} of them, which are skipped as in the "
+            f"paper; {len(m['questions'])} searched (wanted {m['questions_wanted']}). max_tokens "
+            f"{report['params']['max_tokens']}, temperature 0, seed 0.",
+            "",
+        ]
         if a:
-            lines += ["| | paper (halving) | ours (bracket) |", "|---|---|---|",
-                      f"| mean calls per question | {a['paper']['mean_calls']} | {a['bracket']['mean_calls']} |",
-                      f"| mean tokens at chosen budget (vanilla {a['mean_reference_tokens']}) | "
-                      f"{a['paper']['mean_chosen_tokens']} | {a['bracket']['mean_chosen_tokens']} |",
-                      f"| mean saving vs vanilla | {100 * a['paper']['mean_savings_vs_vanilla']:.1f}% | "
-                      f"{100 * a['bracket']['mean_savings_vs_vanilla']:.1f}% |",
-                      f"| questions where a budget beat vanilla | {a['paper']['found_a_budget_below_vanilla']} | "
-                      f"{a['bracket']['found_a_budget_below_vanilla']} |",
-                      f"| output tokens spent searching (mean) | {a['paper']['mean_search_output_tokens']} | "
-                      f"{a['bracket']['mean_search_output_tokens']} |", "",
-                      f"Ours found fewer tokens on {a['bracket_fewer_tokens']}, the same on {a['same_tokens']} and "
-                      f"more on {a['paper_fewer_tokens']} questions; it used fewer calls on "
-                      f"{a['bracket_fewer_calls']} and more on {a['paper_fewer_calls']}.", "",
-                      "| q | vanilla | paper budget / tokens / calls | ours budget / tokens / calls | paper path | "
-                      "our path |", "|---|---|---|---|---|---|"]
+            lines += [
+                "| | paper (halving) | ours (bracket) |",
+                "|---|---|---|",
+                f"| mean calls per question | {a['paper']['mean_calls']} | {a['bracket']['mean_calls']} |",
+                f"| mean tokens at chosen budget (vanilla {a['mean_reference_tokens']}) | "
+                f"{a['paper']['mean_chosen_tokens']} | {a['bracket']['mean_chosen_tokens']} |",
+                f"| mean saving vs vanilla | {100 * a['paper']['mean_savings_vs_vanilla']:.1f}% | "
+                f"{100 * a['bracket']['mean_savings_vs_vanilla']:.1f}% |",
+                f"| questions where a budget beat vanilla | {a['paper']['found_a_budget_below_vanilla']} | "
+                f"{a['bracket']['found_a_budget_below_vanilla']} |",
+                f"| output tokens spent searching (mean) | {a['paper']['mean_search_output_tokens']} | "
+                f"{a['bracket']['mean_search_output_tokens']} |",
+                "",
+                f"Ours found fewer tokens on {a['bracket_fewer_tokens']}, the same on {a['same_tokens']} and "
+                f"more on {a['paper_fewer_tokens']} questions; it used fewer calls on "
+                f"{a['bracket_fewer_calls']} and more on {a['paper_fewer_calls']}.",
+                "",
+                "| q | vanilla | paper budget / tokens / calls | ours budget / tokens / calls | paper path | "
+                "our path |",
+                "|---|---|---|---|---|---|",
+            ]
             for q in m["questions"]:
                 p, b = q["paper"], q["bracket"]
-                lines.append(f"| {q['id']} | {q['reference_tokens']} | {p['chosen_budget']} / {p['chosen_tokens']}"
-                             f" / {p['calls']} | {b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | "
-                             f"{path_text(p['path'])} | {path_text(b['path'])} |")
+                lines.append(
+                    f"| {q['id']} | {q['reference_tokens']} | {p['chosen_budget']} / {p['chosen_tokens']}"
+                    f" / {p['calls']} | {b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | "
+                    f"{path_text(p['path'])} | {path_text(b['path'])} |"
+                )
     if report.get("notes"):
         lines += ["", "## Findings", ""] + [f"- {n}" for n in report["notes"]]
     lines.append("")
@@ -206,11 +263,15 @@ def main(argv=None) -> int:
         write_md(report, out.with_suffix(".md"))
         return 0
     params = GenParams(max_tokens=args.max_tokens, temperature=0.0, seed=0)
-    report = {"benchmark": "search_compare", "date": time.strftime("%Y-%m-%d"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "params": params.to_dict(),
-              "bracket_defaults": {"factor": 4, "min_budget": 4, "resolution": 1.5, "min_gain": 0.03,
-                                   "max_calls": 8},
-              "fake": fake_part(), "notes": list(args.note)}
+    report = {
+        "benchmark": "search_compare",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "params": params.to_dict(),
+        "bracket_defaults": {"factor": 4, "min_budget": 4, "resolution": 1.5, "min_gain": 0.03, "max_calls": 8},
+        "fake": fake_part(),
+        "notes": list(args.note),
+    }
     if not args.fake_only:
         if not DATA.is_file():
             print("GSM8K not found beside the repository (../shared/data/gsm8k_test.jsonl)", file=sys.stderr)

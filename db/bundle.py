@@ -21,8 +21,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from tale_core.errors import TaleError
 
@@ -35,8 +36,8 @@ FORMAT = "tale-explorer-bundle"
 VERSION = 1
 MAX_BUNDLE_BYTES = 50 * 1024 * 1024
 MAX_CALLS = 100_000
-MAX_TEXT = 1_000_000          # characters in one prompt, response, question or thinking text
-MAX_JSON = 1_000_000          # characters of one JSON object (config, summary, params, error, detail)
+MAX_TEXT = 1_000_000  # characters in one prompt, response, question or thinking text
+MAX_JSON = 1_000_000  # characters of one JSON object (config, summary, params, error, detail)
 MAX_MESSAGES = 1_000
 MAX_PROBLEMS = 50
 INT_MAX = 2**31 - 1
@@ -60,7 +61,7 @@ def _price_table(specs: list[str], version: str | None) -> dict[str, Any]:
     """The prices (USD per million tokens) of the experiment's models, as this app knows them now."""
     prices: dict[str, Any] = {}
     try:
-        from tale_core.pricing import price_for
+        from tale_core.accounting.pricing import price_for
     except ImportError:
         return {"version": version, "prices": prices}
     for spec in specs:
@@ -72,8 +73,12 @@ def _price_table(specs: list[str], version: str | None) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a price we cannot look up is left out
             continue
         if p is not None:
-            prices[spec] = {"input_per_mtok": p.input_per_mtok, "output_per_mtok": p.output_per_mtok,
-                            "source": p.source, "as_of": p.as_of}
+            prices[spec] = {
+                "input_per_mtok": p.input_per_mtok,
+                "output_per_mtok": p.output_per_mtok,
+                "source": p.source,
+                "as_of": p.as_of,
+            }
     return {"version": version, "prices": prices}
 
 
@@ -92,15 +97,23 @@ def export_experiment(experiment_id: str, store: Store | None = None) -> dict[st
     specs = sorted({c.spec for c in d.calls if c.spec})
     from tale_core import __version__
 
-    bundle = {"format": FORMAT, "version": VERSION, "exported_at": now().isoformat(), "app_version": __version__,
-              "experiment": exp, "calls": calls, "price_table": _price_table(specs, d.price_table)}
+    bundle = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": now().isoformat(),
+        "app_version": __version__,
+        "experiment": exp,
+        "calls": calls,
+        "price_table": _price_table(specs, d.price_table),
+    }
     return scrub(bundle, known_secrets())
 
 
 def export_bytes(experiment_id: str, store: Store | None = None) -> bytes:
     """The bundle as UTF-8 JSON bytes, ready to download or write to a file."""
-    return json.dumps(export_experiment(experiment_id, store), ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return json.dumps(export_experiment(experiment_id, store), ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
 
 
 # -- validation ------------------------------------------------------------------------------------------
@@ -117,8 +130,17 @@ class _Checker:
         else:
             self.dropped += 1
 
-    def text(self, obj: dict, key: str, path: str, max_len: int, *, required: bool = False,
-             default: str | None = "", choices: tuple[str, ...] | None = None) -> str | None:
+    def text(
+        self,
+        obj: dict,
+        key: str,
+        path: str,
+        max_len: int,
+        *,
+        required: bool = False,
+        default: str | None = "",
+        choices: tuple[str, ...] | None = None,
+    ) -> str | None:
         v = obj.get(key)
         if v is None:
             if required:
@@ -135,8 +157,9 @@ class _Checker:
             return default
         return v
 
-    def integer(self, obj: dict, key: str, path: str, *, lo: int = 0, hi: int = INT_MAX,
-                default: int | None = None) -> int | None:
+    def integer(
+        self, obj: dict, key: str, path: str, *, lo: int = 0, hi: int = INT_MAX, default: int | None = None
+    ) -> int | None:
         v = obj.get(key)
         if v is None:
             return default
@@ -148,8 +171,9 @@ class _Checker:
             return default
         return v
 
-    def number(self, obj: dict, key: str, path: str, *, lo: float = 0.0, hi: float = 1e9,
-               default: float | None = None) -> float | None:
+    def number(
+        self, obj: dict, key: str, path: str, *, lo: float = 0.0, hi: float = 1e9, default: float | None = None
+    ) -> float | None:
         v = obj.get(key)
         if v is None:
             return default
@@ -161,8 +185,9 @@ class _Checker:
             return default
         return float(v)
 
-    def boolean(self, obj: dict, key: str, path: str, *, nullable: bool = False,
-                default: bool | None = False) -> bool | None:
+    def boolean(
+        self, obj: dict, key: str, path: str, *, nullable: bool = False, default: bool | None = False
+    ) -> bool | None:
         v = obj.get(key)
         if v is None:
             return None if nullable else default
@@ -171,8 +196,7 @@ class _Checker:
             return default
         return v
 
-    def json_obj(self, obj: dict, key: str, path: str, *, nullable: bool = True,
-                 default: Any = None) -> dict | None:
+    def json_obj(self, obj: dict, key: str, path: str, *, nullable: bool = True, default: Any = None) -> dict | None:
         v = obj.get(key)
         if v is None:
             return None if nullable else (default if default is not None else {})
@@ -193,10 +217,10 @@ class _Checker:
             if isinstance(v, bool):
                 raise ValueError
             if isinstance(v, (int, float)):
-                return datetime.fromtimestamp(float(v), tz=timezone.utc)
+                return datetime.fromtimestamp(float(v), tz=UTC)
             if isinstance(v, str) and len(v) <= 40:
                 dt = datetime.fromisoformat(v)
-                return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+                return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
         except (ValueError, OverflowError, OSError):
             pass
         self.add(f"{path}.{key}", f"{_short(v)!r} is not a date and time (ISO 8601)")
@@ -204,8 +228,15 @@ class _Checker:
 
 
 def _tname(v: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(v), type(v).__name__)
 
 
 def _short(v: Any) -> str:
@@ -340,8 +371,9 @@ def parse_bundle(data: bytes | str) -> tuple[dict[str, Any], list[dict[str, Any]
     if not isinstance(data, (bytes, bytearray)):
         raise BundleError([f"expected the bundle file's bytes, got {_tname(data)}"])
     if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError([f"file of {len(data) / 1e6:.1f} MB is larger than the "
-                           f"{MAX_BUNDLE_BYTES // (1024 * 1024)} MB allowed"])
+        raise BundleError(
+            [f"file of {len(data) / 1e6:.1f} MB is larger than the {MAX_BUNDLE_BYTES // (1024 * 1024)} MB allowed"]
+        )
     if not data.strip():
         raise BundleError(["the file is empty"])
     try:
@@ -361,8 +393,13 @@ def parse_bundle(data: bytes | str) -> tuple[dict[str, Any], list[dict[str, Any]
     if isinstance(version, bool) or not isinstance(version, int):
         raise BundleError([f"version: must be a whole number, not {_tname(version)}"])
     if version != VERSION:
-        raise BundleError([f"version {version} is not supported by this app (it reads version {VERSION}); "
-                           "update TALE Explorer" if version > VERSION else f"version {version} is unknown"])
+        raise BundleError(
+            [
+                f"version {version} is not supported by this app (it reads version {VERSION}); update TALE Explorer"
+                if version > VERSION
+                else f"version {version} is unknown"
+            ]
+        )
     ck = _Checker()
     exp = _check_experiment(ck, doc.get("experiment"))
     calls_in = doc.get("calls")
@@ -378,9 +415,11 @@ def parse_bundle(data: bytes | str) -> tuple[dict[str, Any], list[dict[str, Any]
             row = _check_call(ck, c, i)
             if row is not None:
                 rows.append(row)
-    meta = {"exported_at": ck.text(doc, "exported_at", "bundle", 40, default=None),
-            "app_version": ck.text(doc, "app_version", "bundle", 50, default=None),
-            "price_table": ck.json_obj(doc, "price_table", "bundle")}
+    meta = {
+        "exported_at": ck.text(doc, "exported_at", "bundle", 40, default=None),
+        "app_version": ck.text(doc, "app_version", "bundle", 50, default=None),
+        "price_table": ck.json_obj(doc, "price_table", "bundle"),
+    }
     if ck.problems:
         if ck.dropped:
             ck.problems.append(f"... and {ck.dropped} more problems")
@@ -396,8 +435,12 @@ def import_bundle(data: bytes | str, store: Store | None = None) -> str:
     exp, rows, meta = parse_bundle(data)
     store = store or Store()
     original = exp.get("id")
-    origin = {"original_id": original, "exported_at": meta.get("exported_at"),
-              "app_version": meta.get("app_version"), "price_table": meta.get("price_table")}
+    origin = {
+        "original_id": original,
+        "exported_at": meta.get("exported_at"),
+        "app_version": meta.get("app_version"),
+        "price_table": meta.get("price_table"),
+    }
     if exp.get("status") == "running":  # it is not running here
         exp["status"] = "cancelled"
     summary = dict(exp.get("summary") or {})

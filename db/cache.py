@@ -1,7 +1,7 @@
 """The call cache in the database: ``tale_core.protocols.CallCache`` backed by the ``call_cache`` table.
 
 Keys come from ``tale_core.types.cache_key`` (provider, model, messages, every generation parameter and the
-runtime version). The engine (``tale_core.calls.call_model``) decides when to consult the cache (by default
+runtime version). The engine (``tale_core.engine.calls.call_model``) decides when to consult the cache (by default
 only deterministic requests); this class refuses, on its own, to store anything that is not a success.
 """
 

@@ -35,8 +35,9 @@ def _fmt_time(dt) -> str:
 
 
 def _cmd_list(args) -> int:
-    rows = _store().list_experiments(search=args.search, kind=args.kind, status=args.status, limit=args.limit,
-                                     offset=args.offset)
+    rows = _store().list_experiments(
+        search=args.search, kind=args.kind, status=args.status, limit=args.limit, offset=args.offset
+    )
     if args.json:
         core_cli.emit([r.to_dict() for r in rows], True)
         return 0
@@ -46,8 +47,10 @@ def _cmd_list(args) -> int:
     print(f"{'id':<14}{'created':<18}{'kind':<12}{'status':<11}{'calls':>6}{'cost $':>11}  title")
     for r in rows:
         title = r.title if len(r.title) <= 50 else r.title[:47] + "..."
-        print(f"{r.id:<14}{_fmt_time(r.created_at):<18}{r.kind:<12}{r.status:<11}{r.n_calls:>6}"
-              f"{r.cost_usd:>11.6f}  {title}")
+        print(
+            f"{r.id:<14}{_fmt_time(r.created_at):<18}{r.kind:<12}{r.status:<11}{r.n_calls:>6}"
+            f"{r.cost_usd:>11.6f}  {title}"
+        )
     return 0
 
 
@@ -57,8 +60,10 @@ def _cmd_show(args) -> int:
         core_cli.emit(d.to_dict(with_calls=args.calls), True)
         return 0
     print(f"{d.title}  [{d.id}]")
-    print(f"kind {d.kind}, status {d.status}, created {_fmt_time(d.created_at)}, "
-          f"finished {_fmt_time(d.finished_at)}, price table {d.price_table or '-'}")
+    print(
+        f"kind {d.kind}, status {d.status}, created {_fmt_time(d.created_at)}, "
+        f"finished {_fmt_time(d.finished_at)}, price table {d.price_table or '-'}"
+    )
     if d.parent_id:
         print(f"rerun of {d.parent_id}")
     if d.notes:
@@ -99,8 +104,12 @@ def _cmd_import(args) -> int:
         if not path.is_file():
             raise TaleError(f"No such file: {args.file}")
         if path.stat().st_size > MAX_BUNDLE_BYTES:
-            raise BundleError([f"file of {path.stat().st_size / 1e6:.1f} MB is larger than the "
-                               f"{MAX_BUNDLE_BYTES // (1024 * 1024)} MB allowed"])
+            raise BundleError(
+                [
+                    f"file of {path.stat().st_size / 1e6:.1f} MB is larger than the "
+                    f"{MAX_BUNDLE_BYTES // (1024 * 1024)} MB allowed"
+                ]
+            )
         data = path.read_bytes()
     try:
         eid = import_bundle(data, _store())
@@ -149,14 +158,19 @@ def _cmd_db(args) -> int:
         print(f"database {redact_url(url)} is at revision {rev}")
         return 0
     if args.action == "current":
-        print(f"database {redact_url(url)}: revision {migrate.current_revision(url) or '(empty)'}, "
-              f"code head {migrate.head_revision()}")
+        print(
+            f"database {redact_url(url)}: revision {migrate.current_revision(url) or '(empty)'}, "
+            f"code head {migrate.head_revision()}"
+        )
         return 0
     # check: migrations applied and in step with the models
     current, head = migrate.current_revision(url), migrate.head_revision()
     if current != head:
-        print(f"database {redact_url(url)} is at {current or '(empty)'}, head is {head}: "
-              "run `python -m tale_core db upgrade`", file=sys.stderr)
+        print(
+            f"database {redact_url(url)} is at {current or '(empty)'}, head is {head}: "
+            "run `python -m tale_core db upgrade`",
+            file=sys.stderr,
+        )
         return 1
     drift = migrate.schema_drift(url)
     if drift:
@@ -213,9 +227,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_delete)
 
     db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=("upgrade", "check", "current"),
-                    help="upgrade: migrate to the newest schema; check: migrations applied and in step with "
-                         "the models; current: show the revision")
+    db.add_argument(
+        "action",
+        choices=("upgrade", "check", "current"),
+        help="upgrade: migrate to the newest schema; check: migrations applied and in step with "
+        "the models; current: show the revision",
+    )
     db.set_defaults(func=_cmd_db)
 
 

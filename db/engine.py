@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -112,8 +112,9 @@ def get_engine(url: str | None = None) -> Engine:
                 eng = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
             _configure_sqlite(eng)
         elif backend == "postgresql":
-            eng = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True, pool_timeout=60,
-                                pool_recycle=1800)
+            eng = create_engine(
+                url, pool_size=8, max_overflow=8, pool_pre_ping=True, pool_timeout=60, pool_recycle=1800
+            )
         else:
             try:
                 eng = create_engine(url, pool_pre_ping=True)

@@ -17,8 +17,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 KINDS = ("playground", "sweep", "search", "benchmark")
@@ -53,14 +64,18 @@ class Experiment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     parent_id: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("experiments.id", ondelete="SET NULL"), nullable=True, index=True)
+        String(64), ForeignKey("experiments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     price_table: Mapped[str | None] = mapped_column(String(100), nullable=True)
     app_version: Mapped[str] = mapped_column(String(50), default="")
 
-    calls: Mapped[list["ModelCall"]] = relationship(
-        back_populates="experiment", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="(ModelCall.created_at, ModelCall.id)")
+    calls: Mapped[list[ModelCall]] = relationship(
+        back_populates="experiment",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(ModelCall.created_at, ModelCall.id)",
+    )
 
     __table_args__ = (
         # the experiment list is "newest first", optionally filtered by kind or status
@@ -76,8 +91,7 @@ class ModelCall(Base):
     __tablename__ = "model_calls"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    experiment_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("experiments.id", ondelete="CASCADE"))
+    experiment_id: Mapped[str] = mapped_column(String(64), ForeignKey("experiments.id", ondelete="CASCADE"))
     #: the engine's cell key (``CallRecord.extra["cell_id"]``, e.g. a sweep's ``CellKey.id``)
     cell_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: ``"<cell_id>#<role>"`` (hashed when longer than the column) for successful calls of a cell, else

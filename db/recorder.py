@@ -64,15 +64,23 @@ class Recorder:
         self.finished = False
 
     @classmethod
-    def start(cls, kind: str, title: str, config: dict[str, Any] | None = None, *, store: Store | None = None,
-              parent_id: str | None = None, use_cache: bool = True) -> "Recorder":
+    def start(
+        cls,
+        kind: str,
+        title: str,
+        config: dict[str, Any] | None = None,
+        *,
+        store: Store | None = None,
+        parent_id: str | None = None,
+        use_cache: bool = True,
+    ) -> Recorder:
         """Create the experiment (status ``running``) and return its recorder."""
         store = store or Store()
         eid = store.create_experiment(kind, title, config or {}, parent_id=parent_id)
         return cls(store, eid, use_cache=use_cache)
 
     @classmethod
-    def resume(cls, experiment_id: str, *, store: Store | None = None, use_cache: bool = True) -> "Recorder":
+    def resume(cls, experiment_id: str, *, store: Store | None = None, use_cache: bool = True) -> Recorder:
         """Reattach to an existing experiment (after a crash or a cancel) and mark it running again."""
         store = store or Store()
         store.set_status(experiment_id, "running")
@@ -94,7 +102,7 @@ class Recorder:
         self.store.finish_experiment(self.id, status, summary)
         self.finished = True
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -109,5 +117,10 @@ def recorder_factory(kind: str, title: str, config: dict[str, Any] | None = None
     return Recorder.start(_KIND_ALIASES.get(kind, kind), title, config)
 
 
-_KIND_ALIASES = {"bench": "benchmark", "run": "playground", "methods": "playground", "compare": "playground",
-                 "search-budget": "search"}
+_KIND_ALIASES = {
+    "bench": "benchmark",
+    "run": "playground",
+    "methods": "playground",
+    "compare": "playground",
+    "search-budget": "search",
+}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, Table
@@ -29,12 +29,12 @@ def utc(ts: float | datetime | None) -> datetime | None:
     if ts is None:
         return None
     if isinstance(ts, datetime):
-        return ts if ts.tzinfo is not None else ts.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(float(ts), tz=timezone.utc)
+        return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(ts), tz=UTC)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def clip_to_columns(table: Table, row: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def record_to_row(experiment_id: str, record: CallRecord) -> dict[str, Any]:
     if c is not None:
         provider, model = provider or c.provider, model or c.model
     extra = dict(record.extra or {})
-    # the engine's cell key: ``extra["cell_id"]``, or ``extra["cell"]`` as tale_core.sweep.run_cell sets it
+    # the engine's cell key: ``extra["cell_id"]``, or ``extra["cell"]`` as tale_core.experiments.sweep.run_cell sets it
     cell_id = extra.get("cell_id") or extra.get("cell")
     cell_id = str(cell_id) if cell_id not in (None, "") else None
     status = call_status(record)
@@ -114,8 +114,17 @@ def record_to_row(experiment_id: str, record: CallRecord) -> dict[str, Any]:
         "cache_hit": bool(record.cache_hit),
         "runtime": (c.runtime or "") if c else "",
         "detail": {
-            "completion": ({"model": c.model, "provider": c.provider, "request": c.request,
-                            "raw_usage": c.raw_usage, "cached": c.cached} if c else None),
+            "completion": (
+                {
+                    "model": c.model,
+                    "provider": c.provider,
+                    "request": c.request,
+                    "raw_usage": c.raw_usage,
+                    "cached": c.cached,
+                }
+                if c
+                else None
+            ),
             "extra": extra,
         },
         "created_at": utc(record.created_at),
@@ -168,7 +177,7 @@ class StoredCall:
     created_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> "StoredCall":
+    def from_row(cls, row: Any) -> StoredCall:
         m = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
         known = {f.name for f in dataclasses.fields(cls)}
         obj = cls(**{k: v for k, v in m.items() if k in known})
@@ -186,26 +195,53 @@ class StoredCall:
             return None
         comp = (self.detail or {}).get("completion") or {}
         return Completion(
-            text=self.response, provider=comp.get("provider") or self.provider,
-            model=comp.get("model") or self.model, input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens, reasoning_tokens=self.reasoning_tokens or 0,
-            finish_reason=self.finish_reason, latency_s=self.latency_s or 0.0, first_token_s=self.first_token_s,
-            runtime=self.runtime or "", request=dict(comp.get("request") or {}),
-            usage_source=self.usage_source or "provider", raw_usage=dict(comp.get("raw_usage") or {}),
-            thinking=self.thinking or "", cached=bool(comp.get("cached", False)))
+            text=self.response,
+            provider=comp.get("provider") or self.provider,
+            model=comp.get("model") or self.model,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            reasoning_tokens=self.reasoning_tokens or 0,
+            finish_reason=self.finish_reason,
+            latency_s=self.latency_s or 0.0,
+            first_token_s=self.first_token_s,
+            runtime=self.runtime or "",
+            request=dict(comp.get("request") or {}),
+            usage_source=self.usage_source or "provider",
+            raw_usage=dict(comp.get("raw_usage") or {}),
+            thinking=self.thinking or "",
+            cached=bool(comp.get("cached", False)),
+        )
 
     def to_record(self) -> CallRecord:
         """Rebuild the engine's CallRecord (same call id, same timestamps)."""
-        msgs = [Message(m.get("role") if m.get("role") in ROLES else "user", str(m.get("content", "")))
-                for m in (self.messages or []) if isinstance(m, dict)]
+        msgs = [
+            Message(m.get("role") if m.get("role") in ROLES else "user", str(m.get("content", "")))
+            for m in (self.messages or [])
+            if isinstance(m, dict)
+        ]
         return CallRecord(
-            spec=self.spec, messages=msgs, params=GenParams.from_dict(self.params or {}),
-            completion=self.to_completion(), error=self.error, method=self.method, budget=self.budget,
-            role=self.role, cost_usd=self.cost_usd, cost_is_estimate=self.cost_is_estimate, correct=self.correct,
-            extracted_answer=self.extracted_answer, gold_answer=self.gold, question=self.question,
-            question_id=self.question_id, repeat=self.repeat, cache_key=self.cache_key, cache_hit=self.cache_hit,
-            call_id=self.id, created_at=self.created_at.timestamp() if self.created_at else 0.0,
-            extra=dict((self.detail or {}).get("extra") or {}))
+            spec=self.spec,
+            messages=msgs,
+            params=GenParams.from_dict(self.params or {}),
+            completion=self.to_completion(),
+            error=self.error,
+            method=self.method,
+            budget=self.budget,
+            role=self.role,
+            cost_usd=self.cost_usd,
+            cost_is_estimate=self.cost_is_estimate,
+            correct=self.correct,
+            extracted_answer=self.extracted_answer,
+            gold_answer=self.gold,
+            question=self.question,
+            question_id=self.question_id,
+            repeat=self.repeat,
+            cache_key=self.cache_key,
+            cache_hit=self.cache_hit,
+            call_id=self.id,
+            created_at=self.created_at.timestamp() if self.created_at else 0.0,
+            extra=dict((self.detail or {}).get("extra") or {}),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

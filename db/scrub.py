@@ -26,12 +26,15 @@ MIN_SECRET_LEN = 8
 
 _SECRET_FIELD = re.compile(
     r"(^|[_\-.])(api[_\-]?key|apikey|authorization|auth[_\-]?token|access[_\-]?token|bearer|password|passwd|"
-    r"secret|client[_\-]?secret|private[_\-]?key)$", re.IGNORECASE)
+    r"secret|client[_\-]?secret|private[_\-]?key)$",
+    re.IGNORECASE,
+)
 _KEY_PATTERNS = re.compile(
-    r"(sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"   # OpenAI / Anthropic
-    r"|Bearer\s+[A-Za-z0-9_\-.=:/+]{8,}"                       # Authorization header values
-    r"|AIza[0-9A-Za-z_\-]{30,}"                                # Google
-    r"|xai-[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,})")
+    r"(sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"  # OpenAI / Anthropic
+    r"|Bearer\s+[A-Za-z0-9_\-.=:/+]{8,}"  # Authorization header values
+    r"|AIza[0-9A-Za-z_\-]{30,}"  # Google
+    r"|xai-[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,})"
+)
 _ENV_SECRET_NAME = re.compile(r"(API_KEY|APIKEY|_TOKEN|_SECRET|PASSWORD)$", re.IGNORECASE)
 
 _registered: set[str] = set()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets as _secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -62,9 +63,9 @@ def _app_version() -> str:
 
 
 def price_table_version() -> str | None:
-    """The version of the price table costs are computed with (None while tale_core.pricing is absent)."""
+    """The version of the price table costs are computed with (None while tale_core.accounting.pricing is absent)."""
     try:
-        from tale_core import pricing
+        from tale_core.accounting import pricing
     except ImportError:
         return None
     for name in ("price_table_version", "PRICE_TABLE_VERSION", "PRICES_VERSION", "VERSION"):
@@ -96,11 +97,19 @@ class ExperimentSummary:
     models: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "kind": self.kind, "status": self.status,
-                "created_at": self.created_at.isoformat() if self.created_at else None,
-                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-                "parent_id": self.parent_id, "n_calls": self.n_calls, "n_errors": self.n_errors,
-                "cost_usd": self.cost_usd, "models": list(self.models)}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "status": self.status,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "parent_id": self.parent_id,
+            "n_calls": self.n_calls,
+            "n_errors": self.n_errors,
+            "cost_usd": self.cost_usd,
+            "models": list(self.models),
+        }
 
 
 @dataclass
@@ -131,11 +140,20 @@ class ExperimentDetail:
         return sum(c.cost_usd or 0.0 for c in self.calls if not c.cache_hit)
 
     def to_dict(self, with_calls: bool = True) -> dict[str, Any]:
-        d = {"id": self.id, "title": self.title, "notes": self.notes, "kind": self.kind, "status": self.status,
-             "config": self.config, "summary": self.summary,
-             "created_at": self.created_at.isoformat() if self.created_at else None,
-             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-             "parent_id": self.parent_id, "price_table": self.price_table, "app_version": self.app_version}
+        d = {
+            "id": self.id,
+            "title": self.title,
+            "notes": self.notes,
+            "kind": self.kind,
+            "status": self.status,
+            "config": self.config,
+            "summary": self.summary,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "parent_id": self.parent_id,
+            "price_table": self.price_table,
+            "app_version": self.app_version,
+        }
         if with_calls:
             d["calls"] = [c.to_dict() for c in self.calls]
         return d
@@ -152,8 +170,15 @@ class DatasetInfo:
     content: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "format": self.format, "item_count": self.item_count,
-                "sha256": self.sha256, "created_at": self.created_at.isoformat(), "content": self.content}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "format": self.format,
+            "item_count": self.item_count,
+            "sha256": self.sha256,
+            "created_at": self.created_at.isoformat(),
+            "content": self.content,
+        }
 
 
 def _like(text: str) -> str:
@@ -213,21 +238,37 @@ class Store:
 
     # -- experiments ---------------------------------------------------------------------------------------
 
-    def create_experiment(self, kind: str, title: str, config: dict[str, Any] | None = None,
-                          parent_id: str | None = None, *, notes: str = "", status: str = "running",
-                          price_table: str | None = None, experiment_id: str | None = None) -> str:
+    def create_experiment(
+        self,
+        kind: str,
+        title: str,
+        config: dict[str, Any] | None = None,
+        parent_id: str | None = None,
+        *,
+        notes: str = "",
+        status: str = "running",
+        price_table: str | None = None,
+        experiment_id: str | None = None,
+    ) -> str:
         """Create an experiment and return its new id. ``config`` is the full configuration (JSON)."""
         if kind not in KINDS:
             raise StoreError(f"Unknown experiment kind {kind!r}; use one of {', '.join(KINDS)}")
         if status not in STATUSES:
             raise StoreError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}")
         secrets = known_secrets()
-        row = {"title": scrub(str(title or ""), secrets).strip() or f"Untitled {kind}",
-               "notes": scrub(str(notes or ""), secrets), "kind": kind,
-               "config": scrub(dict(config or {}), secrets), "status": status, "created_at": now(),
-               "finished_at": None if status == "running" else now(), "parent_id": parent_id,
-               "summary": None, "price_table": price_table or price_table_version(),
-               "app_version": _app_version()}
+        row = {
+            "title": scrub(str(title or ""), secrets).strip() or f"Untitled {kind}",
+            "notes": scrub(str(notes or ""), secrets),
+            "kind": kind,
+            "config": scrub(dict(config or {}), secrets),
+            "status": status,
+            "created_at": now(),
+            "finished_at": None if status == "running" else now(),
+            "parent_id": parent_id,
+            "summary": None,
+            "price_table": price_table or price_table_version(),
+            "app_version": _app_version(),
+        }
         clip_to_columns(_EXP, row)
         with self._write.begin() as s:
             if parent_id is not None and s.get(Experiment, parent_id) is None:
@@ -240,8 +281,9 @@ class Store:
                     return eid
         raise StoreError("Could not allocate an experiment id")  # pragma: no cover - 72 random bits
 
-    def finish_experiment(self, experiment_id: str, status: str = "done",
-                          summary: dict[str, Any] | None = None) -> None:
+    def finish_experiment(
+        self, experiment_id: str, status: str = "done", summary: dict[str, Any] | None = None
+    ) -> None:
         """Mark an experiment done / cancelled / failed, with its summary (JSON)."""
         if status not in STATUSES:
             raise StoreError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}")
@@ -295,16 +337,27 @@ class Store:
             if e is None:
                 raise ExperimentNotFound(str(experiment_id))
             detail = ExperimentDetail(
-                id=e.id, title=e.title, notes=e.notes, kind=e.kind, status=e.status, config=e.config or {},
-                summary=e.summary, created_at=utc(e.created_at), finished_at=utc(e.finished_at),
-                parent_id=e.parent_id, price_table=e.price_table, app_version=e.app_version)
+                id=e.id,
+                title=e.title,
+                notes=e.notes,
+                kind=e.kind,
+                status=e.status,
+                config=e.config or {},
+                summary=e.summary,
+                created_at=utc(e.created_at),
+                finished_at=utc(e.finished_at),
+                parent_id=e.parent_id,
+                price_table=e.price_table,
+                app_version=e.app_version,
+            )
             if with_calls:
                 detail.calls = self._calls(s, experiment_id)
             return detail
 
     def _calls(self, s: Session, experiment_id: str) -> list[StoredCall]:
-        rows = s.execute(select(_CALL).where(_CALL.c.experiment_id == experiment_id)
-                         .order_by(_CALL.c.created_at, _CALL.c.id))
+        rows = s.execute(
+            select(_CALL).where(_CALL.c.experiment_id == experiment_id).order_by(_CALL.c.created_at, _CALL.c.id)
+        )
         return [StoredCall.from_row(r) for r in rows]
 
     def calls_for(self, experiment_id: str) -> list[StoredCall]:
@@ -313,8 +366,14 @@ class Store:
             self._require(s, experiment_id)
             return self._calls(s, experiment_id)
 
-    def list_experiments(self, search: str | None = None, kind: str | None = None, status: str | None = None,
-                         limit: int = 50, offset: int = 0) -> list[ExperimentSummary]:
+    def list_experiments(
+        self,
+        search: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ExperimentSummary]:
         """Experiments newest first, with call counts, cost and model specs; ``search`` matches title,
         notes and the questions asked (case-insensitive substring)."""
         if kind is not None and kind not in KINDS:
@@ -323,22 +382,38 @@ class Store:
             raise StoreError(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}")
         limit = max(1, min(int(limit), MAX_PAGE))
         offset = max(0, int(offset))
-        q = select(_EXP.c.id, _EXP.c.title, _EXP.c.kind, _EXP.c.status, _EXP.c.created_at, _EXP.c.finished_at,
-                   _EXP.c.parent_id)
+        q = select(
+            _EXP.c.id, _EXP.c.title, _EXP.c.kind, _EXP.c.status, _EXP.c.created_at, _EXP.c.finished_at, _EXP.c.parent_id
+        )
         q = q.where(*self._filters(search, kind, status))
         q = q.order_by(_EXP.c.created_at.desc(), _EXP.c.id.desc()).limit(limit).offset(offset)
         with self._read() as s:
-            out = [ExperimentSummary(id=r.id, title=r.title, kind=r.kind, status=r.status,
-                                     created_at=utc(r.created_at), finished_at=utc(r.finished_at),
-                                     parent_id=r.parent_id) for r in s.execute(q)]
+            out = [
+                ExperimentSummary(
+                    id=r.id,
+                    title=r.title,
+                    kind=r.kind,
+                    status=r.status,
+                    created_at=utc(r.created_at),
+                    finished_at=utc(r.finished_at),
+                    parent_id=r.parent_id,
+                )
+                for r in s.execute(q)
+            ]
             if not out:
                 return out
             by_id = {e.id: e for e in out}
-            agg = (select(_CALL.c.experiment_id, _CALL.c.spec, func.count(),
-                          func.sum(case((_CALL.c.status == "error", 1), else_=0)),
-                          func.sum(case((_CALL.c.cache_hit.is_(False), _CALL.c.cost_usd), else_=None)))
-                   .where(_CALL.c.experiment_id.in_(list(by_id)))
-                   .group_by(_CALL.c.experiment_id, _CALL.c.spec))
+            agg = (
+                select(
+                    _CALL.c.experiment_id,
+                    _CALL.c.spec,
+                    func.count(),
+                    func.sum(case((_CALL.c.status == "error", 1), else_=0)),
+                    func.sum(case((_CALL.c.cache_hit.is_(False), _CALL.c.cost_usd), else_=None)),
+                )
+                .where(_CALL.c.experiment_id.in_(list(by_id)))
+                .group_by(_CALL.c.experiment_id, _CALL.c.spec)
+            )
             for eid, spec, n, n_err, cost in s.execute(agg):
                 e = by_id[eid]
                 e.n_calls += int(n or 0)
@@ -350,11 +425,13 @@ class Store:
                 e.models.sort()
             return out
 
-    def count_experiments(self, search: str | None = None, kind: str | None = None,
-                          status: str | None = None) -> int:
+    def count_experiments(self, search: str | None = None, kind: str | None = None, status: str | None = None) -> int:
         with self._read() as s:
-            return int(s.execute(select(func.count()).select_from(_EXP)
-                                 .where(*self._filters(search, kind, status))).scalar_one())
+            return int(
+                s.execute(
+                    select(func.count()).select_from(_EXP).where(*self._filters(search, kind, status))
+                ).scalar_one()
+            )
 
     def search(self, text: str, limit: int = 50) -> list[ExperimentSummary]:
         """Experiments whose title, notes or questions contain ``text``."""
@@ -369,10 +446,18 @@ class Store:
             conds.append(_EXP.c.status == status)
         if search and search.strip():
             pat = _like(search.strip()[:200])
-            in_calls = exists(select(1).where(and_(_CALL.c.experiment_id == _EXP.c.id,
-                                                   func.lower(_CALL.c.question).like(pat, escape="\\"))))
-            conds.append(or_(func.lower(_EXP.c.title).like(pat, escape="\\"),
-                             func.lower(_EXP.c.notes).like(pat, escape="\\"), in_calls))
+            in_calls = exists(
+                select(1).where(
+                    and_(_CALL.c.experiment_id == _EXP.c.id, func.lower(_CALL.c.question).like(pat, escape="\\"))
+                )
+            )
+            conds.append(
+                or_(
+                    func.lower(_EXP.c.title).like(pat, escape="\\"),
+                    func.lower(_EXP.c.notes).like(pat, escape="\\"),
+                    in_calls,
+                )
+            )
         return conds
 
     # -- calls ---------------------------------------------------------------------------------------------
@@ -412,8 +497,11 @@ class Store:
     def spend(self, experiment_id: str) -> float:
         """Dollars spent on this experiment's calls (cache hits cost nothing)."""
         with self._read() as s:
-            v = s.execute(select(func.sum(_CALL.c.cost_usd)).where(
-                _CALL.c.experiment_id == experiment_id, _CALL.c.cache_hit.is_(False))).scalar()
+            v = s.execute(
+                select(func.sum(_CALL.c.cost_usd)).where(
+                    _CALL.c.experiment_id == experiment_id, _CALL.c.cache_hit.is_(False)
+                )
+            ).scalar()
             return float(v or 0.0)
 
     def import_experiment(self, experiment: dict[str, Any], calls: list[dict[str, Any]]) -> str:
@@ -423,8 +511,10 @@ class Store:
         Call rows get fresh call ids. Returns the experiment id used.
         """
         secrets = known_secrets()
-        exp = {k: experiment.get(k) for k in ("title", "notes", "kind", "config", "status", "summary",
-                                               "price_table", "app_version")}
+        exp = {
+            k: experiment.get(k)
+            for k in ("title", "notes", "kind", "config", "status", "summary", "price_table", "app_version")
+        }
         exp = scrub(exp, secrets)
         exp["created_at"] = utc(experiment.get("created_at")) or now()
         exp["finished_at"] = utc(experiment.get("finished_at"))
@@ -457,13 +547,23 @@ class Store:
         with self._read() as s:
             return s.execute(select(_CACHE.c.completion).where(_CACHE.c.key == key)).scalar()
 
-    def cache_put(self, key: str, completion: dict[str, Any], *, provider: str = "", model: str = "",
-                  call_id: str | None = None) -> bool:
+    def cache_put(
+        self, key: str, completion: dict[str, Any], *, provider: str = "", model: str = "", call_id: str | None = None
+    ) -> bool:
         """Remember a successful completion under ``key`` (the first one stored wins)."""
         if not key:
             return False
-        row = clip_to_columns(_CACHE, {"key": key, "provider": provider, "model": model,
-                                       "completion": scrub(completion), "call_id": call_id, "created_at": now()})
+        row = clip_to_columns(
+            _CACHE,
+            {
+                "key": key,
+                "provider": provider,
+                "model": model,
+                "completion": scrub(completion),
+                "call_id": call_id,
+                "created_at": now(),
+            },
+        )
         with self._write.begin() as s:
             return self._insert_ignore(s, _CACHE, [row]) > 0
 
@@ -487,15 +587,32 @@ class Store:
             if found:
                 return found
             did = new_id()
-            s.execute(insert(_DATA), [clip_to_columns(_DATA, {
-                "id": did, "name": name, "format": str(format)[:20], "item_count": int(item_count),
-                "content": content, "sha256": digest, "created_at": now()})])
+            s.execute(
+                insert(_DATA),
+                [
+                    clip_to_columns(
+                        _DATA,
+                        {
+                            "id": did,
+                            "name": name,
+                            "format": str(format)[:20],
+                            "item_count": int(item_count),
+                            "content": content,
+                            "sha256": digest,
+                            "created_at": now(),
+                        },
+                    )
+                ],
+            )
             return did
 
     def list_datasets(self) -> list[DatasetInfo]:
         with self._read() as s:
-            rows = s.execute(select(_DATA.c.id, _DATA.c.name, _DATA.c.format, _DATA.c.item_count, _DATA.c.sha256,
-                                    _DATA.c.created_at).order_by(_DATA.c.created_at.desc()))
+            rows = s.execute(
+                select(
+                    _DATA.c.id, _DATA.c.name, _DATA.c.format, _DATA.c.item_count, _DATA.c.sha256, _DATA.c.created_at
+                ).order_by(_DATA.c.created_at.desc())
+            )
             return [DatasetInfo(r.id, r.name, r.format, r.item_count, r.sha256, utc(r.created_at)) for r in rows]
 
     def get_dataset(self, dataset_id: str) -> DatasetInfo:

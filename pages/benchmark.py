@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tale_core.datasets import load_dataset, load_samples
+from tale_core.data.datasets import load_dataset, load_samples
+from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
-from tale_core.methods import MethodSpec
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import bench_job, bench_view, render, services, sidebar
@@ -17,8 +17,10 @@ METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod")
 SOURCES = ("Bundled samples", "Upload a file", "File on the server")
 
 st.title("Benchmark")
-st.caption("Run a set of questions with several methods and compare accuracy, output tokens and cost, like "
-           "Table 3 of the TALE paper (its GPT-4o-mini figures are shown beside yours).")
+st.caption(
+    "Run a set of questions with several methods and compare accuracy, output tokens and cost, like "
+    "Table 3 of the TALE paper (its GPT-4o-mini figures are shown beside yours)."
+)
 
 sb = sidebar.current()
 experiment_id = services.linked_experiment_id()
@@ -61,10 +63,19 @@ if experiment_id:
             st.stop()
         st.subheader(render.md_escape(detail.title))
         st.caption(bench_view.config_line(detail.config))
-        total = len(detail.config.get("item_ids") or []) * len(detail.config.get("methods") or []) * len(
-            detail.config.get("models") or [])
-        bench_view.progress(len(rows), total or len(rows), detail.status, detail.cost_usd,
-                            sum(1 for r in rows if r.get("status") == "error"), None)
+        total = (
+            len(detail.config.get("item_ids") or [])
+            * len(detail.config.get("methods") or [])
+            * len(detail.config.get("models") or [])
+        )
+        bench_view.progress(
+            len(rows),
+            total or len(rows),
+            detail.status,
+            detail.cost_usd,
+            sum(1 for r in rows if r.get("status") == "error"),
+            None,
+        )
         bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
@@ -74,13 +85,17 @@ source_kind = st.radio("Questions", SOURCES, horizontal=True, key="bm_source")
 dataset, source, upload = None, None, None
 try:
     if source_kind == SOURCES[0]:
-        which = st.selectbox("Sample set", list(bench_job.SAMPLE_SETS), format_func=bench_job.SAMPLE_SETS.get,
-                             key="bm_which")
+        which = st.selectbox(
+            "Sample set", list(bench_job.SAMPLE_SETS), format_func=bench_job.SAMPLE_SETS.get, key="bm_which"
+        )
         dataset = load_samples(which)
         source = {"source": "samples", "which": which, "name": dataset.name}
     elif source_kind == SOURCES[1]:
-        upload = st.file_uploader("JSONL, JSON or CSV with question and answer fields (GSM8K style works)",
-                                  type=["jsonl", "ndjson", "json", "csv", "tsv"], key="bm_upload")
+        upload = st.file_uploader(
+            "JSONL, JSON or CSV with question and answer fields (GSM8K style works)",
+            type=["jsonl", "ndjson", "json", "csv", "tsv"],
+            key="bm_upload",
+        )
         if upload is None:
             st.info("Upload a file: one question per line (JSONL) or row (CSV), with 'question' and 'answer'.")
         else:
@@ -99,26 +114,47 @@ except TaleError as e:  # DatasetError lists every problem with its line
 if dataset is not None:
     st.caption(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}.")
     c1, c2 = st.columns(2)
-    n = c1.number_input("Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)),
-                        key="bm_n")
-    shuffle = c2.checkbox("Random sample (seed 0)", value=False, key="bm_shuffle",
-                          help="Otherwise the first questions of the file.")
-    methods = st.pills("Methods", METHOD_CHOICES, selection_mode="multi", default=["direct", "vanilla", "tale-ep"],
-                       key="bm_methods", format_func=lambda k: "Budget N" if k == "budget" else MethodSpec(k).label) or []
+    n = c1.number_input(
+        "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
+    )
+    shuffle = c2.checkbox(
+        "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
+    )
+    methods = (
+        st.pills(
+            "Methods",
+            METHOD_CHOICES,
+            selection_mode="multi",
+            default=["direct", "vanilla", "tale-ep"],
+            key="bm_methods",
+            format_func=lambda k: "Budget N" if k == "budget" else MethodSpec(k).label,
+        )
+        or []
+    )
     budget_n = None
     if "budget" in methods:
         budget_n = st.number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, key="bm_budget")
     with st.expander("More settings"):
         m1, m2, m3 = st.columns(3)
-        max_tokens = m1.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
-                                     key="bm_max_tokens")
+        max_tokens = m1.number_input(
+            "Max output tokens", min_value=16, max_value=64_000, value=1024, step=64, key="bm_max_tokens"
+        )
         temperature = m2.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="bm_temperature")
-        spend_cap = m3.number_input("Spend cap (USD, 0 = none)", min_value=0.0, max_value=1000.0, value=1.0,
-                                    step=0.5, format="%.2f", key="bm_cap")
+        spend_cap = m3.number_input(
+            "Spend cap (USD, 0 = none)",
+            min_value=0.0,
+            max_value=1000.0,
+            value=1.0,
+            step=0.5,
+            format="%.2f",
+            key="bm_cap",
+        )
     specs = [MethodSpec("budget", budget=int(budget_n)) if k == "budget" else MethodSpec(k) for k in methods]
     calls = int(n) * len(sb.models) * sum(2 if m.key == "tale-ep" else 1 for m in specs)
-    st.caption(f"{int(n)} question(s) x {len(specs)} method(s) x {len(sb.models)} model(s): about {calls} call(s). "
-               "Deterministic calls made before are free from the cache.")
+    st.caption(
+        f"{int(n)} question(s) x {len(specs)} method(s) x {len(sb.models)} model(s): about {calls} call(s). "
+        "Deterministic calls made before are free from the cache."
+    )
     problems = []
     if not sb.models:
         problems.append("Pick at least one model in the sidebar.")
@@ -134,9 +170,14 @@ if dataset is not None:
                 source = bench_job.keep_upload(dataset)
             models = {spec: resolve(spec, sb.settings) for spec in sb.models}
             job = bench_job.start_benchmark(
-                items, specs, models, source=source, title=f"Benchmark: {dataset.name}, {len(items)} questions",
+                items,
+                specs,
+                models,
+                source=source,
+                title=f"Benchmark: {dataset.name}, {len(items)} questions",
                 params=GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=0),
-                spend_cap_usd=float(spend_cap) or None)
+                spend_cap_usd=float(spend_cap) or None,
+            )
         except TaleError as e:
             st.error(str(e))
         else:

@@ -40,20 +40,28 @@ if experiment_id:
     c2.metric("Status", detail.status.capitalize())
     c3.metric("Calls", len(detail.calls))
     c4.metric("Spent", fmt.usd(detail.cost_usd))
-    meta = f"Created {ev.when(detail.created_at)} · price table {detail.price_table or 'unknown'} · app " \
-           f"{detail.app_version or '?'}"
+    meta = (
+        f"Created {ev.when(detail.created_at)} · price table {detail.price_table or 'unknown'} · app "
+        f"{detail.app_version or '?'}"
+    )
     st.caption(meta)
     if detail.parent_id:
-        st.page_link("pages/experiments.py", label="Rerun of an earlier experiment: open the original",
-                     query_params={"experiment": detail.parent_id})
+        st.page_link(
+            "pages/experiments.py",
+            label="Rerun of an earlier experiment: open the original",
+            query_params={"experiment": detail.parent_id},
+        )
     if detail.notes:
         st.markdown("**Notes**")
         render.model_text(detail.notes)
 
     page = rerun.PAGE_OF_KIND.get(detail.kind)
     if page and page != "pages/experiments.py":
-        st.page_link(page, label=f"Open in {ev.KIND_LABELS[detail.kind]} (charts and tables)",
-                     query_params={"experiment": detail.id})
+        st.page_link(
+            page,
+            label=f"Open in {ev.KIND_LABELS[detail.kind]} (charts and tables)",
+            query_params={"experiment": detail.id},
+        )
     st.markdown("**Share**")
     st.code(ev.share_url("experiments", detail.id), language=None)
     st.caption("Anyone who can reach this app opens the same experiment with this link.")
@@ -82,8 +90,10 @@ if experiment_id:
                 st.success("Saved.")
                 st.rerun()
     with tab_actions:
-        st.markdown("Run it again with the same settings. Deterministic calls already made come free from the "
-                    "cache, so a rerun reproduces the results without spending.")
+        st.markdown(
+            "Run it again with the same settings. Deterministic calls already made come free from the "
+            "cache, so a rerun reproduces the results without spending."
+        )
         if st.button("Rerun", key="ex_rerun", type="primary"):
             try:
                 with st.spinner("Starting the rerun..."):
@@ -99,8 +109,13 @@ if experiment_id:
         except Exception as e:  # export must never take the page down
             st.error(f"Could not export this experiment: {e}")
         else:
-            st.download_button("Export as a file (JSON bundle)", bundle, file_name=f"tale-{detail.id}.json",
-                               mime="application/json", key="ex_export")
+            st.download_button(
+                "Export as a file (JSON bundle)",
+                bundle,
+                file_name=f"tale-{detail.id}.json",
+                mime="application/json",
+                key="ex_export",
+            )
         st.divider()
         if not st.session_state.get(f"ex_confirm_{detail.id}"):
             if st.button("Delete this experiment", key="ex_delete"):
@@ -145,10 +160,18 @@ if flash:
     st.success(flash)
 f1, f2, f3 = st.columns([3, 1, 1])
 search = f1.text_input("Search titles, notes and questions", key="ex_search", placeholder="e.g. Peyton")
-kind = f2.selectbox("Kind", ["all", *ev.KIND_LABELS], key="ex_kind",
-                    format_func=lambda k: "All kinds" if k == "all" else ev.KIND_LABELS[k])
-status = f3.selectbox("Status", ["all", "running", "done", "cancelled", "failed"], key="ex_status",
-                      format_func=lambda s: "Any status" if s == "all" else s.capitalize())
+kind = f2.selectbox(
+    "Kind",
+    ["all", *ev.KIND_LABELS],
+    key="ex_kind",
+    format_func=lambda k: "All kinds" if k == "all" else ev.KIND_LABELS[k],
+)
+status = f3.selectbox(
+    "Status",
+    ["all", "running", "done", "cancelled", "failed"],
+    key="ex_status",
+    format_func=lambda s: "Any status" if s == "all" else s.capitalize(),
+)
 filters = dict(search=search or None, kind=None if kind == "all" else kind, status=None if status == "all" else status)
 shown = int(st.session_state.get("ex_shown", PAGE_SIZE))
 try:
@@ -159,17 +182,24 @@ except TaleError as e:
     st.stop()
 
 if total == 0 and not any(filters.values()):
-    st.info("No experiments yet. Every run is saved here: try the Playground, an Elasticity sweep, a Budget "
-            "search or a Benchmark, or import a bundle below.")
+    st.info(
+        "No experiments yet. Every run is saved here: try the Playground, an Elasticity sweep, a Budget "
+        "search or a Benchmark, or import a bundle below."
+    )
 elif total == 0:
     st.info("Nothing matches these filters. Clear the search or pick another kind or status.")
 else:
     st.caption(f"{total} experiment(s), newest first.")
     if len(items) >= 2:
         cc1, cc2 = st.columns([5, 1], vertical_alignment="bottom")
-        picked = cc1.multiselect("Compare", [e.id for e in items], key="ex_compare_pick", max_selections=6,
-                                 format_func=lambda i: next((e.title for e in items if e.id == i), i),
-                                 placeholder="Pick two or more experiments to compare")
+        picked = cc1.multiselect(
+            "Compare",
+            [e.id for e in items],
+            key="ex_compare_pick",
+            max_selections=6,
+            format_func=lambda i: next((e.title for e in items if e.id == i), i),
+            placeholder="Pick two or more experiments to compare",
+        )
         if cc2.button("Compare", disabled=len(picked) < 2, key="ex_compare_go"):
             st.query_params["compare"] = ",".join(picked)
             st.rerun()
@@ -190,5 +220,6 @@ with st.expander("Import an experiment (JSON bundle)"):
             st.error(str(e))
         else:
             st.success("Imported.")
-            st.page_link("pages/experiments.py", label="Open the imported experiment",
-                         query_params={"experiment": new_id})
+            st.page_link(
+                "pages/experiments.py", label="Open the imported experiment", query_params={"experiment": new_id}
+            )

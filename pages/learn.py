@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tale_core import charts
+from tale_core.analysis import charts
+from tale_core.engine.methods import MethodSpec, run_method
 from tale_core.errors import TaleError
-from tale_core.methods import MethodSpec, run_method
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import learn_content as content
@@ -20,15 +20,18 @@ st.markdown(content.INTRO)
 sb = sidebar.current()
 example = services.sample("peyton")
 if example is None:
-    st.error("The bundled sample question 'peyton' is missing (tale_core/data/samples.jsonl): "
-             "reinstall the app's files.")
+    st.error(
+        "The bundled sample question 'peyton' is missing (tale_core/data/samples.jsonl): reinstall the app's files."
+    )
     st.stop()
 question, gold = str(example["question"]), str(example.get("answer", ""))
 
 st.subheader("1. The question")
 render.model_text(question)
-st.caption(f"Correct answer: {gold}. Our bundled version of the paper's Figure 1 question (the sample set is "
-           "written for this app, so its numbers may differ from the paper's).")
+st.caption(
+    f"Correct answer: {gold}. Our bundled version of the paper's Figure 1 question (the sample set is "
+    "written for this app, so its numbers may differ from the paper's)."
+)
 
 st.subheader("2. Four ways to ask, and what the paper saw")
 st.caption(f"Output tokens reported by the {content.PAPER_REF}, model {content.PAPER_MODEL}.")
@@ -56,16 +59,34 @@ else:
             for slot in slots:
                 method_cards.show_message(slot, str(e))
         else:
-            recorder = services.start_experiment("playground", "Learn: Peyton example", {
-                "question": question, "gold": gold, "models": [model_spec],
-                "methods": [m.to_str() for m in specs], "source": "learn"})
+            recorder = services.start_experiment(
+                "playground",
+                "Learn: Peyton example",
+                {
+                    "question": question,
+                    "gold": gold,
+                    "models": [model_spec],
+                    "methods": [m.to_str() for m in specs],
+                    "source": "learn",
+                },
+            )
             sink = services.session_sink(recorder.sink if recorder else None)
             params = GenParams(max_tokens=1024, temperature=0.0, seed=0)
             results = {}
             for method, slot in zip(specs, slots):
-                r = method_cards.run_into_card(slot, lambda on_text, m=method: run_method(
-                    model, m, question, gold=gold, params=params, cache=services.call_cache(), sink=sink,
-                    on_text=on_text))
+                r = method_cards.run_into_card(
+                    slot,
+                    lambda on_text, m=method: run_method(
+                        model,
+                        m,
+                        question,
+                        gold=gold,
+                        params=params,
+                        cache=services.call_cache(),
+                        sink=sink,
+                        on_text=on_text,
+                    ),
+                )
                 if r is not None:
                     results[method.to_str()] = r
             exp_id = services.finish_experiment(recorder, {model_spec: list(results.values())})
@@ -77,11 +98,20 @@ else:
             r = last["results"].get(step.method)
             if r is not None:
                 method_cards.show_result(slot, r)
-    rows = [{"label": step.title, "paper_tokens": step.paper_tokens,
-             "now_tokens": (last["results"][step.method].output_tokens
-                            if last and step.method in last["results"] else None)} for step in content.STEPS]
-    st.plotly_chart(charts.paper_vs_now_figure(rows, model=last["model"] if last else model_spec,
-                                               paper_model=content.PAPER_MODEL), key="learn_chart")
+    rows = [
+        {
+            "label": step.title,
+            "paper_tokens": step.paper_tokens,
+            "now_tokens": (
+                last["results"][step.method].output_tokens if last and step.method in last["results"] else None
+            ),
+        }
+        for step in content.STEPS
+    ]
+    st.plotly_chart(
+        charts.paper_vs_now_figure(rows, model=last["model"] if last else model_spec, paper_model=content.PAPER_MODEL),
+        key="learn_chart",
+    )
     if last:
         if last["model"] != model_spec:
             st.caption(f"These results are from {last['model']}; run again to try {model_spec}.")

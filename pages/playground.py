@@ -4,64 +4,109 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tale_core.catalog import lookup
+from tale_core.engine.methods import MethodSpec, run_method
 from tale_core.errors import TaleError
-from tale_core.methods import MethodSpec, run_method
 from tale_core.providers import parse_spec, resolve
+from tale_core.providers.catalog import lookup
 from tale_core.types import GenParams
 from ui import inputs, method_cards, render, services, sidebar, validate
 
 METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod", "constrained", "thinking", "effort")
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
 RESULTS_KEY = "pg_results"
-GENERIC_LABELS = {"budget": "Budget N", "constrained": "Constrained CoT", "thinking": "Thinking budget",
-                  "effort": "Reasoning effort"}
+GENERIC_LABELS = {
+    "budget": "Budget N",
+    "constrained": "Constrained CoT",
+    "thinking": "Thinking budget",
+    "effort": "Reasoning effort",
+}
 
 st.title("Playground")
-st.caption("Ask one question several ways and compare the answers, the tokens they spent and what they cost. "
-           "TALE-EP first asks the model to estimate a token budget, then asks again with that budget.")
+st.caption(
+    "Ask one question several ways and compare the answers, the tokens they spent and what they cost. "
+    "TALE-EP first asks the model to estimate a token budget, then asks again with that budget."
+)
 
 sb = sidebar.current()
 
 qi = inputs.question_input("pg")
 question, gold, question_msg, gold_msg = qi.question, qi.gold, qi.question_msg, qi.gold_msg
 
+
 def offered_methods(models: list[str]) -> list[str]:
     """Thinking budgets and reasoning effort only when a picked model has them."""
     infos = [lookup(*parse_spec(m)) for m in models]
     fake = any(m.startswith("fake/") for m in models)
-    return [k for k in METHOD_CHOICES
-            if not (k == "thinking" and not (fake or any(i.thinking for i in infos)))
-            and not (k == "effort" and not (fake or any(i.reasoning for i in infos)))]
+    return [
+        k
+        for k in METHOD_CHOICES
+        if not (k == "thinking" and not (fake or any(i.thinking for i in infos)))
+        and not (k == "effort" and not (fake or any(i.reasoning for i in infos)))
+    ]
 
 
-methods = st.pills("Methods", offered_methods(sb.models), selection_mode="multi", default=DEFAULT_METHODS,
-                   key="pg_methods", format_func=lambda k: GENERIC_LABELS.get(k) or MethodSpec(k).label)
+methods = st.pills(
+    "Methods",
+    offered_methods(sb.models),
+    selection_mode="multi",
+    default=DEFAULT_METHODS,
+    key="pg_methods",
+    format_func=lambda k: GENERIC_LABELS.get(k) or MethodSpec(k).label,
+)
 methods = methods or []
 knobs = st.columns(4)
 budget_n = words = thinking_budget = effort = None
 if "budget" in methods:
-    budget_n = knobs[0].number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, step=10,
-                                     key="pg_budget", help="The prompt says 'use less than N tokens'.")
+    budget_n = knobs[0].number_input(
+        "Budget N (tokens)",
+        min_value=1,
+        max_value=100_000,
+        value=50,
+        step=10,
+        key="pg_budget",
+        help="The prompt says 'use less than N tokens'.",
+    )
 if "constrained" in methods:
-    words = knobs[1].number_input("Word limit (Constrained CoT)", min_value=1, max_value=10_000, value=50,
-                                  key="pg_words")
+    words = knobs[1].number_input(
+        "Word limit (Constrained CoT)", min_value=1, max_value=10_000, value=50, key="pg_words"
+    )
 if "thinking" in methods:
     thinking_budget = knobs[2].number_input(
-        "Thinking budget (tokens)", min_value=1024, max_value=64_000, value=2048, step=256, key="pg_thinking",
-        help="Anthropic extended thinking: at least 1024 and below the max output tokens.")
+        "Thinking budget (tokens)",
+        min_value=1024,
+        max_value=64_000,
+        value=2048,
+        step=256,
+        key="pg_thinking",
+        help="Anthropic extended thinking: at least 1024 and below the max output tokens.",
+    )
 if "effort" in methods:
-    effort = knobs[3].selectbox("Reasoning effort", ["low", "medium", "high"], key="pg_effort",
-                                help="OpenAI reasoning models (o-series, gpt-5).")
+    effort = knobs[3].selectbox(
+        "Reasoning effort",
+        ["low", "medium", "high"],
+        key="pg_effort",
+        help="OpenAI reasoning models (o-series, gpt-5).",
+    )
 
 with st.expander("More settings"):
     t1, t2, t3, t4 = st.columns(4)
-    max_tokens = t1.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
-                                 key="pg_max_tokens", help="Hard cap sent to the provider (not the TALE budget).")
+    max_tokens = t1.number_input(
+        "Max output tokens",
+        min_value=16,
+        max_value=64_000,
+        value=1024,
+        step=64,
+        key="pg_max_tokens",
+        help="Hard cap sent to the provider (not the TALE budget).",
+    )
     temperature = t2.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="pg_temperature")
     seed = t3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="pg_seed")
-    use_cache = t4.toggle("Reuse cached answers", value=True, key="pg_use_cache",
-                          help="Deterministic calls (temperature 0, fixed seed) already made are free.")
+    use_cache = t4.toggle(
+        "Reuse cached answers",
+        value=True,
+        key="pg_use_cache",
+        help="Deterministic calls (temperature 0, fixed seed) already made are free.",
+    )
 
 run = st.button("Run", type="primary", disabled=not sb.models)
 if not sb.models:
@@ -108,9 +153,18 @@ if run:
     if not (q_err or g_err or qi.choices_error) and methods:
         specs = [spec_for(k) for k in methods]
         params = GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=int(seed))
-        recorder = services.start_experiment("playground", question.strip()[:80], {
-            "question": question.strip(), "gold": gold.strip() or None, "choices": qi.choices, "models": sb.models,
-            "methods": [m.to_str() for m in specs], "params": params.to_dict()})
+        recorder = services.start_experiment(
+            "playground",
+            question.strip()[:80],
+            {
+                "question": question.strip(),
+                "gold": gold.strip() or None,
+                "choices": qi.choices,
+                "models": sb.models,
+                "methods": [m.to_str() for m in specs],
+                "params": params.to_dict(),
+            },
+        )
         sink = services.session_sink(recorder.sink if recorder else None)
         runs: dict[str, list] = {}
         finished = False
@@ -130,10 +184,21 @@ if run:
                     if why:
                         method_cards.show_message(slot, why, status="ungraded")
                         continue
-                    result = method_cards.run_into_card(slot, lambda on_text, m=method: run_method(
-                        model, m, question.strip(), gold=gold.strip() or None, choices=qi.choices, params=params,
-                        cache=services.call_cache(), sink=sink, use_cache=None if use_cache else False,
-                        on_text=on_text))
+                    result = method_cards.run_into_card(
+                        slot,
+                        lambda on_text, m=method, mdl=model: run_method(
+                            mdl,
+                            m,
+                            question.strip(),
+                            gold=gold.strip() or None,
+                            choices=qi.choices,
+                            params=params,
+                            cache=services.call_cache(),
+                            sink=sink,
+                            use_cache=None if use_cache else False,
+                            on_text=on_text,
+                        ),
+                    )
                     if result is not None:
                         results.append(result)
                 runs[spec] = results
@@ -149,8 +214,21 @@ def summary(last: dict) -> None:
     rows = [{"model": spec, **r.to_row()} for spec, rs in last["runs"].items() for r in rs]
     if rows:
         st.markdown("**Summary**")
-        render.rows_table(rows, columns=["model", "spec", "status", "extracted", "output_tokens", "input_tokens",
-                                         "cost_usd", "latency_s", "cache_hit"], key="pg_summary")
+        render.rows_table(
+            rows,
+            columns=[
+                "model",
+                "spec",
+                "status",
+                "extracted",
+                "output_tokens",
+                "input_tokens",
+                "cost_usd",
+                "latency_s",
+                "cache_hit",
+            ],
+            key="pg_summary",
+        )
     services.experiment_link(last.get("experiment"))
 
 

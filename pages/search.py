@@ -13,9 +13,11 @@ from ui.jobs import registry, rerun_when_finished, show_live
 LIVE_EVERY_S = 1.0
 
 st.title("Budget search")
-st.caption("Find the smallest token budget that still gets the right answer. The paper's search halves the "
-           "budget while the answer stays correct and shorter. Ours scans down in big steps, then narrows in "
-           "on the cheapest correct budget. Both start from one vanilla CoT answer.")
+st.caption(
+    "Find the smallest token budget that still gets the right answer. The paper's search halves the "
+    "budget while the answer stays correct and shorter. Ours scans down in big steps, then narrows in "
+    "on the cheapest correct budget. Both start from one vanilla CoT answer."
+)
 
 sb = sidebar.current()
 experiment_id = services.linked_experiment_id()
@@ -78,18 +80,29 @@ if experiment_id:
 qi = inputs.question_input("se", height=100, gold_label="Gold answer (required)")
 c1, c2 = st.columns([2, 3])
 spec = c1.selectbox("Model", sb.models, key="se_model") if sb.models else None
-algorithms = c2.pills("Searches", list(search_job.ALGORITHMS), selection_mode="multi",
-                      default=list(search_job.ALGORITHMS), key="se_algorithms",
-                      format_func=search_job.ALGORITHMS.get) or []
+algorithms = (
+    c2.pills(
+        "Searches",
+        list(search_job.ALGORITHMS),
+        selection_mode="multi",
+        default=list(search_job.ALGORITHMS),
+        key="se_algorithms",
+        format_func=search_job.ALGORITHMS.get,
+    )
+    or []
+)
 with st.expander("More settings"):
     m1, m2, m3 = st.columns(3)
-    max_calls = m1.number_input("Max calls (bracketing search)", min_value=2, max_value=30, value=8,
-                                key="se_max_calls")
-    max_tokens = m2.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
-                                 key="se_max_tokens")
-    sample_curve = m3.checkbox("Also sample the curve", value=False, key="se_curve",
-                               help=f"{search_job.CURVE_POINTS} more budget calls on a log grid, to draw the "
-                                    "curve the searches walk on.")
+    max_calls = m1.number_input("Max calls (bracketing search)", min_value=2, max_value=30, value=8, key="se_max_calls")
+    max_tokens = m2.number_input(
+        "Max output tokens", min_value=16, max_value=64_000, value=1024, step=64, key="se_max_tokens"
+    )
+    sample_curve = m3.checkbox(
+        "Also sample the curve",
+        value=False,
+        key="se_curve",
+        help=f"{search_job.CURVE_POINTS} more budget calls on a log grid, to draw the curve the searches walk on.",
+    )
 
 problems = [p for p in (validate.question(qi.question), validate.gold(qi.gold), qi.choices_error) if p]
 if not qi.gold.strip():
@@ -105,10 +118,17 @@ for p in problems:
 if start and not problems:
     try:
         model = resolve(spec, sb.settings)
-        job = search_job.start_search(model, qi.question.strip(), qi.gold.strip(),
-                                      params=GenParams(max_tokens=int(max_tokens), temperature=0.0, seed=0),
-                                      algorithms=list(algorithms), title=f"Search: {qi.question.strip()[:60]}",
-                                      sample_curve=sample_curve, max_calls=int(max_calls), choices=qi.choices)
+        job = search_job.start_search(
+            model,
+            qi.question.strip(),
+            qi.gold.strip(),
+            params=GenParams(max_tokens=int(max_tokens), temperature=0.0, seed=0),
+            algorithms=list(algorithms),
+            title=f"Search: {qi.question.strip()[:60]}",
+            sample_curve=sample_curve,
+            max_calls=int(max_calls),
+            choices=qi.choices,
+        )
     except TaleError as e:
         st.error(str(e))
     else:

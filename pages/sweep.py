@@ -5,16 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from tale_core.errors import TaleError
+from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from tale_core.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from ui import fmt, inputs, render, services, sidebar, sweep_job, sweep_view, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 
 st.title("Elasticity sweep")
-st.caption("Ask one question with many token budgets and watch how many tokens the model really spends. "
-           "Below some budget, models stop complying and spend more again: that is token elasticity.")
+st.caption(
+    "Ask one question with many token budgets and watch how many tokens the model really spends. "
+    "Below some budget, models stop complying and spend more again: that is token elasticity."
+)
 
 sb = sidebar.current()
 experiment_id = services.linked_experiment_id()
@@ -68,10 +70,19 @@ if experiment_id:
             st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a sweep.")
             st.stop()
         show_job_header(detail.title, detail.config)
-        planned = len(detail.config.get("models") or []) * detail.config.get("repeats", 1) * (
-            len(detail.config.get("budgets") or []) + int(bool(detail.config.get("include_reference", True))))
-        sweep_view.progress(len(cells), planned or len(cells), detail.status, detail.cost_usd,
-                            sum(1 for c in cells if not c.result.ok), None)
+        planned = (
+            len(detail.config.get("models") or [])
+            * detail.config.get("repeats", 1)
+            * (len(detail.config.get("budgets") or []) + int(bool(detail.config.get("include_reference", True))))
+        )
+        sweep_view.progress(
+            len(cells),
+            planned or len(cells),
+            detail.status,
+            detail.cost_usd,
+            sum(1 for c in cells if not c.result.ok),
+            None,
+        )
         sweep_view.results(cells, key="sw_stored")
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
@@ -80,23 +91,47 @@ if experiment_id:
 qi = inputs.question_input("sw", height=100)
 budgets, budget_err = inputs.budget_input("sw")
 c1, c2, c3 = st.columns(3)
-repeats = c1.number_input("Repeats per budget", min_value=1, max_value=20, value=1, key="sw_repeats",
-                          help="Several repeats show the spread; use temperature > 0 or they repeat exactly.")
-spend_cap = c2.number_input("Spend cap (USD, 0 = none)", min_value=0.0, max_value=1000.0, value=0.5, step=0.1,
-                            format="%.2f", key="sw_cap", help="The sweep stops scheduling calls once spent.")
-include_reference = c3.checkbox("Vanilla CoT reference", value=True, key="sw_reference",
-                                help="Also ask without a budget, to compare against.")
+repeats = c1.number_input(
+    "Repeats per budget",
+    min_value=1,
+    max_value=20,
+    value=1,
+    key="sw_repeats",
+    help="Several repeats show the spread; use temperature > 0 or they repeat exactly.",
+)
+spend_cap = c2.number_input(
+    "Spend cap (USD, 0 = none)",
+    min_value=0.0,
+    max_value=1000.0,
+    value=0.5,
+    step=0.1,
+    format="%.2f",
+    key="sw_cap",
+    help="The sweep stops scheduling calls once spent.",
+)
+include_reference = c3.checkbox(
+    "Vanilla CoT reference", value=True, key="sw_reference", help="Also ask without a budget, to compare against."
+)
 with st.expander("More settings"):
     m1, m2, m3, m4 = st.columns(4)
-    method = m1.selectbox("How the budget is given", SWEEP_METHODS, key="sw_method",
-                          format_func={"budget": "In the prompt (TALE)", "constrained": "Word limit",
-                                       "thinking": "Thinking budget (Anthropic)"}.get)
+    method = m1.selectbox(
+        "How the budget is given",
+        SWEEP_METHODS,
+        key="sw_method",
+        format_func={
+            "budget": "In the prompt (TALE)",
+            "constrained": "Word limit",
+            "thinking": "Thinking budget (Anthropic)",
+        }.get,
+    )
     temperature = m2.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="sw_temperature")
     seed = m3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="sw_seed")
-    max_tokens = m4.number_input("Max output tokens", min_value=16, max_value=64_000, value=1024, step=64,
-                                 key="sw_max_tokens")
-    use_cache = st.toggle("Reuse cached answers", value=True, key="sw_use_cache",
-                          help="Deterministic calls already made are free.")
+    max_tokens = m4.number_input(
+        "Max output tokens", min_value=16, max_value=64_000, value=1024, step=64, key="sw_max_tokens"
+    )
+    use_cache = st.toggle(
+        "Reuse cached answers", value=True, key="sw_use_cache", help="Deterministic calls already made are free."
+    )
 
 q_err, g_err = validate.question(qi.question), validate.gold(qi.gold)
 if q_err and qi.question:  # a question was typed but cannot be used: say so right under it
@@ -111,12 +146,21 @@ if not sb.models:
 config = None
 models = {}
 if not problems:
-    config = SweepConfig(question=qi.question.strip(), gold=qi.gold.strip() or None, models=tuple(sb.models),
-                         budgets=tuple(budgets), repeats=int(repeats), include_reference=include_reference,
-                         choices=qi.choices,
-                         temperature=float(temperature), seed=int(seed), max_tokens=int(max_tokens),
-                         spend_cap_usd=float(spend_cap) or None, use_cache=None if use_cache else False,
-                         method=method)
+    config = SweepConfig(
+        question=qi.question.strip(),
+        gold=qi.gold.strip() or None,
+        models=tuple(sb.models),
+        budgets=tuple(budgets),
+        repeats=int(repeats),
+        include_reference=include_reference,
+        choices=qi.choices,
+        temperature=float(temperature),
+        seed=int(seed),
+        max_tokens=int(max_tokens),
+        spend_cap_usd=float(spend_cap) or None,
+        use_cache=None if use_cache else False,
+        method=method,
+    )
     try:
         config.validate()
         models = {spec: resolve(spec, sb.settings) for spec in config.models}

@@ -1,7 +1,7 @@
 import importlib
 import sys
 
-from .cli import main
+from tale_core.cli import main
 
 # Optional extensions that live outside the pure library (the db package records runs and adds
 # `experiments` / `db` commands). Loaded here, at the entry point only.

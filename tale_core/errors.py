@@ -16,8 +16,15 @@ class ProviderError(TaleError):
     kind = "provider_error"
     retryable = False
 
-    def __init__(self, message: str, *, provider: str = "", status: int | None = None,
-                 retry_after: float | None = None, detail: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status: int | None = None,
+        retry_after: float | None = None,
+        detail: str = "",
+    ):
         super().__init__(message)
         self.message = message
         self.provider = provider
@@ -26,8 +33,13 @@ class ProviderError(TaleError):
         self.detail = detail
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "message": self.message, "provider": self.provider,
-                "status": self.status, "retry_after": self.retry_after}
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "provider": self.provider,
+            "status": self.status,
+            "retry_after": self.retry_after,
+        }
 
     def __str__(self) -> str:  # what users see
         return self.message
@@ -35,6 +47,7 @@ class ProviderError(TaleError):
 
 class AuthError(ProviderError):
     """Missing or rejected API key."""
+
     kind = "auth"
 
 
@@ -59,17 +72,20 @@ class ServerError(ProviderError):
 
 class ProviderUnreachable(ProviderError):
     """Connection refused, DNS failure, server not running."""
+
     kind = "connection"
     retryable = True
 
 
 class BadResponse(ProviderError):
     """The server answered with something we cannot read."""
+
     kind = "bad_response"
 
 
 class InvalidRequest(ProviderError):
     """The provider rejected the request's parameters (other than the context length)."""
+
     kind = "invalid_request"
 
 
@@ -81,6 +97,18 @@ class UnknownModel(TaleError):
     """A model spec we cannot resolve (bad provider prefix, optional model not installed)."""
 
 
-ERROR_KINDS = {cls.kind: cls for cls in (
-    ProviderError, AuthError, RateLimitError, ProviderTimeout, ContextTooLong, ServerError,
-    ProviderUnreachable, BadResponse, InvalidRequest, ModelNotFound)}
+ERROR_KINDS = {
+    cls.kind: cls
+    for cls in (
+        ProviderError,
+        AuthError,
+        RateLimitError,
+        ProviderTimeout,
+        ContextTooLong,
+        ServerError,
+        ProviderUnreachable,
+        BadResponse,
+        InvalidRequest,
+        ModelNotFound,
+    )
+}

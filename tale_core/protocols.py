@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from .types import Completion, GenParams, Message
+from tale_core.types import Completion, GenParams, Message
 
 
 @dataclass

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
-from .errors import TaleError
+from tale_core.errors import TaleError
 
 _ENDPOINT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
@@ -34,14 +34,21 @@ class Endpoint:
             raise TaleError(f"Endpoint {self.name}: base URL must start with http:// or https://")
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "base_url": self.base_url, "models": list(self.models),
-                "api_key_env": self.api_key_env}
+        return {
+            "name": self.name,
+            "base_url": self.base_url,
+            "models": list(self.models),
+            "api_key_env": self.api_key_env,
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Endpoint":
-        return cls(name=str(d["name"]), base_url=str(d["base_url"]).rstrip("/"),
-                   models=tuple(str(m) for m in d.get("models") or ()),
-                   api_key_env=d.get("api_key_env") or None)
+    def from_dict(cls, d: Mapping) -> Endpoint:
+        return cls(
+            name=str(d["name"]),
+            base_url=str(d["base_url"]).rstrip("/"),
+            models=tuple(str(m) for m in d.get("models") or ()),
+            api_key_env=d.get("api_key_env") or None,
+        )
 
 
 @dataclass
@@ -58,7 +65,7 @@ class ProviderSettings:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "ProviderSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ProviderSettings:
         env = dict(os.environ if env is None else env)
         s = cls(
             openai_api_key=env.get("OPENAI_API_KEY") or None,

@@ -47,7 +47,7 @@ class GenParams:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GenParams":
+    def from_dict(cls, d: dict[str, Any]) -> GenParams:
         known = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}
         if "stop" in kw:
@@ -91,7 +91,7 @@ class Completion:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Completion":
+    def from_dict(cls, d: dict[str, Any]) -> Completion:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -102,8 +102,9 @@ class Completion:
         return max(0, self.output_tokens - (self.reasoning_tokens or 0))
 
 
-def cache_key(provider: str, model: str, messages: list[Message] | tuple[Message, ...],
-              params: GenParams, runtime: str) -> str:
+def cache_key(
+    provider: str, model: str, messages: list[Message] | tuple[Message, ...], params: GenParams, runtime: str
+) -> str:
     """A stable hash over everything that can change a response (never over secrets)."""
     payload = {
         "provider": provider,

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# fixtures shared by many test files (app env, databases, the throwaway PostgreSQL server)
+pytest_plugins = ["tests.helpers_app", "tests.helpers_db", "tests.helpers_postgres"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
@@ -52,8 +55,15 @@ def _loopback_only():
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
     """No real keys or endpoints leak in from the developer's shell; data goes to a temp folder."""
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-                "TALE_ENDPOINTS", "TALE_ENDPOINTS_FILE", "TALE_DATABASE_URL"):
+    for var in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "TALE_ENDPOINTS",
+        "TALE_ENDPOINTS_FILE",
+        "TALE_DATABASE_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     # installed local models (the optional Qwen file) stay where `make install-qwen` put them
     monkeypatch.setenv("TALE_MODELS_DIR", os.environ.get("TALE_MODELS_DIR", str(REPO_ROOT / "data" / "models")))

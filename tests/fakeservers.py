@@ -29,9 +29,10 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 
 # ----------------------------------------------------------------------------------------------------
 # the generic server
@@ -46,7 +47,7 @@ class RecordedRequest:
     headers: dict[str, str]
     raw: bytes
     body: Any = None
-    handler: "_Handler | None" = field(default=None, repr=False)
+    handler: _Handler | None = field(default=None, repr=False)
 
     @property
     def stream(self) -> bool:
@@ -62,7 +63,7 @@ Reply = Callable[[RecordedRequest], None]
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked streams, like the real APIs
     timeout = 30  # an idle keep-alive connection is dropped after this many seconds
-    server: "_Server"
+    server: _Server
 
     def setup(self) -> None:
         super().setup()
@@ -82,13 +83,14 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        req = RecordedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                              raw, body, handler=self)
+        req = RecordedRequest(
+            self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, raw, body, handler=self
+        )
         owner = self.server.owner
         reply = owner._next_reply(req)
         try:
             reply(req)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout, OSError):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
             self.close_connection = True  # the client gave up (timeout): nothing left to say
 
     do_POST = _handle
@@ -99,8 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
     def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self.send_bytes(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
 
-    def send_bytes(self, status: int, data: bytes, content_type: str,
-                   headers: dict[str, str] | None = None) -> None:
+    def send_bytes(self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -141,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    owner: "FakeServer"
+    owner: FakeServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client closing its keep-alive connection is normal; anything else is reported."""
@@ -169,12 +170,16 @@ class FakeServer:
 
     # -- lifecycle --------------------------------------------------------------------------------------
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         self._stop.clear()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name=f"{type(self).__name__}-{self.port}")
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"{type(self).__name__}-{self.port}",
+        )
         self._thread.start()
         return self
 
@@ -215,7 +220,7 @@ class FakeServer:
 
     # -- scripting --------------------------------------------------------------------------------------
 
-    def enqueue(self, *replies: Reply) -> "FakeServer":
+    def enqueue(self, *replies: Reply) -> FakeServer:
         """Queue replies, used one per request in order; afterwards ``default`` answers."""
         with self._lock:
             self._script.extend(replies)
@@ -249,14 +254,18 @@ class FakeServer:
     def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
         def reply(req: RecordedRequest) -> None:
             req.handler.send_json(status, payload, headers)
+
         return reply
 
     @staticmethod
-    def raw_reply(data: bytes, status: int = 200, content_type: str = "application/json",
-                  headers: dict[str, str] | None = None) -> Reply:
+    def raw_reply(
+        data: bytes, status: int = 200, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> Reply:
         """Any bytes with any content type: use it for malformed bodies."""
+
         def reply(req: RecordedRequest) -> None:
             req.handler.send_bytes(status, data, content_type, headers)
+
         return reply
 
     def malformed(self) -> Reply:
@@ -269,6 +278,7 @@ class FakeServer:
 
     def hang(self, seconds: float, then: Reply | None = None) -> Reply:
         """Say nothing for ``seconds`` (bounded, ends early when the server stops), then ``then`` or close."""
+
         def reply(req: RecordedRequest) -> None:
             if self.wait(seconds):
                 req.handler.drop_connection()
@@ -277,16 +287,24 @@ class FakeServer:
                 then(req)
             else:
                 req.handler.drop_connection()
+
         return reply
 
     def not_found(self) -> Reply:
         def reply(req: RecordedRequest) -> None:
             req.handler.send_json(404, {"error": {"message": f"Unknown path {req.path}", "type": "not_found"}})
+
         return reply
 
-    def sse(self, events: Iterable[tuple[str | None, Any]], *, delay_s: float = 0.0,
-            break_after: int | None = None, clean_end: bool = False,
-            headers: dict[str, str] | None = None) -> Reply:
+    def sse(
+        self,
+        events: Iterable[tuple[str | None, Any]],
+        *,
+        delay_s: float = 0.0,
+        break_after: int | None = None,
+        clean_end: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         """Stream ``(event_name, data)`` pairs as server-sent events, ``delay_s`` apart.
 
         ``data`` that is not a string is JSON-encoded. ``break_after=N`` stops after N events: by
@@ -311,6 +329,7 @@ class FakeServer:
                 h.drop_connection()
                 return
             h.end_stream()
+
         return reply
 
 
@@ -332,8 +351,9 @@ class FakeOpenAI(FakeServer):
 
     base_path = "/v1"
 
-    def __init__(self, api_key: str | None = None, reject_params: Iterable[str] = (),
-                 default: Reply | None = None) -> None:
+    def __init__(
+        self, api_key: str | None = None, reject_params: Iterable[str] = (), default: Reply | None = None
+    ) -> None:
         super().__init__(default)
         self.api_key = api_key
         self.reject_params = set(reject_params)
@@ -345,17 +365,34 @@ class FakeOpenAI(FakeServer):
             return self.not_found()
         bad = sorted(self.reject_params & set(req.body or {})) if isinstance(req.body, dict) else []
         if bad:
-            return self.json_reply(_openai_error(
-                f"Unsupported parameter: '{bad[0]}' is not supported with this model.",
-                "invalid_request_error", "unsupported_parameter", bad[0]), 400)
+            return self.json_reply(
+                _openai_error(
+                    f"Unsupported parameter: '{bad[0]}' is not supported with this model.",
+                    "invalid_request_error",
+                    "unsupported_parameter",
+                    bad[0],
+                ),
+                400,
+            )
         return None
 
     # -- success ----------------------------------------------------------------------------------------
 
-    def chat(self, text: str, *, prompt_tokens: int = 10, completion_tokens: int = 5,
-             reasoning_tokens: int | None = None, finish_reason: str = "stop", usage: bool = True,
-             pieces: list[str] | None = None, reasoning_content: str | None = None,
-             break_after: int | None = None, clean_end: bool = False, delay_s: float = 0.0) -> Reply:
+    def chat(
+        self,
+        text: str,
+        *,
+        prompt_tokens: int = 10,
+        completion_tokens: int = 5,
+        reasoning_tokens: int | None = None,
+        finish_reason: str = "stop",
+        usage: bool = True,
+        pieces: list[str] | None = None,
+        reasoning_content: str | None = None,
+        break_after: int | None = None,
+        clean_end: bool = False,
+        delay_s: float = 0.0,
+    ) -> Reply:
         """A chat answer: JSON, or SSE chunks when the request says ``stream: true``.
 
         When streaming, ``pieces`` (default: ``text`` split in words) are the deltas; a final chunk with
@@ -366,25 +403,31 @@ class FakeOpenAI(FakeServer):
         assert "".join(pieces) == text, "pieces must join to the text"
 
         def usage_block() -> dict:
-            u: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                                 "total_tokens": prompt_tokens + completion_tokens}
+            u: dict[str, Any] = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }
             if reasoning_tokens is not None:
-                u["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens,
-                                                  "accepted_prediction_tokens": 0,
-                                                  "rejected_prediction_tokens": 0}
+                u["completion_tokens_details"] = {
+                    "reasoning_tokens": reasoning_tokens,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                }
             return u
 
         def reply(req: RecordedRequest) -> None:
             model = (req.body or {}).get("model", "fake-model")
-            base = {"id": "chatcmpl-fake", "created": 1_700_000_000, "model": model,
-                    "system_fingerprint": "fp_fake"}
+            base = {"id": "chatcmpl-fake", "created": 1_700_000_000, "model": model, "system_fingerprint": "fp_fake"}
             if not req.stream:
                 message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
                 if reasoning_content is not None:
                     message["reasoning_content"] = reasoning_content
-                payload = {**base, "object": "chat.completion",
-                           "choices": [{"index": 0, "message": message, "logprobs": None,
-                                        "finish_reason": finish_reason}]}
+                payload = {
+                    **base,
+                    "object": "chat.completion",
+                    "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+                }
                 if usage:
                     payload["usage"] = usage_block()
                 req.handler.send_json(200, payload)
@@ -392,62 +435,98 @@ class FakeOpenAI(FakeServer):
             include_usage = bool(((req.body or {}).get("stream_options") or {}).get("include_usage"))
             chunk = {**base, "object": "chat.completion.chunk"}
             events: list[tuple[str | None, Any]] = [
-                (None, {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                              "finish_reason": None}]})]
+                (
+                    None,
+                    {
+                        **chunk,
+                        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+                    },
+                )
+            ]
             if reasoning_content is not None:
-                events.append((None, {**chunk, "choices": [{"index": 0, "delta": {
-                    "reasoning_content": reasoning_content}, "finish_reason": None}]}))
+                events.append(
+                    (
+                        None,
+                        {
+                            **chunk,
+                            "choices": [
+                                {"index": 0, "delta": {"reasoning_content": reasoning_content}, "finish_reason": None}
+                            ],
+                        },
+                    )
+                )
             for p in pieces:
-                events.append((None, {**chunk, "choices": [{"index": 0, "delta": {"content": p},
-                                                            "finish_reason": None}]}))
-            events.append((None, {**chunk, "choices": [{"index": 0, "delta": {},
-                                                        "finish_reason": finish_reason}]}))
+                events.append(
+                    (None, {**chunk, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]})
+                )
+            events.append((None, {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}))
             if usage and include_usage:
                 events.append((None, {**chunk, "choices": [], "usage": usage_block()}))
             events.append((None, "[DONE]"))
             self.sse(events, break_after=break_after, clean_end=clean_end, delay_s=delay_s)(req)
+
         return reply
 
-    def stream_error(self, message: str = "The server had an error while processing your request.",
-                     after: int = 2) -> Reply:
+    def stream_error(
+        self, message: str = "The server had an error while processing your request.", after: int = 2
+    ) -> Reply:
         """A stream that starts, then sends an ``{"error": ...}`` event (as OpenAI does mid-stream)."""
+
         def reply(req: RecordedRequest) -> None:
             chunk = {"id": "chatcmpl-fake", "created": 1, "model": "m", "object": "chat.completion.chunk"}
             events: list[tuple[str | None, Any]] = [
                 (None, {**chunk, "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}]})
-                for i in range(after)]
+                for i in range(after)
+            ]
             events.append((None, _openai_error(message, "server_error")))
             self.sse(events)(req)
+
         return reply
 
     # -- failures ---------------------------------------------------------------------------------------
 
     def rate_limited(self, retry_after: str | None = "0.01", code: str = "rate_limit_exceeded") -> Reply:
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        return self.json_reply(_openai_error("Rate limit reached for requests per min (RPM).",
-                                             "requests", code), 429, headers)
+        return self.json_reply(
+            _openai_error("Rate limit reached for requests per min (RPM).", "requests", code), 429, headers
+        )
 
     def server_error(self, status: int = 500, retry_after: str | None = "0.01") -> Reply:
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        return self.json_reply(_openai_error("The server had an error while processing your request.",
-                                             "server_error"), status, headers)
+        return self.json_reply(
+            _openai_error("The server had an error while processing your request.", "server_error"), status, headers
+        )
 
     def unauthorized(self) -> Reply:
-        return self.json_reply(_openai_error("Incorrect API key provided: sk-wr***ng.",
-                                             "invalid_request_error", "invalid_api_key"), 401)
+        return self.json_reply(
+            _openai_error("Incorrect API key provided: sk-wr***ng.", "invalid_request_error", "invalid_api_key"), 401
+        )
 
     def model_not_found(self, model: str = "gpt-nope") -> Reply:
-        return self.json_reply(_openai_error(f"The model `{model}` does not exist or you do not have access to it.",
-                                             "invalid_request_error", "model_not_found"), 404)
+        return self.json_reply(
+            _openai_error(
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+            ),
+            404,
+        )
 
     def context_too_long(self) -> Reply:
-        return self.json_reply(_openai_error(
-            "This model's maximum context length is 128000 tokens. However, your messages resulted in "
-            "130512 tokens. Please reduce the length of the messages.",
-            "invalid_request_error", "context_length_exceeded", "messages"), 400)
+        return self.json_reply(
+            _openai_error(
+                "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+                "130512 tokens. Please reduce the length of the messages.",
+                "invalid_request_error",
+                "context_length_exceeded",
+                "messages",
+            ),
+            400,
+        )
 
-    def bad_request(self, message: str = "Invalid value for 'max_tokens': must be positive.",
-                    param: str | None = "max_tokens") -> Reply:
+    def bad_request(
+        self, message: str = "Invalid value for 'max_tokens': must be positive.", param: str | None = "max_tokens"
+    ) -> Reply:
         return self.json_reply(_openai_error(message, "invalid_request_error", "invalid_value", param), 400)
 
 
@@ -486,24 +565,38 @@ class FakeAnthropic(FakeServer):
         if req.header("anthropic-version") == "2026-10-21":
             for p in self.SAMPLING:
                 if p in body:
-                    return self.json_reply(_anthropic_error("invalid_request_error",
-                                                            f"{p}: Extra inputs are not permitted"), 400)
+                    return self.json_reply(
+                        _anthropic_error("invalid_request_error", f"{p}: Extra inputs are not permitted"), 400
+                    )
         thinking = body.get("thinking") or {}
         if thinking.get("type") == "enabled":
             b = thinking.get("budget_tokens")
             if not isinstance(b, int) or b < 1024 or b >= int(body.get("max_tokens") or 0):
-                return self.json_reply(_anthropic_error(
-                    "invalid_request_error",
-                    "thinking.budget_tokens: must be >= 1024 and less than max_tokens"), 400)
+                return self.json_reply(
+                    _anthropic_error(
+                        "invalid_request_error", "thinking.budget_tokens: must be >= 1024 and less than max_tokens"
+                    ),
+                    400,
+                )
         return None
 
     # -- success ----------------------------------------------------------------------------------------
 
-    def message(self, text: str, *, input_tokens: int = 10, output_tokens: int = 5,
-                thinking: str | None = None, thinking_tokens: int | None = None,
-                stop_reason: str = "end_turn", pieces: list[str] | None = None,
-                thinking_pieces: list[str] | None = None, break_after: int | None = None,
-                clean_end: bool = False, delay_s: float = 0.0) -> Reply:
+    def message(
+        self,
+        text: str,
+        *,
+        input_tokens: int = 10,
+        output_tokens: int = 5,
+        thinking: str | None = None,
+        thinking_tokens: int | None = None,
+        stop_reason: str = "end_turn",
+        pieces: list[str] | None = None,
+        thinking_pieces: list[str] | None = None,
+        break_after: int | None = None,
+        clean_end: bool = False,
+        delay_s: float = 0.0,
+    ) -> Reply:
         """A Messages answer: JSON, or the Messages SSE event sequence when ``stream: true``.
 
         ``thinking`` adds a thinking block before the text; ``thinking_tokens`` reports
@@ -511,89 +604,165 @@ class FakeAnthropic(FakeServer):
         """
         pieces = pieces if pieces is not None else _split_words(text)
         assert "".join(pieces) == text
-        tpieces = thinking_pieces if thinking_pieces is not None else (
-            _split_words(thinking) if thinking else [])
+        tpieces = thinking_pieces if thinking_pieces is not None else (_split_words(thinking) if thinking else [])
 
         def usage_block(final_output: int) -> dict:
-            u: dict[str, Any] = {"input_tokens": input_tokens, "output_tokens": final_output,
-                                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+            u: dict[str, Any] = {
+                "input_tokens": input_tokens,
+                "output_tokens": final_output,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+            }
             if thinking_tokens is not None:
                 u["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
             return u
 
         def reply(req: RecordedRequest) -> None:
             model = (req.body or {}).get("model", "claude-fake")
-            msg = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
-                   "stop_sequence": None}
+            msg = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "stop_sequence": None}
             content: list[dict] = []
             if thinking is not None:
                 content.append({"type": "thinking", "thinking": thinking, "signature": "sig-fake"})
             content.append({"type": "text", "text": text})
             if not req.stream:
-                req.handler.send_json(200, {**msg, "content": content, "stop_reason": stop_reason,
-                                            "usage": usage_block(output_tokens)})
+                req.handler.send_json(
+                    200, {**msg, "content": content, "stop_reason": stop_reason, "usage": usage_block(output_tokens)}
+                )
                 return
             events: list[tuple[str | None, Any]] = [
-                ("message_start", {"type": "message_start", "message": {
-                    **msg, "content": [], "stop_reason": None,
-                    "usage": {"input_tokens": input_tokens, "output_tokens": 1,
-                              "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
+                (
+                    "message_start",
+                    {
+                        "type": "message_start",
+                        "message": {
+                            **msg,
+                            "content": [],
+                            "stop_reason": None,
+                            "usage": {
+                                "input_tokens": input_tokens,
+                                "output_tokens": 1,
+                                "cache_creation_input_tokens": 0,
+                                "cache_read_input_tokens": 0,
+                            },
+                        },
+                    },
+                ),
                 ("ping", {"type": "ping"}),
             ]
             idx = 0
             if thinking is not None:
-                events.append(("content_block_start", {"type": "content_block_start", "index": idx,
-                                                        "content_block": {"type": "thinking", "thinking": "",
-                                                                          "signature": ""}}))
+                events.append(
+                    (
+                        "content_block_start",
+                        {
+                            "type": "content_block_start",
+                            "index": idx,
+                            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                        },
+                    )
+                )
                 for p in tpieces:
-                    events.append(("content_block_delta", {"type": "content_block_delta", "index": idx,
-                                                           "delta": {"type": "thinking_delta", "thinking": p}}))
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": idx,
-                                                       "delta": {"type": "signature_delta",
-                                                                 "signature": "sig-fake"}}))
+                    events.append(
+                        (
+                            "content_block_delta",
+                            {
+                                "type": "content_block_delta",
+                                "index": idx,
+                                "delta": {"type": "thinking_delta", "thinking": p},
+                            },
+                        )
+                    )
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": idx,
+                            "delta": {"type": "signature_delta", "signature": "sig-fake"},
+                        },
+                    )
+                )
                 events.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
                 idx += 1
-            events.append(("content_block_start", {"type": "content_block_start", "index": idx,
-                                                    "content_block": {"type": "text", "text": ""}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": idx, "content_block": {"type": "text", "text": ""}},
+                )
+            )
             for p in pieces:
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": idx,
-                                                       "delta": {"type": "text_delta", "text": p}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": idx, "delta": {"type": "text_delta", "text": p}},
+                    )
+                )
             events.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
             delta_usage: dict[str, Any] = {"output_tokens": output_tokens}
             if thinking_tokens is not None:
                 delta_usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
-            events.append(("message_delta", {"type": "message_delta",
-                                             "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                             "usage": delta_usage}))
+            events.append(
+                (
+                    "message_delta",
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                        "usage": delta_usage,
+                    },
+                )
+            )
             events.append(("message_stop", {"type": "message_stop"}))
             self.sse(events, break_after=break_after, clean_end=clean_end, delay_s=delay_s)(req)
+
         return reply
 
     def stream_error(self, type_: str = "overloaded_error", message: str = "Overloaded", after: int = 3) -> Reply:
         """A stream that starts normally, then sends an ``event: error`` (as the API does mid-stream)."""
+
         def reply(req: RecordedRequest) -> None:
             events: list[tuple[str | None, Any]] = [
-                ("message_start", {"type": "message_start", "message": {
-                    "id": "msg_fake", "type": "message", "role": "assistant", "model": "m", "content": [],
-                    "stop_reason": None, "stop_sequence": None,
-                    "usage": {"input_tokens": 3, "output_tokens": 1}}}),
-                ("content_block_start", {"type": "content_block_start", "index": 0,
-                                         "content_block": {"type": "text", "text": ""}}),
+                (
+                    "message_start",
+                    {
+                        "type": "message_start",
+                        "message": {
+                            "id": "msg_fake",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": "m",
+                            "content": [],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": {"input_tokens": 3, "output_tokens": 1},
+                        },
+                    },
+                ),
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                ),
             ]
             for i in range(max(0, after - 2)):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                       "delta": {"type": "text_delta", "text": f"w{i} "}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f"w{i} "}},
+                    )
+                )
             events.append(("error", _anthropic_error(type_, message)))
             self.sse(events)(req)
+
         return reply
 
     # -- failures ---------------------------------------------------------------------------------------
 
     def rate_limited(self, retry_after: str | None = "0.01") -> Reply:
         headers = {"retry-after": retry_after} if retry_after is not None else {}
-        return self.json_reply(_anthropic_error("rate_limit_error",
-                                                "Number of request tokens has exceeded your per-minute rate limit"),
-                               429, headers)
+        return self.json_reply(
+            _anthropic_error("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
+            429,
+            headers,
+        )
 
     def server_error(self, status: int = 500, retry_after: str | None = "0.01") -> Reply:
         headers = {"retry-after": retry_after} if retry_after is not None else {}
@@ -607,8 +776,9 @@ class FakeAnthropic(FakeServer):
         return self.json_reply(_anthropic_error("not_found_error", f"model: {model}"), 404)
 
     def prompt_too_long(self) -> Reply:
-        return self.json_reply(_anthropic_error("invalid_request_error",
-                                                "prompt is too long: 208310 tokens > 200000 maximum"), 400)
+        return self.json_reply(
+            _anthropic_error("invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum"), 400
+        )
 
     def bad_request(self, message: str = "max_tokens: Field required") -> Reply:
         return self.json_reply(_anthropic_error("invalid_request_error", message), 400)
@@ -653,10 +823,26 @@ def wait_until(pred: Callable[[], bool], timeout_s: float = 5.0) -> bool:
     return pred()
 
 
-SDK_ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_ADMIN_KEY",
-                "OPENAI_CUSTOM_HEADERS", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
-                "ANTHROPIC_CUSTOM_HEADERS", "ANTHROPIC_PROFILE", "ANTHROPIC_CONFIG_DIR",
-                "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+SDK_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "OPENAI_ADMIN_KEY",
+    "OPENAI_CUSTOM_HEADERS",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_CUSTOM_HEADERS",
+    "ANTHROPIC_PROFILE",
+    "ANTHROPIC_CONFIG_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
 
 
 def isolate_sdk_env(monkeypatch: Any) -> None:

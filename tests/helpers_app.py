@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pytest
 import streamlit as st
@@ -33,8 +33,9 @@ def fake_env(monkeypatch):
     st.cache_data.clear()
 
 
-def new_app(page: str | None = None, *, models: Iterable[str] | None = ("fake/elastic",),
-            query: dict[str, str] | None = None) -> AppTest:
+def new_app(
+    page: str | None = None, *, models: Iterable[str] | None = ("fake/elastic",), query: dict[str, str] | None = None
+) -> AppTest:
     """A run AppTest of app.py, optionally on another page, with the sidebar models preset
     (``models=None`` leaves the sidebar's own default)."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)

@@ -11,8 +11,6 @@ import pytest
 from tale_core.protocols import CallRecord
 from tale_core.types import Completion, GenParams, Message
 
-from tests.helpers_postgres import _pg_shared_db, pg_migrated_url, pg_server, pg_url  # noqa: F401 - used via db_url
-
 PLANTED_KEY = "sk-proj-PLANTEDtestKEY0123456789abcdefXYZ"
 PLANTED_ANT_KEY = "sk-ant-api03-PLANTEDanthropicKEY0123456789"
 
@@ -59,25 +57,64 @@ def store(db_url):
     return Store(db_url)
 
 
-def make_record(*, spec: str = "fake/elastic", question: str = "What is 6 x 7?", budget: int | None = 50,
-                role: str = "answer", text: str = "6 x 7 = 42. Answer: [[42]]", output_tokens: int = 9,
-                error: dict | None = None, cell_id: str | None = None, cost: float | None = 0.0001,
-                repeat: int = 0, temperature: float = 0.0, request: dict | None = None,
-                **kw) -> CallRecord:
+def make_record(
+    *,
+    spec: str = "fake/elastic",
+    question: str = "What is 6 x 7?",
+    budget: int | None = 50,
+    role: str = "answer",
+    text: str = "6 x 7 = 42. Answer: [[42]]",
+    output_tokens: int = 9,
+    error: dict | None = None,
+    cell_id: str | None = None,
+    cost: float | None = 0.0001,
+    repeat: int = 0,
+    temperature: float = 0.0,
+    request: dict | None = None,
+    **kw,
+) -> CallRecord:
     """A CallRecord like the engine makes (a success unless ``error`` is given)."""
     provider, model = spec.split("/", 1)
-    prompt = f"Q: {question}\nLet's think step by step and use less than {budget} tokens:\n" if budget else \
-        f"Q: {question}\nLet's think step by step:\n"
-    comp = None if error else Completion(
-        text=text, provider=provider, model=model, input_tokens=30, output_tokens=output_tokens,
-        finish_reason="stop", latency_s=0.25, first_token_s=0.05, runtime="fake-1.0",
-        request=request or {"model": model, "max_tokens": 1024})
+    prompt = (
+        f"Q: {question}\nLet's think step by step and use less than {budget} tokens:\n"
+        if budget
+        else f"Q: {question}\nLet's think step by step:\n"
+    )
+    comp = (
+        None
+        if error
+        else Completion(
+            text=text,
+            provider=provider,
+            model=model,
+            input_tokens=30,
+            output_tokens=output_tokens,
+            finish_reason="stop",
+            latency_s=0.25,
+            first_token_s=0.05,
+            runtime="fake-1.0",
+            request=request or {"model": model, "max_tokens": 1024},
+        )
+    )
     extra = dict(kw.pop("extra", {}) or {})
     if cell_id:
         extra["cell_id"] = cell_id
-    return CallRecord(spec=spec, messages=[Message("system", "You are a helpful assistant."),
-                                           Message("user", prompt)],
-                      params=GenParams(temperature=temperature), completion=comp, error=error, method="budget",
-                      budget=budget, role=role, cost_usd=None if error else cost, question=question,
-                      gold_answer="42", extracted_answer=None if error else "42", correct=None if error else True,
-                      repeat=repeat, cache_key="k" * 64, extra=extra, **kw)
+    return CallRecord(
+        spec=spec,
+        messages=[Message("system", "You are a helpful assistant."), Message("user", prompt)],
+        params=GenParams(temperature=temperature),
+        completion=comp,
+        error=error,
+        method="budget",
+        budget=budget,
+        role=role,
+        cost_usd=None if error else cost,
+        question=question,
+        gold_answer="42",
+        extracted_answer=None if error else "42",
+        correct=None if error else True,
+        repeat=repeat,
+        cache_key="k" * 64,
+        extra=extra,
+        **kw,
+    )

@@ -13,12 +13,18 @@ import sys
 
 from db.recorder import Recorder
 from db.store import Store
+from tale_core.experiments.sweep import SweepConfig, run_sweep
 from tale_core.providers import resolve
-from tale_core.sweep import SweepConfig, run_sweep
 
 SPEC = "fake/slow?latency=0.25&concurrency=1"
-CONFIG = SweepConfig(question="What is 6 x 7?", gold="42", models=(SPEC,), budgets=(5, 10, 20, 40, 80, 160, 320),
-                     repeats=1, include_reference=True)
+CONFIG = SweepConfig(
+    question="What is 6 x 7?",
+    gold="42",
+    models=(SPEC,),
+    budgets=(5, 10, 20, 40, 80, 160, 320),
+    repeats=1,
+    include_reference=True,
+)
 
 
 def main(argv: list[str]) -> int:
@@ -33,8 +39,12 @@ def main(argv: list[str]) -> int:
     skip = rec.done_cell_ids()
     outcome = run_sweep(config, {SPEC: resolve(SPEC)}, cache=rec.cache, sink=rec.sink, skip=skip)
     rec.finish(outcome.status, {"cells": len(outcome.cells), "skipped": outcome.skipped})
-    print(json.dumps({"ran": sorted(c.key.id for c in outcome.cells), "skipped": outcome.skipped,
-                      "status": outcome.status}), flush=True)
+    print(
+        json.dumps(
+            {"ran": sorted(c.key.id for c in outcome.cells), "skipped": outcome.skipped, "status": outcome.status}
+        ),
+        flush=True,
+    )
     return 0
 
 

@@ -37,9 +37,11 @@ def find_pg_bin() -> Path | None:
     """The newest installed PostgreSQL ``bin`` directory with ``initdb`` and ``pg_ctl``, or None."""
     env = os.environ.get("PG_BIN")
     candidates = [env] if env else []
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                         key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-                         reverse=True)
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+        reverse=True,
+    )
     for c in candidates:
         if c and (Path(c) / "initdb").is_file() and (Path(c) / "pg_ctl").is_file():
             return Path(c)
@@ -93,16 +95,19 @@ class ThrowawayPostgres:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"{args[0]} failed ({res.returncode}): {res.stderr[-2000:]} {log}")
 
-    def start(self) -> "ThrowawayPostgres":
+    def start(self) -> ThrowawayPostgres:
         if self.user:
             pw = pwd.getpwnam(self.user)
             os.chown(self.tmp, pw.pw_uid, pw.pw_gid)
         os.chmod(self.tmp, 0o700)
-        self._run("initdb", "-D", str(self.data), "-U", self.role, "--auth=trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", self.role, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"
+        )
         self.port = _free_port()
-        opts = (f"-p {self.port} -h 127.0.0.1 -k {self.tmp} -F -c fsync=off -c full_page_writes=off "
-                f"-c synchronous_commit=off -c max_connections=100")
+        opts = (
+            f"-p {self.port} -h 127.0.0.1 -k {self.tmp} -F -c fsync=off -c full_page_writes=off "
+            f"-c synchronous_commit=off -c max_connections=100"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "-t", "60", "start")
         self.running = True
         atexit.register(self.stop)
@@ -114,8 +119,7 @@ class ThrowawayPostgres:
     def _admin(self):
         import psycopg
 
-        return psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.role} dbname=postgres",
-                               autocommit=True)
+        return psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.role} dbname=postgres", autocommit=True)
 
     def create_database(self, name: str | None = None) -> str:
         """Create an empty database and return its SQLAlchemy URL."""
@@ -140,11 +144,16 @@ class ThrowawayPostgres:
         import psycopg
 
         name = url.rsplit("/", 1)[1]
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.role} dbname={name}",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.role} dbname={name}", autocommit=True
+        ) as conn:
             conn.execute("SET lock_timeout = '20s'")
-            tables = [r[0] for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ]
             if tables:
                 conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers_app import button, captions, chart_specs, errors, fake_env, new_app, no_exception  # noqa: F401
+from tests.helpers_app import button, captions, chart_specs, errors, new_app, no_exception
 from ui.jobs import registry
 
 PAGE = "pages/benchmark.py"
@@ -67,8 +67,9 @@ def test_uploaded_file_with_problems_lists_them(fake_env):
 def test_uploaded_file_runs_and_is_kept_for_reruns(fake_env):
     at = new_app(PAGE)
     at.radio(key="bm_source").set_value("Upload a file").run()
-    good = "".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 40?", "answer": str(i + 40)}) + "\n"
-                   for i in range(3)).encode()
+    good = "".join(
+        json.dumps({"id": f"q{i}", "question": f"What is {i} plus 40?", "answer": str(i + 40)}) + "\n" for i in range(3)
+    ).encode()
     at.file_uploader(key="bm_upload").upload("mine.jsonl", good).run()
     assert "mine: 3 question(s)" in " ".join(captions(at))
     job = start_and_finish(at)

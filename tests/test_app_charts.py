@@ -1,18 +1,24 @@
-"""tale_core.charts: pure plotly builders, fed with real engine objects (scripted sweep) and dicts."""
+"""tale_core.analysis.charts: pure plotly builders, fed with real engine objects (scripted sweep) and dicts."""
 
 from __future__ import annotations
 
 import math
 
-from tale_core import charts
-from tale_core.elasticity import analyze
+from tale_core.analysis import charts
+from tale_core.analysis.elasticity import analyze
+from tale_core.experiments.sweep import SweepConfig, run_sweep
 from tale_core.providers.scripted import scripted_model
-from tale_core.sweep import SweepConfig, run_sweep
 
 
 def _sweep(models=("fake/elastic",), budgets=(5, 10, 50, 200), repeats=1):
-    cfg = SweepConfig(question="What is 6 times 7?", gold="42", models=models, budgets=budgets, repeats=repeats,
-                      temperature=0.0 if repeats == 1 else 0.7)
+    cfg = SweepConfig(
+        question="What is 6 times 7?",
+        gold="42",
+        models=models,
+        budgets=budgets,
+        repeats=repeats,
+        temperature=0.0 if repeats == 1 else 0.7,
+    )
     out = run_sweep(cfg, {m: scripted_model(m.split("/", 1)[1]) for m in models})
     return out.cells
 
@@ -52,8 +58,12 @@ def test_elasticity_figure_accepts_report_dicts_and_shows_repeat_spread():
 
 
 def test_empty_inputs_give_a_message_not_empty_axes():
-    for fig in (charts.elasticity_figure({}), charts.accuracy_cost_figure([]), charts.search_path_figure([]),
-                charts.vanilla_vs_tale_figure([])):
+    for fig in (
+        charts.elasticity_figure({}),
+        charts.accuracy_cost_figure([]),
+        charts.search_path_figure([]),
+        charts.vanilla_vs_tale_figure([]),
+    ):
         ann = fig.to_plotly_json()["layout"]["annotations"]
         assert ann and ann[0]["text"]
 
@@ -68,10 +78,12 @@ def test_accuracy_cost_figure_two_panels_with_units():
 
 
 def test_search_path_numbers_probes_and_stars_the_choice():
-    probes = [{"step": 0, "budget": None, "output_tokens": 258, "correct": True, "accepted": True},
-              {"step": 1, "budget": 129, "output_tokens": 143, "correct": True, "accepted": True},
-              {"step": 2, "budget": 64, "output_tokens": 94, "correct": True, "accepted": True},
-              {"step": 3, "budget": 32, "output_tokens": 98, "correct": True, "accepted": False}]
+    probes = [
+        {"step": 0, "budget": None, "output_tokens": 258, "correct": True, "accepted": True},
+        {"step": 1, "budget": 129, "output_tokens": 143, "correct": True, "accepted": True},
+        {"step": 2, "budget": 64, "output_tokens": 94, "correct": True, "accepted": True},
+        {"step": 3, "budget": 32, "output_tokens": 98, "correct": True, "accepted": False},
+    ]
     fig = charts.search_path_figure({"Paper": probes}, reference_tokens=258, chosen={"Paper": (64, 94)})
     path = next(t for t in fig.data if t.name == "Paper")
     assert list(path.x) == [258, 129, 64, 32] and list(path.text) == ["0", "1", "2", "3"]
@@ -80,17 +92,20 @@ def test_search_path_numbers_probes_and_stars_the_choice():
 
 
 def test_vanilla_vs_tale_splits_correct_and_wrong():
-    rows = [{"question_id": "a", "vanilla_tokens": 250, "tale_tokens": 80, "tale_correct": True},
-            {"question_id": "b", "vanilla_tokens": 300, "tale_tokens": 120, "tale_correct": False}]
+    rows = [
+        {"question_id": "a", "vanilla_tokens": 250, "tale_tokens": 80, "tale_correct": True},
+        {"question_id": "b", "vanilla_tokens": 300, "tale_tokens": 120, "tale_correct": False},
+    ]
     fig = charts.vanilla_vs_tale_figure(rows)
-    assert {t.name for t in fig.data} == {"Same tokens (y = x)", "TALE correct (1 question)",
-                                          "TALE wrong (1 question)"}
+    assert {t.name for t in fig.data} == {"Same tokens (y = x)", "TALE correct (1 question)", "TALE wrong (1 question)"}
     assert "Question a" in next(t for t in fig.data if t.name.startswith("TALE correct")).hovertext[0]
 
 
 def test_paper_vs_now_bars():
-    rows = [{"label": "Direct answer", "paper_tokens": 15, "now_tokens": 12},
-            {"label": "Vanilla CoT", "paper_tokens": 258, "now_tokens": None}]
+    rows = [
+        {"label": "Direct answer", "paper_tokens": 15, "now_tokens": 12},
+        {"label": "Vanilla CoT", "paper_tokens": 258, "now_tokens": None},
+    ]
     fig = charts.paper_vs_now_figure(rows, model="fake/elastic")
     assert [t.name for t in fig.data] == ["Paper (GPT-4o-mini)", "Now (fake/elastic)"]
     assert fig.to_plotly_json()["layout"]["xaxis"].get("type") in (None, "category")  # bars need categories

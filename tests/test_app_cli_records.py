@@ -6,7 +6,7 @@ import pytest
 
 from tale_core import cli
 from tale_core.providers.scripted import ScriptedModel
-from tests.helpers_app import chart_specs, fake_env, new_app, no_exception  # noqa: F401
+from tests.helpers_app import chart_specs, new_app, no_exception
 from ui import services
 
 QUESTION = "What is 6 times 7?"
@@ -28,8 +28,10 @@ def latest_id() -> str:
 
 
 def test_cli_sweep_opens_on_the_sweep_page(cli_recording):
-    assert cli.main(["sweep", QUESTION, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,50,200",
-                     "--json"]) == 0
+    assert (
+        cli.main(["sweep", QUESTION, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,50,200", "--json"])
+        == 0
+    )
     at = new_app("pages/sweep.py", query={"experiment": latest_id()})
     no_exception(at)
     curve = next(t for t in chart_specs(at)[0]["data"] if t.get("name") == "fake/elastic")
@@ -47,8 +49,23 @@ def test_cli_search_opens_on_the_search_page_with_its_path(cli_recording):
 
 
 def test_cli_benchmark_opens_and_reruns_from_the_app(cli_recording):
-    assert cli.main(["bench", "--dataset", "samples", "--model", "fake/elastic", "--methods", "vanilla,tale-ep",
-                     "--limit", "2", "--json"]) == 0
+    assert (
+        cli.main(
+            [
+                "bench",
+                "--dataset",
+                "samples",
+                "--model",
+                "fake/elastic",
+                "--methods",
+                "vanilla,tale-ep",
+                "--limit",
+                "2",
+                "--json",
+            ]
+        )
+        == 0
+    )
     eid = latest_id()
     at = new_app("pages/benchmark.py", query={"experiment": eid})
     no_exception(at)

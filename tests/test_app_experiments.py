@@ -3,7 +3,7 @@ delete with confirmation."""
 
 from __future__ import annotations
 
-from tests.helpers_app import button, captions, chart_specs, errors, fake_env, new_app, no_exception  # noqa: F401
+from tests.helpers_app import button, captions, chart_specs, errors, new_app, no_exception
 from ui import services
 from ui.jobs import registry
 

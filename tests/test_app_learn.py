@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tale_core.providers.scripted import ScriptedModel
-from tests.helpers_app import badges, button, chart_specs, fake_env, new_app, no_exception  # noqa: F401
+from tests.helpers_app import badges, button, chart_specs, new_app, no_exception
 from ui import services
 
 PAGE = "pages/learn.py"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tale_core.providers.scripted import ScriptedModel
-from tests.helpers_app import (badges, button, captions, errors, fake_env, new_app, no_exception,  # noqa: F401
-                               texts)
+from tests.helpers_app import badges, button, captions, errors, new_app, no_exception, texts
 
 QUESTION = "A farmer has 17 sheep and buys 25 more. How many sheep does he have now?"
 

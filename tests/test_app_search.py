@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tale_core.providers.scripted import ScriptedModel
-from tests.helpers_app import button, captions, chart_specs, fake_env, new_app, no_exception  # noqa: F401
+from tests.helpers_app import button, captions, chart_specs, new_app, no_exception
 from ui.jobs import registry
 
 PAGE = "pages/search.py"
@@ -49,8 +49,14 @@ def test_both_searches_run_and_ours_finds_a_cheaper_budget(fake_env, gold):
     at = new_app(PAGE)
     job = run_search(at)
     assert job.status == "done"
-    assert metrics(at) == [("Chosen budget", "64"), ("Tokens spent", "94"), ("Saved vs vanilla", "64%"),
-                           ("Chosen budget", "43"), ("Tokens spent", "87"), ("Saved vs vanilla", "66%")]
+    assert metrics(at) == [
+        ("Chosen budget", "64"),
+        ("Tokens spent", "94"),
+        ("Saved vs vanilla", "64%"),
+        ("Chosen budget", "43"),
+        ("Tokens spent", "87"),
+        ("Saved vs vanilla", "66%"),
+    ]
     spec = chart_specs(at)[0]
     names = [t.get("name") for t in spec["data"]]
     assert "The paper's search (halving)" in names and "Bracketing search (ours)" in names

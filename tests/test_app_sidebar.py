@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tale_core.catalog import ModelInfo
 from tale_core.providers import ModelStatus
-from tests.helpers_app import all_values, button, errors, fake_env, new_app, no_exception  # noqa: F401
+from tale_core.providers.catalog import ModelInfo
+from tests.helpers_app import all_values, button, errors, new_app, no_exception
 from ui.sidebar import default_models
 
 SECRET = "sk-test-0123456789abcdefghijklmnop"
@@ -76,8 +76,9 @@ def _status(spec: str, ok: bool) -> ModelStatus:
 
 def test_default_model_prefers_the_elastic_demo_models():
     assert default_models([_status("local/smollm2", True), _status("fake/elastic", True)]) == ["fake/elastic"]
-    assert default_models([_status("local/smollm2", True),
-                           _status("local/qwen2.5-coder-1.5b", True)]) == ["local/qwen2.5-coder-1.5b"]
+    assert default_models([_status("local/smollm2", True), _status("local/qwen2.5-coder-1.5b", True)]) == [
+        "local/qwen2.5-coder-1.5b"
+    ]
     assert default_models([_status("local/smollm2", True)]) == ["local/smollm2"]
     assert default_models([_status("openai/gpt-4o", False)]) == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.helpers_app import button, captions, chart_specs, errors, fake_env, new_app, no_exception  # noqa: F401
+from tests.helpers_app import button, captions, chart_specs, errors, new_app, no_exception
 from ui.jobs import registry
 
 PAGE = "pages/sweep.py"
@@ -106,8 +106,9 @@ def test_cancel_stops_new_calls(fake_env, monkeypatch):
     from tale_core.providers import scripted
 
     # 1 s per call, 4 at a time: 21 cells take about 6 s, so the cancel lands long before the end
-    monkeypatch.setitem(scripted.SCRIPTED_CURVES, "slow",
-                        dataclasses.replace(scripted.SCRIPTED_CURVES["slow"], latency=1.0))
+    monkeypatch.setitem(
+        scripted.SCRIPTED_CURVES, "slow", dataclasses.replace(scripted.SCRIPTED_CURVES["slow"], latency=1.0)
+    )
     at = new_app(PAGE, models=["fake/slow"])
     configure(at, budgets="1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20")
     button(at, "Start sweep").click().run()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
-from tale_core.methods import MethodSpec, run_method
+from tale_core.engine.methods import MethodSpec, run_method
+from tale_core.experiments.sweep import SweepConfig, run_sweep
 from tale_core.protocols import MemoryCache
 from tale_core.providers.scripted import scripted_model
-from tale_core.sweep import SweepConfig, run_sweep
 from ui import fmt, rebuild
 from ui.inputs import parse_choices
 from ui.jobs import Job, JobRegistry
@@ -40,7 +40,7 @@ def test_parse_choices():
 
 
 def test_spend_meter_counts_paid_calls_only():
-    meter, sink_errors = SpendMeter(), []
+    meter = SpendMeter()
 
     class Broken:
         def on_call(self, record):
@@ -92,5 +92,6 @@ def test_sweep_cells_rebuilt_from_records_match_the_live_ones():
     live = run_sweep(cfg, {"fake/elastic": scripted_model("elastic")}, sink=Keep()).cells
     rebuilt = rebuild.sweep_cells(records)
     key = lambda c: c.key.id  # noqa: E731
-    assert [(c.key.id, c.result.output_tokens, c.result.status) for c in sorted(rebuilt, key=key)] == \
-           [(c.key.id, c.result.output_tokens, c.result.status) for c in sorted(live, key=key)]
+    assert [(c.key.id, c.result.output_tokens, c.result.status) for c in sorted(rebuilt, key=key)] == [
+        (c.key.id, c.result.output_tokens, c.result.status) for c in sorted(live, key=key)
+    ]

@@ -6,15 +6,23 @@ import threading
 
 import pytest
 
-from tale_core.bench import (PAPER_TABLE3, BenchOutcome, paper_reference, run_benchmark, summarize,
-                             write_rows_csv)
+from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
-from tale_core.methods import MethodSpec
+from tale_core.experiments.benchmark import (
+    PAPER_TABLE3,
+    BenchOutcome,
+    paper_reference,
+    run_benchmark,
+    summarize,
+    write_rows_csv,
+)
 from tale_core.protocols import MemoryCache
 from tale_core.providers.scripted import scripted_model
 
-ITEMS = [{"id": f"q{i}", "question": f"Question number {i}: how many apples are in basket {i}?",
-          "answer": str(40 + i)} for i in range(1, 5)]
+ITEMS = [
+    {"id": f"q{i}", "question": f"Question number {i}: how many apples are in basket {i}?", "answer": str(40 + i)}
+    for i in range(1, 5)
+]
 ANSWERS = {it["question"]: it["answer"] for it in ITEMS}
 METHODS = [MethodSpec("direct"), MethodSpec("vanilla"), MethodSpec("tale-ep")]
 
@@ -28,8 +36,11 @@ def test_rows_cover_every_item_method_and_model_in_a_stable_order():
     assert isinstance(out, BenchOutcome) and out.status == "done" and out.errors == 0
     assert len(out.rows) == 4 * 3 * 2
     keys = [(r["spec"], r["item_id"], r["method"]) for r in out.rows]
-    assert keys[:3] == [("fake/elastic", "q1", "direct"), ("fake/elastic", "q1", "vanilla"),
-                        ("fake/elastic", "q1", "tale-ep")]
+    assert keys[:3] == [
+        ("fake/elastic", "q1", "direct"),
+        ("fake/elastic", "q1", "vanilla"),
+        ("fake/elastic", "q1", "tale-ep"),
+    ]
     assert keys[12][0] == "fake/compliant"
     assert all(r["status"] == "correct" for r in out.rows)
 
@@ -66,16 +77,46 @@ def test_flaky_model_gives_some_error_rows_and_the_run_goes_on():
 
 def test_wrong_and_no_answer_count_against_accuracy():
     rows = [
-        {"spec": "m", "method": "vanilla", "status": "correct", "output_tokens": 100, "input_tokens": 10,
-         "cost_usd": 0.002},
-        {"spec": "m", "method": "vanilla", "status": "wrong", "output_tokens": 300, "input_tokens": 10,
-         "cost_usd": 0.004},
-        {"spec": "m", "method": "budget:50", "status": "correct", "output_tokens": 40, "input_tokens": 12,
-         "cost_usd": 0.001},
-        {"spec": "m", "method": "budget:50", "status": "no_answer", "output_tokens": 60, "input_tokens": 12,
-         "cost_usd": 0.001},
-        {"spec": "m", "method": "budget:50", "status": "error", "output_tokens": 0, "input_tokens": 0,
-         "cost_usd": None},
+        {
+            "spec": "m",
+            "method": "vanilla",
+            "status": "correct",
+            "output_tokens": 100,
+            "input_tokens": 10,
+            "cost_usd": 0.002,
+        },
+        {
+            "spec": "m",
+            "method": "vanilla",
+            "status": "wrong",
+            "output_tokens": 300,
+            "input_tokens": 10,
+            "cost_usd": 0.004,
+        },
+        {
+            "spec": "m",
+            "method": "budget:50",
+            "status": "correct",
+            "output_tokens": 40,
+            "input_tokens": 12,
+            "cost_usd": 0.001,
+        },
+        {
+            "spec": "m",
+            "method": "budget:50",
+            "status": "no_answer",
+            "output_tokens": 60,
+            "input_tokens": 12,
+            "cost_usd": 0.001,
+        },
+        {
+            "spec": "m",
+            "method": "budget:50",
+            "status": "error",
+            "output_tokens": 0,
+            "input_tokens": 0,
+            "cost_usd": None,
+        },
     ]
     van, bud = summarize(rows)
     assert van.accuracy == 0.5 and van.avg_output_tokens == 200 and van.expense_usd == pytest.approx(0.006)
@@ -148,7 +189,7 @@ def test_bad_input_is_a_clear_error():
 
 
 def test_dataset_items_work_too():
-    datasets = pytest.importorskip("tale_core.datasets")
+    datasets = pytest.importorskip("tale_core.data.datasets")
     ds = datasets.load_samples()
     items = ds.items[:2] if hasattr(ds, "items") else list(ds)[:2]
     out = run_benchmark(items, [MethodSpec("direct")], {"fake/elastic": fake("elastic")})

@@ -2,8 +2,16 @@
 
 import pytest
 
-from tale_core.budgets import (MAX_BUDGET, MAX_POINTS, BudgetError, check_budget, linear_grid, log_grid,
-                               normalize_budgets, parse_budget_list)
+from tale_core.engine.budgets import (
+    MAX_BUDGET,
+    MAX_POINTS,
+    BudgetError,
+    check_budget,
+    linear_grid,
+    log_grid,
+    normalize_budgets,
+    parse_budget_list,
+)
 from tale_core.errors import TaleError
 
 
@@ -13,10 +21,19 @@ def test_parse_budget_list():
     assert parse_budget_list("1_000") == [1000]
 
 
-@pytest.mark.parametrize("text,msg", [
-    ("", "No budgets"), ("  , ", "No budgets"), ("0", "at least 1"), ("-5", "at least 1"),
-    ("ten", "not a whole number"), ("12.5", "not a whole number"), (str(MAX_BUDGET + 1), "above the limit"),
-    (",".join(str(i) for i in range(1, MAX_POINTS + 2)), "too many")])
+@pytest.mark.parametrize(
+    "text,msg",
+    [
+        ("", "No budgets"),
+        ("  , ", "No budgets"),
+        ("0", "at least 1"),
+        ("-5", "at least 1"),
+        ("ten", "not a whole number"),
+        ("12.5", "not a whole number"),
+        (str(MAX_BUDGET + 1), "above the limit"),
+        (",".join(str(i) for i in range(1, MAX_POINTS + 2)), "too many"),
+    ],
+)
 def test_parse_errors(text, msg):
     with pytest.raises(BudgetError, match=msg):
         parse_budget_list(text)
@@ -45,8 +62,9 @@ def test_log_grid():
     assert log_grid(1, 4, 20) == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("args", [(0, 10, 3), (50, 10, 3), (1, 10, 0), (1, 10, MAX_POINTS + 1), (1, 10, "3"),
-                                  (1, MAX_BUDGET + 1, 3)])
+@pytest.mark.parametrize(
+    "args", [(0, 10, 3), (50, 10, 3), (1, 10, 0), (1, 10, MAX_POINTS + 1), (1, 10, "3"), (1, MAX_BUDGET + 1, 3)]
+)
 def test_grid_errors(args):
     with pytest.raises(BudgetError):
         linear_grid(*args)

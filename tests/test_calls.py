@@ -1,8 +1,8 @@
 """call_model: cache policy, errors never raised nor cached, sink sees everything, cost."""
 
-from tale_core import prompts
-from tale_core.calls import call_model, spent_usd
-from tale_core.pricing import Price
+from tale_core.accounting.pricing import Price
+from tale_core.engine import prompts
+from tale_core.engine.calls import call_model, spent_usd
 from tale_core.protocols import MemoryCache
 from tale_core.providers.scripted import scripted_model
 from tale_core.types import GenParams
@@ -72,7 +72,15 @@ def test_cost_with_override_and_cache_hit_spends_nothing():
 
 
 def test_meta_fields_and_extra():
-    rec = call_model(scripted_model("flat"), prompts.vanilla_cot(Q), GenParams(), role="reference",
-                     question="q", question_id="q1", repeat=2, cell="abc")
+    rec = call_model(
+        scripted_model("flat"),
+        prompts.vanilla_cot(Q),
+        GenParams(),
+        role="reference",
+        question="q",
+        question_id="q1",
+        repeat=2,
+        cell="abc",
+    )
     assert (rec.role, rec.question, rec.question_id, rec.repeat) == ("reference", "q", "q1", 2)
     assert rec.extra["cell"] == "abc" and rec.spec == "fake/flat"

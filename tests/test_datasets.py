@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tale_core.datasets import (ColumnMapping, Dataset, DatasetError, Item, Problem, load_dataset,
-                                load_samples)
+from tale_core.data.datasets import ColumnMapping, Dataset, DatasetError, Item, Problem, load_dataset, load_samples
 from tale_core.errors import TaleError
-from tale_core.grading import grade
+from tale_core.scoring.grading import grade
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parent.parent
@@ -103,7 +102,7 @@ def test_multiple_choice_samples() -> None:
     ds = load_samples("multiple_choice")
     assert ds.kind == "multiple_choice" and len(ds) >= 8
     for it in ds:
-        assert it.answer in "ABCDE"[:len(it.choices)]
+        assert it.answer in "ABCDE"[: len(it.choices)]
     text = ds.items[0].question_text()
     assert text.splitlines()[1:] == [f"{'ABCDE'[i]}. {c}" for i, c in enumerate(ds.items[0].choices)]
     both = load_samples("all")
@@ -120,6 +119,7 @@ def test_samples_are_package_data() -> None:
 
 # ---------------------------------------------------------------------------------------------------
 # GSM8K
+
 
 @pytest.mark.skipif(not GSM8K.exists(), reason="GSM8K test file not present next to the repository")
 def test_gsm8k_file() -> None:
@@ -142,6 +142,7 @@ def test_gsm8k_style_answers() -> None:
 # ---------------------------------------------------------------------------------------------------
 # Good files
 
+
 def test_simple_jsonl_with_ids_floats_and_meta() -> None:
     ds = load_dataset(DATA / "good_simple.jsonl")
     assert ds.name == "good_simple" and ds.source == "good_simple.jsonl" and ds.format == "jsonl"
@@ -161,8 +162,7 @@ def test_json_multiple_choice_forms() -> None:
 
 
 def test_json_list_and_mixed_kind() -> None:
-    doc = [{"question": "2+2?", "answer": 4},
-           {"question": "Pick B", "choices": ["x", "y"], "answer": "B"}]
+    doc = [{"question": "2+2?", "answer": 4}, {"question": "Pick B", "choices": ["x", "y"], "answer": "B"}]
     ds = load_dataset(json.dumps(doc).encode(), name="mine.json")
     assert ds.kind == "mixed" and ds.name == "mine" and [it.id for it in ds] == ["line-1", "line-2"]
 
@@ -195,8 +195,9 @@ def test_column_mapping() -> None:
 def test_mapping_with_choices_and_id_columns() -> None:
     rows = [{"key": "a1", "text": "Pick the odd one", "opts": "2|3|4", "gold": "B"}]
     data = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    ds = load_dataset(data, fmt="jsonl", mapping=ColumnMapping(question="text", answer="gold", choices="opts",
-                                                               id="key"))
+    ds = load_dataset(
+        data, fmt="jsonl", mapping=ColumnMapping(question="text", answer="gold", choices="opts", id="key")
+    )
     assert ds.items[0] == Item("a1", "Pick the odd one", "B", ("2", "3", "4"))
 
 
@@ -207,7 +208,7 @@ def test_auto_detected_names_and_boxed_solution() -> None:
 
 
 def test_bom_crlf_and_file_like_upload() -> None:
-    data = '\ufeffquestion,answer\r\nWhat is 9 + 1?,10\r\n'.encode("utf-8")
+    data = "\ufeffquestion,answer\r\nWhat is 9 + 1?,10\r\n".encode("utf-8")
     ds = load_dataset(io.BytesIO(data), name="upload.csv")
     assert ds.items[0].question == "What is 9 + 1?" and ds.items[0].answer == "10"
 
@@ -239,6 +240,7 @@ def test_round_trip_through_to_jsonl() -> None:
 
 # ---------------------------------------------------------------------------------------------------
 # Bad files: clear problems with line numbers, nothing loaded
+
 
 def test_empty_file() -> None:
     [p] = problems_of(DATA / "empty.jsonl")
@@ -332,24 +334,27 @@ def test_missing_file_and_folder() -> None:
     assert "folder" in p.message
 
 
-@pytest.mark.parametrize("line, fragment", [
-    ('{"question": 5, "answer": 1}', "must be text"),
-    ('{"question": "q", "answer": [1]}', "text or a number"),
-    ('{"question": "q", "answer": true}', "text or a number"),
-    ('{"question": "q", "answer": ""}', "answer is empty"),
-    ('{"question": "q", "answer": null}', "answer is empty"),
-    ('{"question": "q", "answer": "steps ####"}', "nothing after '####'"),
-    ('{"question": "q", "answer": NaN}', "not valid JSON"),
-    ('[1, 2]', "JSON object"),
-    ('{"question": "q", "choices": ["a"], "answer": "A"}', "2 to 10 options"),
-    ('{"question": "q", "choices": ["a", "b"], "answer": "C"}', "only 2 options"),
-    ('{"question": "q", "choices": ["a", "b"], "answer": "zebra"}', "nor the text"),
-    ('{"question": "q", "choices": ["a", "b"], "answer": 5}', "outside"),
-    ('{"question": "q", "choices": {"A": "a", "C": "c"}, "answer": "A"}', "letters A, B"),
-    ('{"question": "q", "choices": ["a", ""], "answer": "A"}', "option B is empty"),
-    ('{"question": "q", "choices": "a b c", "answer": "A"}', "separated by |"),
-    ('{"id": "", "question": "q", "answer": 1}', "id must be"),
-])
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        ('{"question": 5, "answer": 1}', "must be text"),
+        ('{"question": "q", "answer": [1]}', "text or a number"),
+        ('{"question": "q", "answer": true}', "text or a number"),
+        ('{"question": "q", "answer": ""}', "answer is empty"),
+        ('{"question": "q", "answer": null}', "answer is empty"),
+        ('{"question": "q", "answer": "steps ####"}', "nothing after '####'"),
+        ('{"question": "q", "answer": NaN}', "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"question": "q", "choices": ["a"], "answer": "A"}', "2 to 10 options"),
+        ('{"question": "q", "choices": ["a", "b"], "answer": "C"}', "only 2 options"),
+        ('{"question": "q", "choices": ["a", "b"], "answer": "zebra"}', "nor the text"),
+        ('{"question": "q", "choices": ["a", "b"], "answer": 5}', "outside"),
+        ('{"question": "q", "choices": {"A": "a", "C": "c"}, "answer": "A"}', "letters A, B"),
+        ('{"question": "q", "choices": ["a", ""], "answer": "A"}', "option B is empty"),
+        ('{"question": "q", "choices": "a b c", "answer": "A"}', "separated by |"),
+        ('{"id": "", "question": "q", "answer": 1}', "id must be"),
+    ],
+)
 def test_bad_records(line: str, fragment: str) -> None:
     good = '{"question": "fine?", "answer": 1}\n'
     problems = problems_of((good + line + "\n").encode(), fmt="jsonl")

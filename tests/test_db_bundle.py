@@ -9,18 +9,19 @@ import pytest
 from db.bundle import FORMAT, MAX_BUNDLE_BYTES, BundleError, export_bytes, export_experiment, import_bundle
 from db.store import ExperimentNotFound
 from tale_core.errors import TaleError
-from tests.helpers_db import db_url, make_record, _pg_shared_db, pg_migrated_url, pg_server, pg_url, store  # noqa: F401 - fixtures
+from tests.helpers_db import make_record
 
 
 def _experiment(store, n_calls: int = 3) -> str:
-    eid = store.create_experiment("sweep", "Elasticity of 6x7", {"question": "What is 6 x 7?",
-                                                                 "budgets": [10, 50], "models": ["fake/elastic"]})
-    store.record_call(eid, make_record(cell_id="fake/elastic|ref|0", role="reference", budget=None,
-                                       output_tokens=258))
+    eid = store.create_experiment(
+        "sweep", "Elasticity of 6x7", {"question": "What is 6 x 7?", "budgets": [10, 50], "models": ["fake/elastic"]}
+    )
+    store.record_call(eid, make_record(cell_id="fake/elastic|ref|0", role="reference", budget=None, output_tokens=258))
     for i in range(1, n_calls):
         store.record_call(eid, make_record(cell_id=f"fake/elastic|{10 * i}|0", budget=10 * i, output_tokens=80))
-    store.record_call(eid, make_record(cell_id="fake/elastic|99|0", budget=99,
-                                       error={"kind": "rate_limit", "message": "slow down"}))
+    store.record_call(
+        eid, make_record(cell_id="fake/elastic|99|0", budget=99, error={"kind": "rate_limit", "message": "slow down"})
+    )
     store.annotate(eid, "first look")
     store.finish_experiment(eid, "done", {"sweet_spot": 20})
     return eid
@@ -49,8 +50,9 @@ def test_round_trip_into_another_database(store, tmp_path):
         assert (b.title, b.kind, b.status, b.config) == (a.title, a.kind, a.status, a.config)
         assert b.summary["sweet_spot"] == 20 and b.summary["imported_from"]["original_id"] == eid
         assert b.notes.startswith("first look") and eid in b.notes
-        assert [(c.spec, c.role, c.budget, c.output_tokens, c.response, c.status, c.cell_id) for c in b.calls] == \
-               [(c.spec, c.role, c.budget, c.output_tokens, c.response, c.status, c.cell_id) for c in a.calls]
+        assert [(c.spec, c.role, c.budget, c.output_tokens, c.response, c.status, c.cell_id) for c in b.calls] == [
+            (c.spec, c.role, c.budget, c.output_tokens, c.response, c.status, c.cell_id) for c in a.calls
+        ]
         assert [c.to_record().messages for c in b.calls] == [c.to_record().messages for c in a.calls]
         assert other.done_cell_ids(new) == store.done_cell_ids(eid)
         # imported calls never feed the call cache
@@ -98,8 +100,13 @@ def test_broken_files_are_rejected_with_a_reason(store):
 
 def test_wrong_versions(store):
     doc = _bundle(store)
-    for version, expect in ((2, "not supported"), (0, "unknown"), ("1", "whole number"), (True, "whole number"),
-                            (None, "whole number")):
+    for version, expect in (
+        (2, "not supported"),
+        (0, "unknown"),
+        ("1", "whole number"),
+        (True, "whole number"),
+        (None, "whole number"),
+    ):
         doc["version"] = version
         assert expect in _problems(json.dumps(doc), store)[0]
 
@@ -121,9 +128,17 @@ def test_wrong_types_are_all_reported_together(store):
     doc["calls"].append("not a call")
     problems = _problems(json.dumps(doc), store)
     text = "\n".join(problems)
-    for needle in ("experiment.kind", "experiment.config", "calls[0].output_tokens", "calls[0].budget",
-                   "calls[1].messages[0].role", "calls[1].messages[0].content", "calls[1].correct",
-                   "calls[2].params.max_tokens", "calls[4]"):
+    for needle in (
+        "experiment.kind",
+        "experiment.config",
+        "calls[0].output_tokens",
+        "calls[0].budget",
+        "calls[1].messages[0].role",
+        "calls[1].messages[0].content",
+        "calls[1].correct",
+        "calls[2].params.max_tokens",
+        "calls[4]",
+    ):
         assert needle in text, needle
     assert store.count_experiments() == n  # nothing stored
 
@@ -137,8 +152,12 @@ def test_missing_sections(store):
 
 
 def test_minimal_bundle_imports(store):
-    doc = {"format": FORMAT, "version": 1, "experiment": {"kind": "playground"},
-           "calls": [{"spec": "fake/elastic", "messages": [{"role": "user", "content": "hi"}], "response": "yo"}]}
+    doc = {
+        "format": FORMAT,
+        "version": 1,
+        "experiment": {"kind": "playground"},
+        "calls": [{"spec": "fake/elastic", "messages": [{"role": "user", "content": "hi"}], "response": "yo"}],
+    }
     d = store.get_experiment(import_bundle(json.dumps(doc), store))
     assert d.title == "Imported experiment" and d.calls[0].response == "yo" and d.calls[0].provider == "fake"
 

@@ -6,14 +6,16 @@ import pytest
 
 from db.cache import DbCallCache
 from db.recorder import Recorder
-from tale_core.calls import call_model
+from tale_core.engine.calls import call_model
 from tale_core.protocols import CallCache
 from tale_core.providers.scripted import scripted_model
 from tale_core.types import GenParams, Message
-from tests.helpers_db import db_url, make_record, _pg_shared_db, pg_migrated_url, pg_server, pg_url, store  # noqa: F401 - fixtures
+from tests.helpers_db import make_record
 
-MSGS = [Message("system", "You are a helpful assistant."),
-        Message("user", "Q: What is 6 x 7?\nLet's think step by step and use less than 50 tokens:\n")]
+MSGS = [
+    Message("system", "You are a helpful assistant."),
+    Message("user", "Q: What is 6 x 7?\nLet's think step by step and use less than 50 tokens:\n"),
+]
 
 
 class CountingModel:
@@ -55,9 +57,17 @@ def test_deterministic_call_is_cached_and_replayed(store):
     assert third.cache_hit and m.calls == 1
 
 
-@pytest.mark.parametrize("changed", [
-    GenParams(max_tokens=512), GenParams(seed=1), GenParams(top_p=0.5), GenParams(stop=("####",)),
-    GenParams(thinking_budget=1024), GenParams(reasoning_effort="low")])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        GenParams(max_tokens=512),
+        GenParams(seed=1),
+        GenParams(top_p=0.5),
+        GenParams(stop=("####",)),
+        GenParams(thinking_budget=1024),
+        GenParams(reasoning_effort="low"),
+    ],
+)
 def test_every_generation_parameter_is_part_of_the_key(store, changed):
     cache = DbCallCache(store)
     m = CountingModel(scripted_model("elastic"))

@@ -43,8 +43,13 @@ def test_recorder_factory_records_runs(cli):
     rec.sink.on_call(make_record(cell_id="q1|vanilla"))  # a duplicate is ignored, not an error
     rec.finish("done", {"accuracy": 1.0})
     d = _store(cli.url).get_experiment(rec.id)
-    assert (d.kind, d.title, d.status, d.summary, len(d.calls)) == ("benchmark", "CLI benchmark", "done",
-                                                                     {"accuracy": 1.0}, 1)
+    assert (d.kind, d.title, d.status, d.summary, len(d.calls)) == (
+        "benchmark",
+        "CLI benchmark",
+        "done",
+        {"accuracy": 1.0},
+        1,
+    )
     assert rec.sink.recorded == 1 and rec.sink.duplicates == 1
     assert rec.cache is not None
 

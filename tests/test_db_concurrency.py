@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from db.store import Store
-from tests.helpers_db import db_url, make_record, _pg_shared_db, pg_migrated_url, pg_server, pg_url, sqlite_url, store  # noqa: F401
+from tests.helpers_db import make_record
 
 THREADS = 8
 PER_THREAD = 40
@@ -84,8 +84,16 @@ for i in range(30):
 def test_processes_write_one_sqlite_file_at_once(sqlite_url):
     s = Store(sqlite_url)
     eid = s.create_experiment("benchmark", "multi-process", {})
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, sqlite_url, eid, str(w)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, sqlite_url, eid, str(w)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [o[1][-500:] for o in outs]
     assert not any("locked" in o[1] for o in outs)

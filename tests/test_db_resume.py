@@ -13,10 +13,8 @@ from pathlib import Path
 
 from db.recorder import Recorder
 from db.store import Store
+from tale_core.experiments.sweep import SweepConfig, plan_cells, run_sweep
 from tale_core.providers.scripted import scripted_model
-from tale_core.sweep import SweepConfig, plan_cells, run_sweep
-from tests.helpers_db import (_pg_shared_db, db_url, pg_migrated_url, pg_server, pg_url,  # noqa: F401 - fixtures
-                              sqlite_url)
 from tests.helpers_db_sweep import CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,8 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _worker(*args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "tests.helpers_db_sweep", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers_db_sweep", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_kill_dash_nine_then_resume_runs_only_missing_cells(db_url):
@@ -58,21 +62,22 @@ def test_kill_dash_nine_then_resume_runs_only_missing_cells(db_url):
     out, err = res.communicate(timeout=120)
     assert res.returncode == 0, err
     report = json.loads(out.strip().splitlines()[-1])
-    assert set(report["ran"]) == planned - done_before          # only the missing cells ran
+    assert set(report["ran"]) == planned - done_before  # only the missing cells ran
     assert report["skipped"] == len(done_before) and report["status"] == "done"
 
     d = store.get_experiment(eid)
     assert d.status == "done"
     assert store.done_cell_ids(eid) == planned
     ok_cells = [c.cell_id for c in d.calls if c.ok]
-    assert sorted(ok_cells) == sorted(planned)                   # each cell stored exactly once
-    assert rows_before <= {c.id for c in d.calls}                 # nothing recorded before the kill was lost
+    assert sorted(ok_cells) == sorted(planned)  # each cell stored exactly once
+    assert rows_before <= {c.id for c in d.calls}  # nothing recorded before the kill was lost
 
 
 def test_cancelled_sweep_resumes_in_process_without_duplicates(sqlite_url):
     store = Store(sqlite_url)
-    config = SweepConfig(question="What is 6 x 7?", gold="42", models=("fake/elastic", "fake/flat"),
-                         budgets=(10, 20, 50, 100), repeats=2)
+    config = SweepConfig(
+        question="What is 6 x 7?", gold="42", models=("fake/elastic", "fake/flat"), budgets=(10, 20, 50, 100), repeats=2
+    )
     models = {s: scripted_model(s.split("/", 1)[1]) for s in config.models}
     cancel = threading.Event()
     seen = []

@@ -20,7 +20,7 @@ from db import scrub as scrub_mod
 from db.bundle import export_bytes, import_bundle
 from db.recorder import Recorder
 from db.store import Store
-from tale_core.calls import call_model
+from tale_core.engine.calls import call_model
 from tale_core.providers import resolve
 from tale_core.settings import ProviderSettings
 from tale_core.types import GenParams, Message
@@ -30,8 +30,16 @@ from tests.helpers_db import PLANTED_ANT_KEY, PLANTED_KEY, make_record
 ROOT = Path(__file__).resolve().parents[1]
 SIDEBAR_KEY = "typed-in-sidebar-0123456789-secret"
 ENDPOINT_KEY = "local-endpoint-token-ABCDEF987654"
-NEEDLES = [PLANTED_KEY, PLANTED_ANT_KEY, SIDEBAR_KEY, ENDPOINT_KEY,
-           "PLANTEDtestKEY", "PLANTEDanthropicKEY", "typed-in-sidebar", "local-endpoint-token"]
+NEEDLES = [
+    PLANTED_KEY,
+    PLANTED_ANT_KEY,
+    SIDEBAR_KEY,
+    ENDPOINT_KEY,
+    "PLANTEDtestKEY",
+    "PLANTEDanthropicKEY",
+    "typed-in-sidebar",
+    "local-endpoint-token",
+]
 
 
 @pytest.fixture
@@ -61,29 +69,47 @@ def test_no_key_in_database_files_or_bundles(planted, tmp_path):
     settings = ProviderSettings.from_env()
     assert settings.openai_api_key == PLANTED_KEY
 
-    config = {"models": ["openai/gpt-4o-mini"], "settings": settings.redacted(), "api_key": PLANTED_KEY,
-              "headers": {"Authorization": f"Bearer {PLANTED_KEY}"}, "note": f"my key is {SIDEBAR_KEY}"}
+    config = {
+        "models": ["openai/gpt-4o-mini"],
+        "settings": settings.redacted(),
+        "api_key": PLANTED_KEY,
+        "headers": {"Authorization": f"Bearer {PLANTED_KEY}"},
+        "note": f"my key is {SIDEBAR_KEY}",
+    }
     rec = Recorder.start("playground", f"key {PLANTED_ANT_KEY} in title", config, store=store)
     msgs = [Message("system", "You are a helpful assistant."), Message("user", "Q: 2+2?\nLet's think step by step:\n")]
 
     with FakeOpenAI(api_key=PLANTED_KEY) as srv:
-        srv.enqueue(srv.chat(f"Sure, your key is {PLANTED_KEY} and {ENDPOINT_KEY}. Answer: [[4]]",
-                             prompt_tokens=20, completion_tokens=12))
+        srv.enqueue(
+            srv.chat(
+                f"Sure, your key is {PLANTED_KEY} and {ENDPOINT_KEY}. Answer: [[4]]",
+                prompt_tokens=20,
+                completion_tokens=12,
+            )
+        )
         settings.openai_base_url = srv.base_url
         model = resolve("openai/gpt-4o-mini", settings)
         ok = call_model(model, msgs, GenParams(max_tokens=64), cache=rec.cache, sink=rec.sink, question="2+2?")
         assert ok.ok, ok.error
         assert srv.requests[0].header("authorization") == f"Bearer {PLANTED_KEY}"  # the key was really used
-        wrong = resolve("openai/gpt-4o-mini", ProviderSettings.from_env(
-            openai_api_key="sk-wrongkey0123456789abcdefghij", openai_base_url=srv.base_url))
+        wrong = resolve(
+            "openai/gpt-4o-mini",
+            ProviderSettings.from_env(openai_api_key="sk-wrongkey0123456789abcdefghij", openai_base_url=srv.base_url),
+        )
         bad = call_model(wrong, msgs, GenParams(max_tokens=64, seed=5), sink=rec.sink)
         assert bad.error is not None
 
     # a provider that (wrongly) put secrets into its request dict, and an error message quoting a key
-    rec.sink.on_call(make_record(request={"headers": {"Authorization": f"Bearer {PLANTED_KEY}",
-                                                      "x-api-key": PLANTED_ANT_KEY},
-                                          "api_key": PLANTED_KEY, "extra_body": {"token": SIDEBAR_KEY}},
-                                 extra={"api_key": PLANTED_KEY, "env": {"OPENAI_API_KEY": PLANTED_KEY}}))
+    rec.sink.on_call(
+        make_record(
+            request={
+                "headers": {"Authorization": f"Bearer {PLANTED_KEY}", "x-api-key": PLANTED_ANT_KEY},
+                "api_key": PLANTED_KEY,
+                "extra_body": {"token": SIDEBAR_KEY},
+            },
+            extra={"api_key": PLANTED_KEY, "env": {"OPENAI_API_KEY": PLANTED_KEY}},
+        )
+    )
     rec.sink.on_call(make_record(error={"kind": "auth", "message": f"Incorrect API key provided: {PLANTED_KEY}"}))
     rec.finish("done", {"last_error": f"auth failed for {PLANTED_ANT_KEY}", "api_key": SIDEBAR_KEY})
     store.annotate(rec.id, f"remember {PLANTED_KEY}")
@@ -104,12 +130,18 @@ def test_no_key_in_database_files_or_bundles(planted, tmp_path):
     # and through the CLI's export
     out = tmp_path / "bundle.json"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TALE_DATABASE_URL": url}
-    res = subprocess.run([sys.executable, "-m", "tale_core", "experiments", "export", rec.id, str(out)],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "tale_core", "experiments", "export", rec.id, str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert _leaks(out.read_bytes()) == []
 
-    assert _leaks(_db_bytes(db_dir)) == []   # main file + WAL before a checkpoint
+    assert _leaks(_db_bytes(db_dir)) == []  # main file + WAL before a checkpoint
     from db.engine import dispose
 
     with store.engine.connect() as conn:
@@ -121,10 +153,25 @@ def test_no_key_in_database_files_or_bundles(planted, tmp_path):
 def test_scrub_rules():
     from db.scrub import REDACTED, scrub
 
-    assert scrub({"api_key": "x" * 20, "Authorization": "Bearer abc", "max_tokens": 5, "input_tokens": 3,
-                  "api_key_env": "MY_KEY", "password": "", "nested": [{"X-Api-Key": "k"}]}) == {
-        "api_key": REDACTED, "Authorization": REDACTED, "max_tokens": 5, "input_tokens": 3,
-        "api_key_env": "MY_KEY", "password": "", "nested": [{"X-Api-Key": REDACTED}]}
+    assert scrub(
+        {
+            "api_key": "x" * 20,
+            "Authorization": "Bearer abc",
+            "max_tokens": 5,
+            "input_tokens": 3,
+            "api_key_env": "MY_KEY",
+            "password": "",
+            "nested": [{"X-Api-Key": "k"}],
+        }
+    ) == {
+        "api_key": REDACTED,
+        "Authorization": REDACTED,
+        "max_tokens": 5,
+        "input_tokens": 3,
+        "api_key_env": "MY_KEY",
+        "password": "",
+        "nested": [{"X-Api-Key": REDACTED}],
+    }
     assert scrub("call sk-ant-api03-abcdefghijklmnopqrstu now") == f"call {REDACTED} now"
     assert scrub("gsk_abcdefghijklmnopqrstuvwx and AIza" + "b" * 35) == f"{REDACTED} and {REDACTED}"
     # ordinary text is left alone

@@ -6,15 +6,19 @@ import pytest
 
 from db.store import ExperimentNotFound, Store, StoreError
 from tale_core.errors import TaleError
-from tests.helpers_db import db_url, make_record, _pg_shared_db, pg_migrated_url, pg_server, pg_url, store  # noqa: F401 - fixtures
+from tests.helpers_db import make_record
 
 
 def test_create_and_get_experiment(store):
     eid = store.create_experiment("sweep", "Peyton sweep", {"question": "Q?", "budgets": [10, 50]})
     assert len(eid) == 12 and eid.replace("-", "").replace("_", "").isalnum()
     d = store.get_experiment(eid)
-    assert (d.title, d.kind, d.status, d.config) == ("Peyton sweep", "sweep", "running", {"question": "Q?",
-                                                                                           "budgets": [10, 50]})
+    assert (d.title, d.kind, d.status, d.config) == (
+        "Peyton sweep",
+        "sweep",
+        "running",
+        {"question": "Q?", "budgets": [10, 50]},
+    )
     assert d.created_at.tzinfo is not None and d.finished_at is None and d.calls == []
     assert d.app_version
 
@@ -59,7 +63,7 @@ def test_record_call_is_idempotent_by_call_id_and_by_cell(store):
     eid = store.create_experiment("sweep", "s", {})
     rec = make_record(cell_id="c1")
     assert store.record_call(eid, rec) is True
-    assert store.record_call(eid, rec) is False                      # same call id
+    assert store.record_call(eid, rec) is False  # same call id
     assert store.record_call(eid, make_record(cell_id="c1")) is False  # same cell, new call id
     # the TALE-EP estimate of the same cell is another slot
     assert store.record_call(eid, make_record(cell_id="c1", role="estimate")) is True
@@ -93,8 +97,12 @@ def test_finish_rename_annotate_delete(store):
     store.rename(eid, "after")
     store.annotate(eid, "looks elastic below 20")
     d = store.get_experiment(eid)
-    assert (d.title, d.notes, d.status, d.summary) == ("after", "looks elastic below 20", "done",
-                                                        {"sweet_spot": 50, "savings": 0.66})
+    assert (d.title, d.notes, d.status, d.summary) == (
+        "after",
+        "looks elastic below 20",
+        "done",
+        {"sweet_spot": 50, "savings": 0.66},
+    )
     assert d.finished_at is not None
     with pytest.raises(StoreError):
         store.rename(eid, "   ")
@@ -163,8 +171,8 @@ def test_search_title_notes_and_questions(store):
     c = store.create_experiment("playground", "third", {})
     store.record_call(c, make_record(question="How many apples does Janet_X have?"))
     assert {r.id for r in store.search("peyton")} == {a}
-    assert {r.id for r in store.search("100%")} == {b}        # % is literal, not a wildcard
-    assert {r.id for r in store.search("janet_x")} == {c}     # _ is literal too
+    assert {r.id for r in store.search("100%")} == {b}  # % is literal, not a wildcard
+    assert {r.id for r in store.search("janet_x")} == {c}  # _ is literal too
     assert store.search("nothing like this") == []
     assert {r.id for r in store.list_experiments(search="  ")} == {a, b, c}
 

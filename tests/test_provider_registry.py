@@ -36,8 +36,11 @@ def test_anthropic_without_a_key_says_which_variable_to_set():
 
 
 def test_keys_and_base_urls_from_settings_reach_the_models():
-    s = ProviderSettings.from_env(env={"OPENAI_API_KEY": "sk-a", "ANTHROPIC_API_KEY": "sk-b",
-                                       "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, timeout_s=7.0, max_retries=1)
+    s = ProviderSettings.from_env(
+        env={"OPENAI_API_KEY": "sk-a", "ANTHROPIC_API_KEY": "sk-b", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
+        timeout_s=7.0,
+        max_retries=1,
+    )
     o = resolve("openai/o4-mini", s)
     a = resolve("anthropic/claude-haiku-4-5", s)
     assert isinstance(o, OpenAIModel) and isinstance(a, AnthropicModel)
@@ -48,8 +51,14 @@ def test_keys_and_base_urls_from_settings_reach_the_models():
 
 def test_resolved_models_call_the_configured_servers():
     with FakeOpenAI(api_key="sk-a") as so, FakeAnthropic(api_key="sk-b") as sa:
-        s = ProviderSettings.from_env(env={"OPENAI_API_KEY": "sk-a", "OPENAI_BASE_URL": so.base_url,
-                                           "ANTHROPIC_API_KEY": "sk-b", "ANTHROPIC_BASE_URL": sa.base_url})
+        s = ProviderSettings.from_env(
+            env={
+                "OPENAI_API_KEY": "sk-a",
+                "OPENAI_BASE_URL": so.base_url,
+                "ANTHROPIC_API_KEY": "sk-b",
+                "ANTHROPIC_BASE_URL": sa.base_url,
+            }
+        )
         so.enqueue(so.chat("four", prompt_tokens=4, completion_tokens=1))
         sa.enqueue(sa.message("four", input_tokens=5, output_tokens=2))
         assert resolve("openai/gpt-4o-mini", s).complete(MSGS, GenParams()).output_tokens == 1
@@ -81,8 +90,9 @@ def test_compat_endpoint_without_a_key_still_works():
 
 def test_compat_endpoint_with_a_rejected_key_names_the_endpoint():
     with FakeOpenAI(api_key="right") as srv:
-        s = ProviderSettings(endpoints={"vllm": Endpoint("vllm", srv.base_url, api_key_env="VLLM_KEY")},
-                             env={"VLLM_KEY": "wrong"})
+        s = ProviderSettings(
+            endpoints={"vllm": Endpoint("vllm", srv.base_url, api_key_env="VLLM_KEY")}, env={"VLLM_KEY": "wrong"}
+        )
         with pytest.raises(AuthError, match="endpoint 'vllm' API key was rejected"):
             resolve("compat:vllm/m", s).complete(MSGS, GenParams())
 

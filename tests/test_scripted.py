@@ -2,7 +2,7 @@
 
 import pytest
 
-from tale_core import prompts
+from tale_core.engine import prompts
 from tale_core.errors import RateLimitError, ServerError, UnknownModel
 from tale_core.providers import resolve
 from tale_core.providers.scripted import SCRIPTED_CURVES, ScriptedModel, scripted_model

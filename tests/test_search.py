@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tale_core.errors import TaleError
+from tale_core.experiments.search import ALGORITHMS, bracket_search, paper_search
 from tale_core.protocols import MemoryCache
 from tale_core.providers.scripted import SCRIPTED_CURVES, Curve, ScriptedModel, scripted_model
-from tale_core.search import ALGORITHMS, bracket_search, paper_search
 
 Q = "A farmer has 6 rows of 7 apple trees. How many trees are there?"
 GOLD = "42"
@@ -31,11 +31,11 @@ def path(result):
 
 # ---------------------------------------------------------------- the paper's search, exact paths
 
+
 def test_paper_search_elastic_stops_when_tokens_rise():
     r = paper_search(model("elastic"), Q, GOLD)
     # 258 -> 129 (143 tokens) -> 64 (94) -> 32 (98: more tokens, stop)
-    assert path(r) == [(None, 258, True, True), (129, 143, True, True), (64, 94, True, True),
-                       (32, 98, True, False)]
+    assert path(r) == [(None, 258, True, True), (129, 143, True, True), (64, 94, True, True), (32, 98, True, False)]
     assert r.chosen_budget == 64 and r.chosen_tokens == 94 and r.calls == 4
     assert r.algorithm == "paper" and r.spec == "fake/elastic"
     assert r.total_output_tokens == 258 + 143 + 94 + 98
@@ -44,8 +44,13 @@ def test_paper_search_elastic_stops_when_tokens_rise():
 
 def test_paper_search_compliant_stops_at_first_wrong_answer():
     r = paper_search(model("compliant"), Q, GOLD)
-    assert path(r) == [(None, 240, True, True), (120, 120, True, True), (60, 60, True, True),
-                       (30, 30, True, True), (15, 15, False, False)]
+    assert path(r) == [
+        (None, 240, True, True),
+        (120, 120, True, True),
+        (60, 60, True, True),
+        (30, 30, True, True),
+        (15, 15, False, False),
+    ]
     assert r.chosen_budget == 30 and r.chosen_tokens == 30 and r.calls == 5
     assert "wrong answer" in r.reason
 
@@ -89,18 +94,23 @@ def test_failed_probe_stops_the_paper_search_with_the_last_good_budget():
 
 # ---------------------------------------------------------------- our bracketing search, exact paths
 
+
 def test_bracket_search_elastic_steps_to_the_parabola_minimum():
     r = bracket_search(model("elastic"), Q, GOLD)
-    assert path(r) == [(None, 258, True, True), (64, 94, True, True), (16, 138, True, False),
-                       (43, 87, True, True)]
+    assert path(r) == [(None, 258, True, True), (64, 94, True, True), (16, 138, True, False), (43, 87, True, True)]
     assert [p.phase for p in r.probes] == ["reference", "coarse", "coarse", "parabola"]
     assert r.chosen_budget == 43 and r.chosen_tokens == 87 and r.calls == 4
 
 
 def test_bracket_search_compliant_bisects_toward_the_cliff():
     r = bracket_search(model("compliant"), Q, GOLD)
-    assert path(r) == [(None, 240, True, True), (60, 60, True, True), (15, 15, False, False),
-                       (30, 30, True, True), (21, 21, True, True)]
+    assert path(r) == [
+        (None, 240, True, True),
+        (60, 60, True, True),
+        (15, 15, False, False),
+        (30, 30, True, True),
+        (21, 21, True, True),
+    ]
     assert r.chosen_budget == 21 and r.calls == 5
 
 
@@ -112,11 +122,11 @@ def test_bracket_search_flat_says_use_no_budget():
 
 def test_bracket_search_stops_on_a_plateau():
     # measured shape of Qwen2.5-Coder-1.5B on one question: tiny budgets all give ~85 tokens
-    qwen_like = Curve("qwen-like", "plateau", vanilla_tokens=219,
-                      points=((5, 85), (20, 85), (40, 180), (80, 234), (400, 234)))
+    qwen_like = Curve(
+        "qwen-like", "plateau", vanilla_tokens=219, points=((5, 85), (20, 85), (40, 180), (80, 234), (400, 234))
+    )
     r = bracket_search(ScriptedModel(qwen_like, answers={Q: GOLD}), Q, GOLD)
-    assert path(r) == [(None, 219, True, True), (54, 199, True, True), (13, 85, True, True),
-                       (4, 85, True, False)]
+    assert path(r) == [(None, 219, True, True), (54, 199, True, True), (13, 85, True, True), (4, 85, True, False)]
     assert r.chosen_budget == 13 and "Plateau" in r.reason
     # the paper's halving stops at once: budget 109 costs more than vanilla CoT
     p = paper_search(ScriptedModel(qwen_like, answers={Q: GOLD}), Q, GOLD)
@@ -178,6 +188,7 @@ def test_every_curve_in_the_catalogue_is_searchable():
 
 # ---------------------------------------------------------------- records, cache and live probes
 
+
 def test_probe_records_are_tagged_and_streamed_live():
     sink, seen = ListSink(), []
     r = bracket_search(model("elastic"), Q, GOLD, sink=sink, on_probe=seen.append)
@@ -199,7 +210,7 @@ def test_cache_shares_the_reference_between_searches():
 
 
 def test_a_given_reference_is_reused_and_still_counted():
-    from tale_core.methods import MethodSpec, run_method
+    from tale_core.engine.methods import MethodSpec, run_method
 
     m = model("compliant")
     ref = run_method(m, MethodSpec("vanilla"), Q, gold=GOLD)

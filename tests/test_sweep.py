@@ -6,10 +6,18 @@ import time
 
 import pytest
 
-from tale_core.pricing import Price
+from tale_core.accounting.pricing import Price
+from tale_core.experiments.sweep import (
+    CellKey,
+    SweepConfig,
+    SweepError,
+    iter_sweep,
+    plan_cells,
+    preview_cost,
+    run_sweep,
+)
 from tale_core.protocols import MemoryCache
 from tale_core.providers.scripted import ScriptedModel, scripted_model
-from tale_core.sweep import (CellKey, SweepConfig, SweepError, iter_sweep, plan_cells, preview_cost, run_sweep)
 
 Q = "Tom has 40 marbles and finds 2. How many marbles?"
 
@@ -48,11 +56,22 @@ class GatedModel(ScriptedModel):
 def test_plan_order_reference_first_then_budgets_descending():
     c = cfg(models=("fake/elastic", "fake/flat"), repeats=2)
     ids = [k.id for k in plan_cells(c)]
-    assert ids[:8] == ["fake/elastic|ref|0", "fake/elastic|100|0", "fake/elastic|50|0", "fake/elastic|10|0",
-                       "fake/elastic|ref|1", "fake/elastic|100|1", "fake/elastic|50|1", "fake/elastic|10|1"]
+    assert ids[:8] == [
+        "fake/elastic|ref|0",
+        "fake/elastic|100|0",
+        "fake/elastic|50|0",
+        "fake/elastic|10|0",
+        "fake/elastic|ref|1",
+        "fake/elastic|100|1",
+        "fake/elastic|50|1",
+        "fake/elastic|10|1",
+    ]
     assert len(ids) == 16 and ids[8] == "fake/flat|ref|0"
     assert [k.id for k in plan_cells(cfg(include_reference=False))] == [
-        "fake/elastic|100|0", "fake/elastic|50|0", "fake/elastic|10|0"]
+        "fake/elastic|100|0",
+        "fake/elastic|50|0",
+        "fake/elastic|10|0",
+    ]
     assert CellKey.from_id("fake/slow?latency=1|ref|3") == CellKey("fake/slow?latency=1", None, 3)
 
 
@@ -209,8 +228,9 @@ def test_sampling_sweep_skips_cache_unless_asked():
 def test_resume_with_skip():
     c = cfg(models=("fake/elastic?concurrency=1",), budgets=(5, 10, 20, 50))
     cancel = threading.Event()
-    first = run_sweep(c, models_for(c), cancel=cancel,
-                      on_cell=lambda cell: cancel.set() if cell.key.budget == 50 else None)
+    first = run_sweep(
+        c, models_for(c), cancel=cancel, on_cell=lambda cell: cancel.set() if cell.key.budget == 50 else None
+    )
     done = {cell.key.id for cell in first.cells}
     assert first.status == "cancelled" and len(done) == 2
     m = models_for(c)
@@ -264,13 +284,25 @@ def test_thinking_and_constrained_sweeps():
     assert "30 words" in [c for c in out.cells if c.key.budget][0].result.records[0].messages[1].content
 
 
-@pytest.mark.parametrize("kw,msg", [
-    (dict(question=" "), "empty"), (dict(models=()), "at least one model"), (dict(models=("nope",)), "provider/model"),
-    (dict(models=("fake/a", "fake/a")), "twice"), (dict(budgets=()), "No budgets"), (dict(budgets=(0, 5)), "at least 1"),
-    (dict(repeats=0), "Repeats"), (dict(temperature=3), "Temperature"), (dict(max_tokens=0), "Max tokens"),
-    (dict(spend_cap_usd=0), "spend cap"), (dict(method="tale-ep"), "Sweep method"), (dict(seed="x"), "seed"),
-    (dict(method="thinking", budgets=(2048,), max_tokens=1024), "below max tokens"),
-    (dict(choices=("only",)), "2 to 26")])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        (dict(question=" "), "empty"),
+        (dict(models=()), "at least one model"),
+        (dict(models=("nope",)), "provider/model"),
+        (dict(models=("fake/a", "fake/a")), "twice"),
+        (dict(budgets=()), "No budgets"),
+        (dict(budgets=(0, 5)), "at least 1"),
+        (dict(repeats=0), "Repeats"),
+        (dict(temperature=3), "Temperature"),
+        (dict(max_tokens=0), "Max tokens"),
+        (dict(spend_cap_usd=0), "spend cap"),
+        (dict(method="tale-ep"), "Sweep method"),
+        (dict(seed="x"), "seed"),
+        (dict(method="thinking", budgets=(2048,), max_tokens=1024), "below max tokens"),
+        (dict(choices=("only",)), "2 to 26"),
+    ],
+)
 def test_validation_messages(kw, msg):
     base = dict(question=Q, gold="42", models=("fake/elastic",), budgets=(10,))
     base.update(kw)
@@ -282,7 +314,10 @@ def test_config_dict_roundtrip_and_normalisation():
     c = SweepConfig(question=Q, gold=None, models=["fake/elastic"], budgets=[50, 10, 10], choices=None)
     assert c.budgets == (10, 50) and c.models == ("fake/elastic",)
     assert SweepConfig.from_dict(c.to_dict()) == c
-    assert SweepConfig.from_dict({"question": Q, "models": ["fake/flat"], "budgets": "10, 20", "x": 1}).budgets == (10, 20)
+    assert SweepConfig.from_dict({"question": Q, "models": ["fake/flat"], "budgets": "10, 20", "x": 1}).budgets == (
+        10,
+        20,
+    )
     with pytest.raises(SweepError):
         SweepConfig.from_dict({"question": Q, "models": ["fake/flat"], "budgets": "ten"})
     with pytest.raises(SweepError):

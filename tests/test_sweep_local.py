@@ -2,10 +2,10 @@
 
 import pytest
 
+from tale_core.experiments.sweep import SweepConfig, run_sweep
 from tale_core.protocols import MemoryCache
 from tale_core.providers import resolve
 from tale_core.providers.local import model_path
-from tale_core.sweep import SweepConfig, run_sweep
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +19,14 @@ def smollm2():
 
 
 def test_real_sweep_on_embedded_model(smollm2):
-    config = SweepConfig(question="What is 3 + 4?", gold="7", models=("local/smollm2",), budgets=(10, 50),
-                         max_tokens=48, include_reference=False)
+    config = SweepConfig(
+        question="What is 3 + 4?",
+        gold="7",
+        models=("local/smollm2",),
+        budgets=(10, 50),
+        max_tokens=48,
+        include_reference=False,
+    )
     cache, cells = MemoryCache(), []
     out = run_sweep(config, {"local/smollm2": smollm2}, cache=cache, on_cell=cells.append)
     assert out.status == "done" and out.errors == 0 and len(out.cells) == 2 == len(cells)

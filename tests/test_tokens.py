@@ -8,12 +8,13 @@ import threading
 
 import pytest
 
-from tale_core import tokens
+from tale_core.accounting import tokens
 
 
 @pytest.fixture
 def no_network(monkeypatch):
     """Any connection attempt at all (even loopback) fails, so a download would be caught."""
+
     def refuse(*a, **k):
         raise OSError("network disabled in this test")
 
@@ -88,13 +89,25 @@ def test_unknown_encoding_is_a_clear_error():
         tokens.get_encoding("p50k_base")
 
 
-@pytest.mark.parametrize("model,expected", [
-    ("gpt-4o-mini", "o200k_base"), ("gpt-4o", "o200k_base"), ("gpt-4.1-mini", "o200k_base"),
-    ("o3-mini", "o200k_base"), ("o4-mini", "o200k_base"), ("gpt-5-mini", "o200k_base"),
-    ("gpt-4", "cl100k_base"), ("gpt-3.5-turbo", "cl100k_base"), ("gpt-4-0613", "cl100k_base"),
-    ("openai/gpt-4o-mini", "o200k_base"), ("claude-haiku-4-5", "o200k_base"), ("smollm2", "o200k_base"),
-    ("", "o200k_base"), ("text-davinci-003", "cl100k_base"),
-])
+@pytest.mark.parametrize(
+    "model,expected",
+    [
+        ("gpt-4o-mini", "o200k_base"),
+        ("gpt-4o", "o200k_base"),
+        ("gpt-4.1-mini", "o200k_base"),
+        ("o3-mini", "o200k_base"),
+        ("o4-mini", "o200k_base"),
+        ("gpt-5-mini", "o200k_base"),
+        ("gpt-4", "cl100k_base"),
+        ("gpt-3.5-turbo", "cl100k_base"),
+        ("gpt-4-0613", "cl100k_base"),
+        ("openai/gpt-4o-mini", "o200k_base"),
+        ("claude-haiku-4-5", "o200k_base"),
+        ("smollm2", "o200k_base"),
+        ("", "o200k_base"),
+        ("text-davinci-003", "cl100k_base"),
+    ],
+)
 def test_encoding_for_model(model, expected):
     assert tokens.encoding_name_for_model(model) == expected
     assert tokens.encoding_for_model(model).name == expected

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from tale_core.bench import run_benchmark
-from tale_core.datasets import Dataset, Item, load_dataset, load_samples
+from tale_core.data.datasets import Dataset, Item, load_dataset, load_samples
+from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
-from tale_core.methods import MethodSpec
+from tale_core.experiments.benchmark import run_benchmark
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams
 
@@ -16,8 +17,11 @@ from . import rebuild, services
 from .jobs import Job, new_job_id, registry
 from .state import MultiSink, spend_meter
 
-SAMPLE_SETS = {"numeric": "Bundled samples: word problems", "multiple_choice": "Bundled samples: multiple choice",
-               "all": "Bundled samples: all"}
+SAMPLE_SETS = {
+    "numeric": "Bundled samples: word problems",
+    "multiple_choice": "Bundled samples: multiple choice",
+    "all": "Bundled samples: all",
+}
 
 
 def load_source(source: Mapping[str, Any]) -> Dataset:
@@ -34,7 +38,7 @@ def load_source(source: Mapping[str, Any]) -> Dataset:
     if kind == "path":
         return load_dataset(str(source.get("path") or ""))
     if isinstance(kind, str) and kind.strip():  # recorded by the CLI: "samples[:which]" or a file path
-        from tale_core.cli_engine import load_items
+        from tale_core.cli.engine import load_items
 
         return load_items(kind)
     raise TaleError(f"Unknown dataset source {kind!r}.")
@@ -57,9 +61,17 @@ def choose_items(ds: Dataset, n: int, *, shuffle_seed: int | None = None) -> lis
     return items[:n]
 
 
-def start_benchmark(items: Sequence[Item], methods: Sequence[MethodSpec], models: Mapping[str, ChatModel], *,
-                    source: Mapping[str, Any], params: GenParams, title: str, spend_cap_usd: float | None = None,
-                    parent_id: str | None = None) -> Job:
+def start_benchmark(
+    items: Sequence[Item],
+    methods: Sequence[MethodSpec],
+    models: Mapping[str, ChatModel],
+    *,
+    source: Mapping[str, Any],
+    params: GenParams,
+    title: str,
+    spend_cap_usd: float | None = None,
+    parent_id: str | None = None,
+) -> Job:
     """Record and run the benchmark in a worker thread; job items are the engine's result rows."""
     if not items:
         raise TaleError("No questions selected.")
@@ -67,12 +79,24 @@ def start_benchmark(items: Sequence[Item], methods: Sequence[MethodSpec], models
         raise TaleError("Pick at least one method.")
     if not models:
         raise TaleError("Pick at least one model in the sidebar.")
-    config = {"dataset": dict(source), "item_ids": [it.id for it in items], "methods": [m.to_str() for m in methods],
-              "models": list(models), "params": params.to_dict(), "spend_cap_usd": spend_cap_usd}
+    config = {
+        "dataset": dict(source),
+        "item_ids": [it.id for it in items],
+        "methods": [m.to_str() for m in methods],
+        "models": list(models),
+        "params": params.to_dict(),
+        "spend_cap_usd": spend_cap_usd,
+    }
     recorder = services.start_experiment("benchmark", title, config, parent_id=parent_id)
     total = len(items) * len(methods) * len(models)
-    job = Job(id=recorder.id if recorder is not None else new_job_id(), kind="benchmark", title=title,
-              config=config, total=total, experiment_id=recorder.id if recorder is not None else None)
+    job = Job(
+        id=recorder.id if recorder is not None else new_job_id(),
+        kind="benchmark",
+        title=title,
+        config=config,
+        total=total,
+        experiment_id=recorder.id if recorder is not None else None,
+    )
     sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
     cache = services.call_cache()
 
@@ -85,15 +109,21 @@ def start_benchmark(items: Sequence[Item], methods: Sequence[MethodSpec], models
 
     def work(job: Job) -> None:
         try:
-            outcome = run_benchmark(items, methods, models, params=params, cache=cache, sink=sink,
-                                    on_result=on_result, cancel=job.cancel)
+            outcome = run_benchmark(
+                items, methods, models, params=params, cache=cache, sink=sink, on_result=on_result, cancel=job.cancel
+            )
         except Exception as e:
             if recorder is not None:
                 _finish(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
             raise
         status = "spend_cap" if job.extra.get("cap_hit") and outcome.status == "cancelled" else outcome.status
-        summary = {"status": status, "errors": outcome.errors, "elapsed_s": outcome.elapsed_s,
-                   "notes": list(outcome.notes), "summary": [s.to_dict() for s in outcome.summary]}
+        summary = {
+            "status": status,
+            "errors": outcome.errors,
+            "elapsed_s": outcome.elapsed_s,
+            "notes": list(outcome.notes),
+            "summary": [s.to_dict() for s in outcome.summary],
+        }
         if recorder is not None:
             _finish(recorder, "cancelled" if status == "spend_cap" else status, summary)
         notes = list(outcome.notes)
@@ -124,9 +154,18 @@ def rows_from_records(records: list, *, item_ids: Sequence[str] = (), methods: S
     for (spec, qid, method, _rep), recs in groups.items():
         res = rebuild.result_from_records(recs)
         row = res.to_row()
-        row.update({"spec": spec, "item_id": qid, "item_index": order_q.get(qid, 0), "method": method,
-                    "method_label": res.method.label, "method_index": order_m.get(method, 0),
-                    "gold": res.gold, "error": res.error_message or None})
+        row.update(
+            {
+                "spec": spec,
+                "item_id": qid,
+                "item_index": order_q.get(qid, 0),
+                "method": method,
+                "method_label": res.method.label,
+                "method_index": order_m.get(method, 0),
+                "gold": res.gold,
+                "error": res.error_message or None,
+            }
+        )
         rows.append(row)
     rows.sort(key=lambda r: (r["spec"], r["item_index"], r["method_index"]))
     return rows
@@ -138,9 +177,19 @@ def load_benchmark(experiment_id: str) -> tuple[Any, list[dict]]:
         raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
     detail = store.get_experiment(experiment_id)
     cfg = detail.config or {}
-    return detail, rows_from_records(detail.records, item_ids=[str(i) for i in cfg.get("item_ids") or []],
-                                     methods=[str(m) for m in cfg.get("methods") or []])
+    return detail, rows_from_records(
+        detail.records,
+        item_ids=[str(i) for i in cfg.get("item_ids") or []],
+        methods=[str(m) for m in cfg.get("methods") or []],
+    )
 
 
-__all__ = ["SAMPLE_SETS", "load_source", "keep_upload", "choose_items", "start_benchmark", "rows_from_records",
-           "load_benchmark"]
+__all__ = [
+    "SAMPLE_SETS",
+    "load_source",
+    "keep_upload",
+    "choose_items",
+    "start_benchmark",
+    "rows_from_records",
+    "load_benchmark",
+]

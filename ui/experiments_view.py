@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import streamlit as st
 
-from tale_core import charts
-from tale_core.elasticity import analyze
+from tale_core.analysis import charts
+from tale_core.analysis.elasticity import analyze
 
 from . import fmt, rebuild, render
 
-KIND_LABELS = {"playground": "Playground", "sweep": "Elasticity sweep", "search": "Budget search",
-               "benchmark": "Benchmark"}
+KIND_LABELS = {
+    "playground": "Playground",
+    "sweep": "Elasticity sweep",
+    "search": "Budget search",
+    "benchmark": "Benchmark",
+}
 SHORT_KIND = {"playground": "Playground", "sweep": "Sweep", "search": "Search", "benchmark": "Benchmark"}
 STATUS_COLORS = {"running": "blue", "done": "green", "cancelled": "orange", "failed": "red"}
-CALL_COLUMNS = ["spec", "method", "budget", "role", "question_id", "status", "output_tokens", "input_tokens",
-                "extracted_answer", "correct", "cost_usd", "latency_s", "cache_hit", "response"]
+CALL_COLUMNS = [
+    "spec",
+    "method",
+    "budget",
+    "role",
+    "question_id",
+    "status",
+    "output_tokens",
+    "input_tokens",
+    "extracted_answer",
+    "correct",
+    "cost_usd",
+    "latency_s",
+    "cache_hit",
+    "response",
+]
 
 
 def share_url(path: str, experiment_id: str) -> str:
@@ -45,8 +64,10 @@ def list_row(e: Any) -> None:
         c1.page_link("pages/experiments.py", label=render.md_escape(e.title), query_params={"experiment": e.id})
         with c2:
             st.badge(e.status.capitalize(), color=STATUS_COLORS.get(e.status, "gray"))
-        line = (f"{KIND_LABELS.get(e.kind, e.kind)} · {when(e.created_at)} · {e.n_calls} call(s)"
-                f"{f', {e.n_errors} failed' if e.n_errors else ''} · {fmt.usd(e.cost_usd)}")
+        line = (
+            f"{KIND_LABELS.get(e.kind, e.kind)} · {when(e.created_at)} · {e.n_calls} call(s)"
+            f"{f', {e.n_errors} failed' if e.n_errors else ''} · {fmt.usd(e.cost_usd)}"
+        )
         if e.models:
             line += " · " + ", ".join(e.models[:4]) + (" ..." if len(e.models) > 4 else "")
         st.caption(line)
@@ -75,13 +96,21 @@ def compare_rows(details: Sequence[Any]) -> list[dict]:
         for (spec, method), calls in groups.items():
             ok = [c for c in calls if c.status == "ok"]
             graded = [c for c in ok if c.correct is not None]
-            out.append({
-                "experiment": d.title, "id": d.id, "model": spec, "method": method, "calls": len(calls),
-                "failed": len(calls) - len(ok),
-                "mean output tokens": round(sum(c.output_tokens or 0 for c in ok) / len(ok), 1) if ok else None,
-                "accuracy (%)": round(100 * sum(1 for c in graded if c.correct) / len(graded), 1) if graded else None,
-                "spent (USD)": sum(c.cost_usd or 0.0 for c in ok if not c.cache_hit),
-            })
+            out.append(
+                {
+                    "experiment": d.title,
+                    "id": d.id,
+                    "model": spec,
+                    "method": method,
+                    "calls": len(calls),
+                    "failed": len(calls) - len(ok),
+                    "mean output tokens": round(sum(c.output_tokens or 0 for c in ok) / len(ok), 1) if ok else None,
+                    "accuracy (%)": round(100 * sum(1 for c in graded if c.correct) / len(graded), 1)
+                    if graded
+                    else None,
+                    "spent (USD)": sum(c.cost_usd or 0.0 for c in ok if not c.cache_hit),
+                }
+            )
     return out
 
 

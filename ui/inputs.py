@@ -7,10 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from tale_core.budgets import BudgetError, linear_grid, log_grid, parse_budget_list
+from tale_core.engine.budgets import BudgetError, linear_grid, log_grid, parse_budget_list
 
 from . import services
-
 
 MAX_CHOICES = 10
 
@@ -39,24 +38,40 @@ def question_input(prefix: str, *, height: int = 130, gold_label: str = "Gold an
             q = snippets.get(i, "")
             return "-" if i == "-" else f"{i}: {q[:70]}{'...' if len(q) > 70 else ''}"
 
-        picked = cols[0].selectbox("Load an example", ["-"] + ids, key=f"{prefix}_example", format_func=label,
-                                   help="Bundled sample questions with their gold answers.")
+        picked = cols[0].selectbox(
+            "Load an example",
+            ["-"] + ids,
+            key=f"{prefix}_example",
+            format_func=label,
+            help="Bundled sample questions with their gold answers.",
+        )
         if cols[1].button("Load", disabled=picked == "-", key=f"{prefix}_load"):
             ex = services.sample(picked) or {}
             st.session_state[f"{prefix}_question"] = str(ex.get("question", ""))
             st.session_state[f"{prefix}_gold"] = str(ex.get("answer") or "")
             st.session_state[f"{prefix}_choices"] = "\n".join(ex.get("choices") or [])
             st.rerun()
-    question = st.text_area("Question", key=f"{prefix}_question", height=height,
-                            placeholder="e.g. A shop sells pens at $3 each. How much do 7 pens cost?")
+    question = st.text_area(
+        "Question",
+        key=f"{prefix}_question",
+        height=height,
+        placeholder="e.g. A shop sells pens at $3 each. How much do 7 pens cost?",
+    )
     question_msg = st.empty()
-    gold = st.text_input(gold_label, key=f"{prefix}_gold",
-                         help="With a gold answer results say correct or wrong; without it, 'not graded'.")
+    gold = st.text_input(
+        gold_label,
+        key=f"{prefix}_gold",
+        help="With a gold answer results say correct or wrong; without it, 'not graded'.",
+    )
     gold_msg = st.empty()
     has_choices = bool((st.session_state.get(f"{prefix}_choices") or "").strip())
     with st.expander("Multiple choice (optional)", expanded=has_choices):
-        raw = st.text_area("Options, one per line", key=f"{prefix}_choices", height=110,
-                           help="They are lettered A, B, C... in the prompt; the gold answer is then a letter.")
+        raw = st.text_area(
+            "Options, one per line",
+            key=f"{prefix}_choices",
+            height=110,
+            help="They are lettered A, B, C... in the prompt; the gold answer is then a letter.",
+        )
     choices, choices_error = parse_choices(raw)
     if choices_error:
         st.error(choices_error)
@@ -80,13 +95,22 @@ BUDGET_MODES = ("List", "Log grid", "Linear grid")
 
 def budget_input(prefix: str, *, default_list: str = "5, 10, 20, 50, 100, 200, 400") -> tuple[list[int], str | None]:
     """Budgets typed as a list or built as a grid: ``(budgets, error message or None)``."""
-    mode = st.segmented_control("Budgets", BUDGET_MODES, default="List", key=f"{prefix}_budget_mode",
-                                help="A list you type, or evenly spaced budgets (log spacing suits elasticity).")
+    mode = st.segmented_control(
+        "Budgets",
+        BUDGET_MODES,
+        default="List",
+        key=f"{prefix}_budget_mode",
+        help="A list you type, or evenly spaced budgets (log spacing suits elasticity).",
+    )
     mode = mode or "List"
     try:
         if mode == "List":
-            text = st.text_input("Budgets (tokens)", value=default_list, key=f"{prefix}_budget_list",
-                                 help="Whole numbers separated by commas or spaces.")
+            text = st.text_input(
+                "Budgets (tokens)",
+                value=default_list,
+                key=f"{prefix}_budget_list",
+                help="Whole numbers separated by commas or spaces.",
+            )
             budgets = parse_budget_list(text)
         else:
             c1, c2, c3 = st.columns(3)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
@@ -65,8 +66,9 @@ class Job:
         with self._lock:
             return list(self.items)
 
-    def finish(self, status: str, *, outcome: Any = None, error: str | None = None,
-               notes: list[str] | None = None) -> None:
+    def finish(
+        self, status: str, *, outcome: Any = None, error: str | None = None, notes: list[str] | None = None
+    ) -> None:
         with self._lock:
             self.status = status if status in FINAL else "done"
             self.outcome = outcome

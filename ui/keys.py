@@ -8,7 +8,7 @@ so every read of it is wrapped.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 import streamlit as st
 

@@ -21,17 +21,33 @@ class Step:
 
 
 STEPS = (
-    Step("direct", "Direct answer", 15,
-         "No reasoning at all: the model is told to give the answer directly. Very cheap, often wrong on "
-         "multi-step questions."),
-    Step("vanilla", "Vanilla chain of thought", 258,
-         "\"Let's think step by step\": the model writes out its reasoning. Usually right, but long."),
-    Step("budget:50", "Budget 50 tokens", 86,
-         "Same prompt, plus \"use less than 50 tokens\". The model really does shorten its reasoning "
-         "(not to 50, but far below 258)."),
-    Step("budget:10", "Budget 10 tokens", 157,
-         "A budget that is too small backfires: the model cannot fit its reasoning, gives up on the budget, "
-         "and spends MORE than with 50. This overshoot is token elasticity."),
+    Step(
+        "direct",
+        "Direct answer",
+        15,
+        "No reasoning at all: the model is told to give the answer directly. Very cheap, often wrong on "
+        "multi-step questions.",
+    ),
+    Step(
+        "vanilla",
+        "Vanilla chain of thought",
+        258,
+        '"Let\'s think step by step": the model writes out its reasoning. Usually right, but long.',
+    ),
+    Step(
+        "budget:50",
+        "Budget 50 tokens",
+        86,
+        'Same prompt, plus "use less than 50 tokens". The model really does shorten its reasoning '
+        "(not to 50, but far below 258).",
+    ),
+    Step(
+        "budget:10",
+        "Budget 10 tokens",
+        157,
+        "A budget that is too small backfires: the model cannot fit its reasoning, gives up on the budget, "
+        "and spends MORE than with 50. This overshoot is token elasticity.",
+    ),
 )
 
 INTRO = (
@@ -49,7 +65,7 @@ ELASTICITY = (
 
 TALE = (
     "**TALE (Token-Budget-Aware LLM rEasoning).** TALE-EP first asks the model to *estimate* a reasonable "
-    "budget for the question (zero-shot), then asks the question again with \"use less than N tokens\". "
+    'budget for the question (zero-shot), then asks the question again with "use less than N tokens". '
     "On GSM8K-style math with GPT-4o-mini this cut output tokens by about two thirds on average for a "
     "few points of accuracy. TALE-PT goes further and fine-tunes the model to reason within budget by itself."
 )

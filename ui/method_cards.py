@@ -1,13 +1,14 @@
 """Playground cards: one bordered card per method, streaming its answer, then tokens, cost and a badge.
 
 The page decides what to run; this module draws the cards and runs each method through the engine
-(``tale_core.methods.run_method``) in a worker thread so the text can stream into the card.
+(``tale_core.engine.methods.run_method``) in a worker thread so the text can stream into the card.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
@@ -44,7 +45,7 @@ def card_grid(titles: list[str], per_row: int = CARDS_PER_ROW) -> list[CardSlots
     """Cards in rows of ``per_row``, in order."""
     slots: list[CardSlots] = []
     for start in range(0, len(titles), per_row):
-        row = titles[start:start + per_row]
+        row = titles[start : start + per_row]
         cols = st.columns(per_row)
         for col, title in zip(cols, row):
             slots.append(draw_card(col, title))
@@ -52,7 +53,7 @@ def card_grid(titles: list[str], per_row: int = CARDS_PER_ROW) -> list[CardSlots
 
 
 def show_result(slots: CardSlots, result: Any) -> None:
-    """Fill a card with a finished :class:`~tale_core.methods.MethodResult`."""
+    """Fill a card with a finished :class:`~tale_core.engine.methods.MethodResult`."""
     render.status_badge(result.status, slots.badge)
     render.model_text(result.text or "", slots.text)
     with slots.body.container():

@@ -6,13 +6,14 @@ Works for experiments recorded by the pages and by the CLI alike: it needs only 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from tale_core.calls import spent_usd
+from tale_core.engine.calls import spent_usd
+from tale_core.engine.methods import MethodResult, MethodSpec
 from tale_core.errors import TaleError
-from tale_core.methods import MethodResult, MethodSpec
+from tale_core.experiments.sweep import CellKey, SweepCell
 from tale_core.protocols import CallRecord
-from tale_core.sweep import CellKey, SweepCell
 
 
 def _method(text: str) -> MethodSpec:
@@ -39,27 +40,43 @@ def result_from_records(records: list[CallRecord]) -> MethodResult:
         status = "ungraded"
     estimate = None
     if estimate_rec is not None and estimate_rec.completion is not None:
-        from tale_core.methods import classify_estimate
+        from tale_core.engine.methods import classify_estimate
 
         parsed, est_status = classify_estimate(estimate_rec.completion.text, 10**9)
-        estimate = {"raw": estimate_rec.completion.text, "parsed": parsed, "status": est_status,
-                    "fallback": None if answer.budget is not None else "vanilla"}
+        estimate = {
+            "raw": estimate_rec.completion.text,
+            "parsed": parsed,
+            "status": est_status,
+            "fallback": None if answer.budget is not None else "vanilla",
+        }
     costs = [r.cost_usd for r in records if r.completion is not None]
     ans_comp = answer.completion
     return MethodResult(
-        method=_method(answer.method), spec=answer.spec, records=records, status=status,
-        text=ans_comp.text if ans_comp else "", extracted=answer.extracted_answer,
-        correct=None if status == "error" else answer.correct, budget_used=answer.budget,
-        input_tokens=sum(c.input_tokens or 0 for c in comps), output_tokens=sum(c.output_tokens or 0 for c in comps),
+        method=_method(answer.method),
+        spec=answer.spec,
+        records=records,
+        status=status,
+        text=ans_comp.text if ans_comp else "",
+        extracted=answer.extracted_answer,
+        correct=None if status == "error" else answer.correct,
+        budget_used=answer.budget,
+        input_tokens=sum(c.input_tokens or 0 for c in comps),
+        output_tokens=sum(c.output_tokens or 0 for c in comps),
         answer_output_tokens=(ans_comp.output_tokens or 0) if ans_comp else 0,
         estimate_output_tokens=(estimate_rec.completion.output_tokens or 0)
-        if estimate_rec is not None and estimate_rec.completion else 0,
+        if estimate_rec is not None and estimate_rec.completion
+        else 0,
         reasoning_tokens=sum(c.reasoning_tokens or 0 for c in comps),
         cost_usd=None if not costs or any(c is None for c in costs) else sum(costs),
-        latency_s=sum(c.latency_s or 0.0 for c in comps), estimate=estimate, error=error,
+        latency_s=sum(c.latency_s or 0.0 for c in comps),
+        estimate=estimate,
+        error=error,
         cache_hit=bool(records) and all(r.cache_hit for r in records),
-        spent_usd=sum(spent_usd(r) for r in records), gold=answer.gold_answer, question_id=answer.question_id,
-        repeat=answer.repeat)
+        spent_usd=sum(spent_usd(r) for r in records),
+        gold=answer.gold_answer,
+        question_id=answer.question_id,
+        repeat=answer.repeat,
+    )
 
 
 def group(records: Iterable[CallRecord], key: Callable[[CallRecord], Any]) -> dict[Any, list[CallRecord]]:

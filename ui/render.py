@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import streamlit as st
 
@@ -40,7 +41,7 @@ def model_text(text: str, container: Any = None) -> None:
 
 
 def usage_source(result: Any) -> str:
-    """"provider" or "estimate": whether the token counts are the provider's own."""
+    """ "provider" or "estimate": whether the token counts are the provider's own."""
     for rec in getattr(result, "records", None) or ():
         comp = getattr(rec, "completion", None)
         if comp is not None and getattr(comp, "usage_source", "provider") == "estimate":
@@ -49,7 +50,7 @@ def usage_source(result: Any) -> str:
 
 
 def token_line(result: Any) -> str:
-    """"in 120 · out 86 · reasoning 0" with "(estimated)" when a tokenizer filled the counts in."""
+    """ "in 120 · out 86 · reasoning 0" with "(estimated)" when a tokenizer filled the counts in."""
     out = f"out {fmt.tokens(result.output_tokens)}"
     if getattr(result, "estimate_output_tokens", 0):
         out += f" ({fmt.tokens(result.estimate_output_tokens)} of them for the estimate)"
@@ -75,7 +76,7 @@ def estimate_note(result: Any) -> str | None:
     raw = raw[:80] + ("..." if len(raw) > 80 else "")
     why = "unreadable" if status == "unparseable" else f"unusable ({parsed})"
     fallback = est.get("fallback") or "vanilla"
-    return f"Budget estimate {why}: \"{raw}\". Fell back to {fallback} CoT, as TALE-EP's policy says."
+    return f'Budget estimate {why}: "{raw}". Fell back to {fallback} CoT, as TALE-EP\'s policy says.'
 
 
 def error_text(error: dict | None) -> str:
@@ -94,13 +95,17 @@ def result_body(result: Any, container: Any = None) -> None:
         c.error(error_text(result.error) or "The call failed.")
     answer = result.extracted if result.extracted is not None else "none found"
     extra = " · free from cache" if getattr(result, "cache_hit", False) else ""
-    lines = [f"Answer: {md_escape(answer)}", md_escape(token_line(result)),
-             f"Cost {md_escape(fmt.usd(result.cost_usd))} · {fmt.seconds(result.latency_s)}{extra}"]
+    lines = [
+        f"Answer: {md_escape(answer)}",
+        md_escape(token_line(result)),
+        f"Cost {md_escape(fmt.usd(result.cost_usd))} · {fmt.seconds(result.latency_s)}{extra}",
+    ]
     c.caption("  \n".join(lines))
 
 
-def rows_table(rows: Iterable[dict], *, columns: list[str] | None = None, key: str | None = None,
-               column_config: dict | None = None) -> None:
+def rows_table(
+    rows: Iterable[dict], *, columns: list[str] | None = None, key: str | None = None, column_config: dict | None = None
+) -> None:
     """A dataframe of flat dict rows (model text in it is shown as text by the grid)."""
     import pandas as pd
 
@@ -110,8 +115,13 @@ def rows_table(rows: Iterable[dict], *, columns: list[str] | None = None, key: s
     st.dataframe(df, hide_index=True, key=key, column_config=column_config)
 
 
-JOB_STATUS_WORDS = {"running": "running", "done": "finished", "cancelled": "cancelled",
-                    "spend_cap": "stopped at the spend cap", "failed": "failed"}
+JOB_STATUS_WORDS = {
+    "running": "running",
+    "done": "finished",
+    "cancelled": "cancelled",
+    "spend_cap": "stopped at the spend cap",
+    "failed": "failed",
+}
 
 
 def recent_jobs(kind: str, page: str, *, limit: int = 5) -> None:
@@ -123,5 +133,8 @@ def recent_jobs(kind: str, page: str, *, limit: int = 5) -> None:
         return
     st.markdown("**Recent runs on this server**")
     for j in reversed(jobs):
-        st.page_link(page, label=f"{md_escape(j.title)} ({JOB_STATUS_WORDS.get(j.status, j.status)}, "
-                                 f"{j.done}/{j.total or '?'})", query_params={"experiment": j.id})
+        st.page_link(
+            page,
+            label=f"{md_escape(j.title)} ({JOB_STATUS_WORDS.get(j.status, j.status)}, {j.done}/{j.total or '?'})",
+            query_params={"experiment": j.id},
+        )

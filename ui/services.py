@@ -15,6 +15,7 @@ from tale_core.protocols import MemoryCache
 
 from .state import MultiSink, spend_meter
 
+
 @st.cache_resource(show_spinner=False)
 def _memory_cache() -> MemoryCache:
     return MemoryCache()
@@ -84,13 +85,15 @@ def sample_questions() -> list[dict]:
     [] when they cannot be loaded (the pages then simply offer no examples).
     """
     try:
-        from tale_core.datasets import load_samples
+        from tale_core.data.datasets import load_samples
 
         items = load_samples("all").items
     except Exception:
         return []
-    return [{"id": it.id, "question": it.question, "answer": it.answer,
-             "choices": list(it.choices) if it.choices else None} for it in items]
+    return [
+        {"id": it.id, "question": it.question, "answer": it.answer, "choices": list(it.choices) if it.choices else None}
+        for it in items
+    ]
 
 
 def sample(sample_id: str) -> dict | None:
@@ -140,8 +143,11 @@ def experiment_link(experiment_id: str | None) -> None:
         cols = st.columns([2, 3], vertical_alignment="center")
         cols[0].caption(f"Saved as experiment {experiment_id}.")
         with cols[1]:
-            st.page_link("pages/experiments.py", label="Open it in Experiments: share, rename, rerun, export",
-                         query_params={"experiment": experiment_id})
+            st.page_link(
+                "pages/experiments.py",
+                label="Open it in Experiments: share, rename, rerun, export",
+                query_params={"experiment": experiment_id},
+            )
     elif problem:
         st.caption(problem)
 

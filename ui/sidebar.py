@@ -90,10 +90,14 @@ def _model_picker(statuses: list[ModelStatus]) -> tuple[list[str], list[str]]:
     else:  # options can shrink (an endpoint removed): keep only what still exists
         st.session_state[MODELS_KEY] = [m for m in current if m in options]
     picked = st.sidebar.multiselect(
-        "Models", options, key=MODELS_KEY, max_selections=MAX_MODELS,
+        "Models",
+        options,
+        key=MODELS_KEY,
+        max_selections=MAX_MODELS,
         format_func=lambda spec: _label(by_spec[spec]) if spec in by_spec else spec,
         help="Models not ready yet say why, e.g. a missing API key. Keys typed below stay in this session.",
-        placeholder="Pick one or more models")
+        placeholder="Pick one or more models",
+    )
     ready, warnings = [], []
     for spec in picked:
         s = by_spec[spec]
@@ -121,28 +125,31 @@ def _key_inputs() -> None:
 
 def _endpoint_form() -> None:
     endpoints: dict = st.session_state.setdefault(ENDPOINTS_KEY, {})
-    with st.sidebar.expander("Custom OpenAI-compatible endpoint",
-                             expanded="_endpoint_flash" in st.session_state):
+    with st.sidebar.expander("Custom OpenAI-compatible endpoint", expanded="_endpoint_flash" in st.session_state):
         with st.form("endpoint_form", clear_on_submit=False, border=False):
             name = st.text_input("Name", placeholder="ollama", help="Lowercase letters, digits, - _ .")
             base_url = st.text_input("Base URL", placeholder="http://127.0.0.1:11434/v1")
             models = st.text_input("Model names (comma separated)", placeholder="llama3.2, qwen2.5")
-            key_env = st.text_input("Environment variable holding its key (optional)",
-                                    placeholder="OLLAMA_API_KEY")
+            key_env = st.text_input("Environment variable holding its key (optional)", placeholder="OLLAMA_API_KEY")
             submitted = st.form_submit_button("Add endpoint")
         if submitted:
             model_list = tuple(m.strip() for m in models.split(",") if m.strip())
             try:
                 if not model_list:
                     raise TaleError("List at least one model name.")
-                ep = Endpoint(name=name.strip(), base_url=base_url.strip().rstrip("/"), models=model_list,
-                              api_key_env=key_env.strip() or None)
+                ep = Endpoint(
+                    name=name.strip(),
+                    base_url=base_url.strip().rstrip("/"),
+                    models=model_list,
+                    api_key_env=key_env.strip() or None,
+                )
             except TaleError as e:
                 st.error(str(e))
             else:
                 endpoints[ep.name] = ep.to_dict()
-                st.session_state["_endpoint_flash"] = (f"Added compat:{ep.name} with {len(model_list)} "
-                                                       "model(s): pick them under Models.")
+                st.session_state["_endpoint_flash"] = (
+                    f"Added compat:{ep.name} with {len(model_list)} model(s): pick them under Models."
+                )
                 st.rerun()  # the model picker above must list the new models
         flash = st.session_state.pop("_endpoint_flash", None)
         if flash:
@@ -169,14 +176,14 @@ def _draw_spend(slot) -> None:
 def price_table() -> str:
     """The dated price table costs come from (shown beside every money figure's source)."""
     try:
-        from tale_core.pricing import price_table_version
+        from tale_core.accounting.pricing import price_table_version
 
         return price_table_version()
     except Exception:
         return "an unknown price table"
 
 
-def refresh_spend(state: "SidebarState") -> None:
+def refresh_spend(state: SidebarState) -> None:
     """Redraw the spend figure after the page ran (app.py calls this last)."""
     slot = state.spend_slot
     if slot is not None:
@@ -201,8 +208,9 @@ def render_sidebar() -> SidebarState:
     _endpoint_form()
     slot = st.sidebar.empty()
     _draw_spend(slot)
-    state = SidebarState(settings=settings, statuses=statuses, models=ready, problems=problems + warnings,
-                         spend_slot=slot)
+    state = SidebarState(
+        settings=settings, statuses=statuses, models=ready, problems=problems + warnings, spend_slot=slot
+    )
     st.session_state[STATE_KEY] = state
     return state
 

@@ -7,11 +7,11 @@ call ``st.*``), so they are thread-safe.
 from __future__ import annotations
 
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 import streamlit as st
 
-from tale_core.calls import spent_usd
+from tale_core.engine.calls import spent_usd
 from tale_core.protocols import CallRecord
 
 SPEND_KEY = "_spend_meter"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tale_core.errors import TaleError
 
@@ -22,8 +23,9 @@ class StreamTimeout(TaleError):
     """The call did not finish in the time the page allows."""
 
 
-def run_streaming(work: Callable[[Callable[[str], None]], Any], draw: Callable[[str], None], *,
-                  max_wait_s: float = 900.0) -> Any:
+def run_streaming(
+    work: Callable[[Callable[[str], None]], Any], draw: Callable[[str], None], *, max_wait_s: float = 900.0
+) -> Any:
     """Call ``work(on_text)`` in a thread; ``draw(text_so_far)`` on this thread as text arrives.
 
     Returns what ``work`` returned; re-raises what it raised.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from tale_core.elasticity import analyze
+from tale_core.analysis.elasticity import analyze
+from tale_core.experiments.sweep import SweepCell, SweepConfig, iter_sweep, plan_cells
 from tale_core.providers.base import ChatModel
-from tale_core.sweep import SweepCell, SweepConfig, iter_sweep, plan_cells
 
 from . import rebuild, services
 from .jobs import Job, new_job_id, registry
@@ -20,13 +21,22 @@ def sweep_summary(cells: list[SweepCell], outcome: Any = None) -> dict:
     """What the experiment keeps as its summary: outcome numbers and the per-model elasticity reports."""
     summary: dict[str, Any] = {"reports": {spec: rep.to_dict() for spec, rep in analyze(cells).items()}}
     if outcome is not None:
-        summary.update({"status": outcome.status, "spent_usd": outcome.spent_usd, "errors": outcome.errors,
-                        "planned": outcome.planned, "done": len(outcome.cells), "notes": list(outcome.notes)})
+        summary.update(
+            {
+                "status": outcome.status,
+                "spent_usd": outcome.spent_usd,
+                "errors": outcome.errors,
+                "planned": outcome.planned,
+                "done": len(outcome.cells),
+                "notes": list(outcome.notes),
+            }
+        )
     return summary
 
 
-def start_sweep(config: SweepConfig, models: Mapping[str, ChatModel], *, title: str,
-                parent_id: str | None = None) -> Job:
+def start_sweep(
+    config: SweepConfig, models: Mapping[str, ChatModel], *, title: str, parent_id: str | None = None
+) -> Job:
     """Validate, record and run ``config`` in a worker thread; returns the job (id = experiment id).
 
     Call on the script thread (it reads the session's spend meter and the app's cache); the worker
@@ -35,8 +45,14 @@ def start_sweep(config: SweepConfig, models: Mapping[str, ChatModel], *, title: 
     config.validate()
     recorder = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id)
     job_id = recorder.id if recorder is not None else new_job_id()
-    job = Job(id=job_id, kind="sweep", title=title, config=config.to_dict(), total=len(plan_cells(config)),
-              experiment_id=recorder.id if recorder is not None else None)
+    job = Job(
+        id=job_id,
+        kind="sweep",
+        title=title,
+        config=config.to_dict(),
+        total=len(plan_cells(config)),
+        experiment_id=recorder.id if recorder is not None else None,
+    )
     sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
     cache = services.call_cache()
 

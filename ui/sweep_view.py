@@ -11,16 +11,32 @@ from typing import Any
 
 import streamlit as st
 
-from tale_core import charts
-from tale_core.elasticity import analyze
-from tale_core.sweep import SweepCell
+from tale_core.analysis import charts
+from tale_core.analysis.elasticity import analyze
+from tale_core.experiments.sweep import SweepCell
 
 from . import fmt, render
 
-CELL_COLUMNS = ["spec", "budget", "repeat", "status", "output_tokens", "input_tokens", "extracted", "cost_usd",
-                "latency_s", "cache_hit", "error"]
-STATUS_WORDS = {"running": "Running", "done": "Finished", "cancelled": "Cancelled",
-                "spend_cap": "Stopped at the spend cap", "failed": "Failed"}
+CELL_COLUMNS = [
+    "spec",
+    "budget",
+    "repeat",
+    "status",
+    "output_tokens",
+    "input_tokens",
+    "extracted",
+    "cost_usd",
+    "latency_s",
+    "cache_hit",
+    "error",
+]
+STATUS_WORDS = {
+    "running": "Running",
+    "done": "Finished",
+    "cancelled": "Cancelled",
+    "spend_cap": "Stopped at the spend cap",
+    "failed": "Failed",
+}
 
 
 def progress(done: int, total: int, status: str, spent_usd: float, errors: int, elapsed_s: float | None) -> None:
@@ -50,8 +66,7 @@ def report_lines(reports: dict) -> list[str]:
             parts.append("no budget answered correctly every time;" if rep.points else "no budget results yet;")
         if rep.elastic_region:
             lo, hi = rep.elastic_region
-            parts.append(f"elastic region {lo}-{hi}: asking for less than {hi} tokens makes it spend more, "
-                         "not less.")
+            parts.append(f"elastic region {lo}-{hi}: asking for less than {hi} tokens makes it spend more, not less.")
         elif len(rep.points) >= 2:
             parts.append("no elastic region: smaller budgets never made it spend more.")
         out.append(" ".join(parts))
@@ -110,12 +125,17 @@ def results(cells: list[SweepCell], *, key: str, version: tuple | None = None) -
     if errors:
         first = errors[0]
         where = "vanilla CoT" if first.key.budget is None else f"budget {first.key.budget}"
-        st.warning(render.md_escape(f"{len(errors)} cell(s) failed, e.g. {first.key.spec} {where}: "
-                                    f"{first.result.error_message}"))
+        st.warning(
+            render.md_escape(
+                f"{len(errors)} cell(s) failed, e.g. {first.key.spec} {where}: {first.result.error_message}"
+            )
+        )
 
 
 def config_line(config: dict[str, Any]) -> str:
     budgets = config.get("budgets") or []
-    return (f"{len(config.get('models') or [])} model(s) · budgets {', '.join(str(b) for b in budgets)} · "
-            f"{config.get('repeats', 1)} repeat(s) · method {config.get('method', 'budget')} · "
-            f"temperature {config.get('temperature', 0)}")
+    return (
+        f"{len(config.get('models') or [])} model(s) · budgets {', '.join(str(b) for b in budgets)} · "
+        f"{config.get('repeats', 1)} repeat(s) · method {config.get('method', 'budget')} · "
+        f"temperature {config.get('temperature', 0)}"
+    )

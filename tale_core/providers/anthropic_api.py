@@ -17,7 +17,7 @@ Token counts, reported vs estimated:
     ``output_tokens`` already includes thinking tokens (they are billed as output).
   * ``reasoning_tokens`` is ``usage.output_tokens_details.thinking_tokens`` when the API reports it
     (``raw_usage["reasoning_tokens_source"] == "provider"``). When it does not, and thinking text came
-    back, it is an **estimate** from that text with :func:`tale_core.tokens.estimate_tokens`
+    back, it is an **estimate** from that text with :func:`tale_core.accounting.tokens.estimate_tokens`
     (``raw_usage["reasoning_tokens_source"] == "estimate"``); summarized thinking is shorter than what
     the model generated, so such estimates undercount. ``usage_source`` stays ``"provider"`` because
     the billed counts are the API's.
@@ -28,16 +28,33 @@ longer than :data:`MAX_RETRY_AFTER_S` is not waited for: the RateLimitError retu
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..catalog import lookup
-from ..errors import (AuthError, BadResponse, ContextTooLong, InvalidRequest, ModelNotFound, ProviderError,
-                      ProviderTimeout, RateLimitError, ServerError)
-from ..types import Completion, GenParams, Message
-from .base import ChatModel, OnText, Stopwatch
-from .openai_compat import estimate_count, literal_values, parse_retry_after, usage_dict
-from .sdk_errors import CallbackError, StreamCut, Unreadable, api_message, attempts_text, map_transport_error
+from tale_core.errors import (
+    AuthError,
+    BadResponse,
+    ContextTooLong,
+    InvalidRequest,
+    ModelNotFound,
+    ProviderError,
+    ProviderTimeout,
+    RateLimitError,
+    ServerError,
+)
+from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.providers.catalog import lookup
+from tale_core.providers.openai_compat import estimate_count, literal_values, parse_retry_after, usage_dict
+from tale_core.providers.sdk_errors import (
+    CallbackError,
+    StreamCut,
+    Unreadable,
+    api_message,
+    attempts_text,
+    map_transport_error,
+)
+from tale_core.types import Completion, GenParams, Message
 
 PROVIDER = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -45,9 +62,18 @@ MIN_THINKING_BUDGET = 1024
 #: longest server-requested wait the SDK may sleep before a retry; longer ones fail fast instead
 MAX_RETRY_AFTER_S = 120.0
 #: error ``type`` of an error event inside a 200 stream -> the HTTP status it stands for
-_TYPE_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
-                "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
-                "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529}
+_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
 
 
 def effort_values() -> tuple[str, ...]:
@@ -71,27 +97,23 @@ def _cap_retry_after(request: Any, call_next: Any) -> Any:
     return response
 
 
-
-
-
-
-
-
 class AnthropicModel(ChatModel):
     """One Claude model. See the module docstring for what is sent and how tokens are counted."""
 
     provider = PROVIDER
     max_concurrency = 4
 
-    def __init__(self, model: str, *, api_key: str, base_url: str | None = None, timeout_s: float = 120.0,
-                 max_retries: int = 2):
+    def __init__(
+        self, model: str, *, api_key: str, base_url: str | None = None, timeout_s: float = 120.0, max_retries: int = 2
+    ):
         import anthropic
 
         if not isinstance(model, str) or not model.strip():
             raise InvalidRequest("The model name is empty.", provider=PROVIDER)
         if not api_key:
-            raise AuthError("No Anthropic API key: set ANTHROPIC_API_KEY or enter a key in the sidebar.",
-                            provider=PROVIDER)
+            raise AuthError(
+                "No Anthropic API key: set ANTHROPIC_API_KEY or enter a key in the sidebar.", provider=PROVIDER
+            )
         if not timeout_s or float(timeout_s) <= 0:
             raise InvalidRequest(f"timeout_s must be positive, got {timeout_s!r}", provider=PROVIDER)
         if int(max_retries) < 0:
@@ -103,8 +125,13 @@ class AnthropicModel(ChatModel):
         self.max_retries = int(max_retries)
         self.info = lookup(PROVIDER, self.model)
         try:
-            self._client = anthropic.Anthropic(api_key=api_key, base_url=self.base_url, timeout=self.timeout_s,
-                                               max_retries=self.max_retries, middleware=[_cap_retry_after])
+            self._client = anthropic.Anthropic(
+                api_key=api_key,
+                base_url=self.base_url,
+                timeout=self.timeout_s,
+                max_retries=self.max_retries,
+                middleware=[_cap_retry_after],
+            )
         except anthropic.AnthropicError as e:
             raise AuthError(f"Cannot set up the Anthropic client: {e}", provider=PROVIDER) from None
 
@@ -127,13 +154,15 @@ class AnthropicModel(ChatModel):
     def build_request(self, messages: Sequence[Message], params: GenParams) -> dict[str, Any]:
         """The Messages JSON body (without ``stream``). Raises InvalidRequest before any call."""
         if not isinstance(params.max_tokens, int) or params.max_tokens < 1:
-            raise InvalidRequest(f"max_tokens must be a positive whole number, got {params.max_tokens!r}",
-                                 provider=PROVIDER)
+            raise InvalidRequest(
+                f"max_tokens must be a positive whole number, got {params.max_tokens!r}", provider=PROVIDER
+            )
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         turns = [{"role": m.role, "content": m.content} for m in messages if m.role != "system"]
         if not turns:
-            raise InvalidRequest("Anthropic needs at least one user message besides the system prompt.",
-                                 provider=PROVIDER)
+            raise InvalidRequest(
+                "Anthropic needs at least one user message besides the system prompt.", provider=PROVIDER
+            )
         body: dict[str, Any] = {"model": self.model, "max_tokens": params.max_tokens, "messages": turns}
         if system:
             body["system"] = system
@@ -142,22 +171,30 @@ class AnthropicModel(ChatModel):
         budget = params.thinking_budget
         if budget is not None:
             if isinstance(budget, bool) or not isinstance(budget, int):
-                raise InvalidRequest(f"The thinking budget must be a whole number of tokens, got {budget!r}.",
-                                     provider=PROVIDER)
+                raise InvalidRequest(
+                    f"The thinking budget must be a whole number of tokens, got {budget!r}.", provider=PROVIDER
+                )
             if budget < MIN_THINKING_BUDGET:
-                raise InvalidRequest(f"The thinking budget must be at least {MIN_THINKING_BUDGET} tokens "
-                                     f"(Anthropic's minimum), got {budget}.", provider=PROVIDER)
+                raise InvalidRequest(
+                    f"The thinking budget must be at least {MIN_THINKING_BUDGET} tokens "
+                    f"(Anthropic's minimum), got {budget}.",
+                    provider=PROVIDER,
+                )
             if budget >= params.max_tokens:
-                raise InvalidRequest(f"The thinking budget ({budget}) must be less than max_tokens "
-                                     f"({params.max_tokens}): thinking counts toward max_tokens. Raise "
-                                     "max_tokens or lower the budget.", provider=PROVIDER)
+                raise InvalidRequest(
+                    f"The thinking budget ({budget}) must be less than max_tokens "
+                    f"({params.max_tokens}): thinking counts toward max_tokens. Raise "
+                    "max_tokens or lower the budget.",
+                    provider=PROVIDER,
+                )
             body["thinking"] = {"type": "enabled", "budget_tokens": budget, "display": "summarized"}
         effort = params.reasoning_effort
         if effort is not None:
             allowed = effort_values()
             if effort not in allowed:
-                raise InvalidRequest(f"Anthropic effort {effort!r} is not one of {', '.join(allowed)}.",
-                                     provider=PROVIDER)
+                raise InvalidRequest(
+                    f"Anthropic effort {effort!r} is not one of {', '.join(allowed)}.", provider=PROVIDER
+                )
             body["output_config"] = {"effort": effort}
             if budget is None and self.info.thinking:
                 body["thinking"] = {"type": "adaptive", "display": "summarized"}
@@ -165,8 +202,7 @@ class AnthropicModel(ChatModel):
 
     # -- call --------------------------------------------------------------------------------------------
 
-    def complete(self, messages: Sequence[Message], params: GenParams,
-                 on_text: OnText | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
         """Send the messages; stream through ``on_text`` when given. Raises :mod:`tale_core.errors` types."""
         body = self.build_request(list(messages), params)
         state = {"started": False}
@@ -247,10 +283,21 @@ class AnthropicModel(ChatModel):
         if redacted:
             raw["redacted_thinking_blocks"] = redacted
         return Completion(
-            text="".join(texts), provider=PROVIDER, model=self.model, input_tokens=input_tokens,
-            output_tokens=output_tokens, reasoning_tokens=reasoning,
-            finish_reason=getattr(msg, "stop_reason", None), latency_s=sw.elapsed(), first_token_s=first,
-            runtime=self.runtime(), request=request, usage_source="provider", raw_usage=raw, thinking=thinking)
+            text="".join(texts),
+            provider=PROVIDER,
+            model=self.model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning,
+            finish_reason=getattr(msg, "stop_reason", None),
+            latency_s=sw.elapsed(),
+            first_token_s=first,
+            runtime=self.runtime(),
+            request=request,
+            usage_source="provider",
+            raw_usage=raw,
+            thinking=thinking,
+        )
 
     # -- errors ------------------------------------------------------------------------------------------
 
@@ -259,8 +306,16 @@ class AnthropicModel(ChatModel):
         import anthropic
 
         p = PROVIDER
-        mapped = map_transport_error(e, anthropic, label="Anthropic", provider=p, base_url=self.base_url,
-                                     timeout_s=self.timeout_s, max_retries=self.max_retries, started=started)
+        mapped = map_transport_error(
+            e,
+            anthropic,
+            label="Anthropic",
+            provider=p,
+            base_url=self.base_url,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            started=started,
+        )
         if mapped is not None:
             return mapped
         if isinstance(e, anthropic.APIStatusError):
@@ -271,8 +326,7 @@ class AnthropicModel(ChatModel):
             return self._map_status(status, e, e.response.headers)
         if isinstance(e, anthropic.AnthropicError):
             return ProviderError(f"Anthropic client error: {e}", provider=p)
-        if isinstance(e, (ValueError, TypeError, AttributeError, KeyError, IndexError, AssertionError,
-                          RuntimeError)):
+        if isinstance(e, (ValueError, TypeError, AttributeError, KeyError, IndexError, AssertionError, RuntimeError)):
             return BadResponse(f"Anthropic sent an answer we cannot read ({type(e).__name__}: {e}).", provider=p)
         return ProviderError(f"Anthropic call failed: {type(e).__name__}: {e}", provider=p)
 
@@ -288,8 +342,11 @@ class AnthropicModel(ChatModel):
         if status == 403:
             return AuthError(f"The Anthropic API key may not use this (403): {msg}", **kw)
         if status == 404:
-            return ModelNotFound(f"Anthropic does not know the model {self.model!r} (404): {msg} Check the "
-                                 f"model name and the base URL {self.base_url}.", **kw)
+            return ModelNotFound(
+                f"Anthropic does not know the model {self.model!r} (404): {msg} Check the "
+                f"model name and the base URL {self.base_url}.",
+                **kw,
+            )
         if status == 408:
             return ProviderTimeout(f"Anthropic timed out on its side (408): {msg}", **kw)
         if status == 413:
@@ -297,8 +354,7 @@ class AnthropicModel(ChatModel):
         if status == 429:
             ra = parse_retry_after(headers)
             wait = f" The server asks to wait {ra:g} s." if ra is not None else ""
-            return RateLimitError(f"Anthropic rate limit hit (429) {after}.{wait}",
-                                  retry_after=ra, **kw)
+            return RateLimitError(f"Anthropic rate limit hit (429) {after}.{wait}", retry_after=ra, **kw)
         if status in (400, 422):
             if "prompt is too long" in low or "context window" in low or "context length" in low:
                 return ContextTooLong(f"The prompt is too long for {self.model}: {msg}", **kw)
@@ -307,5 +363,3 @@ class AnthropicModel(ChatModel):
             what = "is overloaded" if status == 529 else f"had a server error ({status})"
             return ServerError(f"Anthropic {what} {after}: {msg}", **kw)
         return ProviderError(f"Anthropic answered {status}: {msg}", **kw)
-
-

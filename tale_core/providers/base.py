@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from ..types import Completion, GenParams, Message
+from tale_core.types import Completion, GenParams, Message
 
 OnText = Callable[[str], None]
 
@@ -30,8 +30,7 @@ class ChatModel(abc.ABC):
         return f"{self.provider}/{self.model}"
 
     @abc.abstractmethod
-    def complete(self, messages: Sequence[Message], params: GenParams,
-                 on_text: OnText | None = None) -> Completion: ...
+    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion: ...
 
     def runtime(self) -> str:
         """Runtime and version string recorded with every call (part of the cache key)."""
@@ -43,7 +42,7 @@ class ChatModel(abc.ABC):
         ``exact`` is True only when this is the model's own tokenizer. Used for cost previews; after a
         call the provider's usage is the truth.
         """
-        from ..tokens import estimate_tokens
+        from tale_core.accounting.tokens import estimate_tokens
 
         return estimate_tokens(text, self.model), False
 

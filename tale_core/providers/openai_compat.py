@@ -8,7 +8,7 @@ sampling parameter the model says it does not support (``temperature`` on o-seri
 Token counts come from the response's ``usage`` block (``prompt_tokens``, ``completion_tokens``, and
 ``completion_tokens_details.reasoning_tokens`` for hidden reasoning, already included in
 ``completion_tokens``). A compatible server that sends no usage gets counts estimated with
-:func:`tale_core.tokens.estimate_tokens` and ``usage_source="estimate"``.
+:func:`tale_core.accounting.tokens.estimate_tokens` and ``usage_source="estimate"``.
 
 The small SDK-neutral module-level helpers (Retry-After parsing, estimates, error text) are shared with
 :mod:`tale_core.providers.anthropic_api`; this module imports the ``openai`` SDK only when a model is used.
@@ -19,21 +19,41 @@ from __future__ import annotations
 import re
 import threading
 import typing
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..catalog import lookup
-from ..errors import (AuthError, BadResponse, ContextTooLong, InvalidRequest, ModelNotFound, ProviderError,
-                      ProviderTimeout, RateLimitError, ServerError)
-from ..types import Completion, GenParams, Message, messages_to_dicts
-from .base import ChatModel, OnText, Stopwatch
-from .sdk_errors import CallbackError, StreamCut, Unreadable, api_message, attempts_text, map_transport_error
+from tale_core.errors import (
+    AuthError,
+    BadResponse,
+    ContextTooLong,
+    InvalidRequest,
+    ModelNotFound,
+    ProviderError,
+    ProviderTimeout,
+    RateLimitError,
+    ServerError,
+)
+from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.providers.catalog import lookup
+from tale_core.providers.sdk_errors import (
+    CallbackError,
+    StreamCut,
+    Unreadable,
+    api_message,
+    attempts_text,
+    map_transport_error,
+)
+from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: sampling parameters we may leave out when the model answers that it does not support them
 DROPPABLE_PARAMS = ("temperature", "top_p")
-_CONTEXT_RE = re.compile(r"context.length|context.window|maximum context|too many tokens|prompt is too long|"
-                         r"exceeds? the (model'?s? )?(context|maximum)", re.I)
+_CONTEXT_RE = re.compile(
+    r"context.length|context.window|maximum context|too many tokens|prompt is too long|"
+    r"exceeds? the (model'?s? )?(context|maximum)",
+    re.I,
+)
 
 
 def reasoning_effort_values() -> tuple[str, ...]:
@@ -83,17 +103,11 @@ def estimate_count(text: str, model: str) -> int:
     if not text:
         return 0
     try:
-        from ..tokens import estimate_tokens
+        from tale_core.accounting.tokens import estimate_tokens
 
         return int(estimate_tokens(text, model))
     except Exception:  # the estimate must never break a call that succeeded
         return max(1, round(len(text) / 4))
-
-
-
-
-
-
 
 
 class OpenAIModel(ChatModel):
@@ -107,8 +121,16 @@ class OpenAIModel(ChatModel):
 
     max_concurrency = 4
 
-    def __init__(self, model: str, *, api_key: str, base_url: str | None = None, provider: str = "openai",
-                 timeout_s: float = 120.0, max_retries: int = 2):
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        provider: str = "openai",
+        timeout_s: float = 120.0,
+        max_retries: int = 2,
+    ):
         import openai
 
         if not isinstance(model, str) or not model.strip():
@@ -128,12 +150,14 @@ class OpenAIModel(ChatModel):
         self._lock = threading.Lock()
         if not api_key:
             if provider == "openai":
-                raise AuthError("No OpenAI API key: set OPENAI_API_KEY or enter a key in the sidebar.",
-                                provider=provider)
+                raise AuthError(
+                    "No OpenAI API key: set OPENAI_API_KEY or enter a key in the sidebar.", provider=provider
+                )
             api_key = "not-needed"  # compatible servers often need none, the SDK insists on one
         try:
-            self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, timeout=self.timeout_s,
-                                         max_retries=self.max_retries)
+            self._client = openai.OpenAI(
+                api_key=api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries
+            )
         except openai.OpenAIError as e:
             raise AuthError(f"Cannot set up the {self.label} client: {e}", provider=provider) from None
 
@@ -176,13 +200,16 @@ class OpenAIModel(ChatModel):
         if not msgs:
             raise InvalidRequest("No messages to send.", provider=self.provider)
         if not isinstance(params.max_tokens, int) or params.max_tokens < 1:
-            raise InvalidRequest(f"max_tokens must be a positive whole number, got {params.max_tokens!r}",
-                                 provider=self.provider)
+            raise InvalidRequest(
+                f"max_tokens must be a positive whole number, got {params.max_tokens!r}", provider=self.provider
+            )
         if params.reasoning_effort is not None:
             allowed = reasoning_effort_values()
             if params.reasoning_effort not in allowed:
-                raise InvalidRequest(f"reasoning_effort {params.reasoning_effort!r} is not one of "
-                                     f"{', '.join(allowed)}", provider=self.provider)
+                raise InvalidRequest(
+                    f"reasoning_effort {params.reasoning_effort!r} is not one of {', '.join(allowed)}",
+                    provider=self.provider,
+                )
         with self._lock:
             dropped = set(self._dropped)
         body: dict[str, Any] = {"model": self.model, "messages": messages_to_dicts(msgs)}
@@ -208,8 +235,7 @@ class OpenAIModel(ChatModel):
 
     # -- call --------------------------------------------------------------------------------------------
 
-    def complete(self, messages: Sequence[Message], params: GenParams,
-                 on_text: OnText | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
         """Send the chat; stream through ``on_text`` when given. Raises :mod:`tale_core.errors` types."""
         import openai
 
@@ -264,11 +290,18 @@ class OpenAIModel(ChatModel):
         if not isinstance(text, str):
             raise Unreadable(f"message content is {type(text).__name__}, not text")
         thinking = _reasoning_text(message)
-        return self._completion(body, messages, text, thinking, getattr(choice, "finish_reason", None),
-                                getattr(resp, "usage", None), sw, first=None)
+        return self._completion(
+            body,
+            messages,
+            text,
+            thinking,
+            getattr(choice, "finish_reason", None),
+            getattr(resp, "usage", None),
+            sw,
+            first=None,
+        )
 
-    def _complete_stream(self, body: dict, messages: Sequence[Message], on_text: OnText,
-                         state: dict) -> Completion:
+    def _complete_stream(self, body: dict, messages: Sequence[Message], on_text: OnText, state: dict) -> Completion:
         sw = Stopwatch()
         stream = self._client.chat.completions.create(**body)
         state["started"] = True  # the server accepted the request: a failure now breaks the stream
@@ -302,13 +335,22 @@ class OpenAIModel(ChatModel):
         if chunks == 0:
             raise Unreadable("the streaming answer carried no events (is this an OpenAI-compatible server?)")
         if finish is None:
-            raise StreamCut(f"the stream ended before the answer was complete (after {len(''.join(pieces))} "
-                             "characters)")
-        return self._completion(body, messages, "".join(pieces), "".join(thinking), finish, usage, sw,
-                                first=sw.first)
+            raise StreamCut(
+                f"the stream ended before the answer was complete (after {len(''.join(pieces))} characters)"
+            )
+        return self._completion(body, messages, "".join(pieces), "".join(thinking), finish, usage, sw, first=sw.first)
 
-    def _completion(self, body: dict, messages: Sequence[Message], text: str, thinking: str,
-                    finish: Any, usage: Any, sw: Stopwatch, first: float | None) -> Completion:
+    def _completion(
+        self,
+        body: dict,
+        messages: Sequence[Message],
+        text: str,
+        thinking: str,
+        finish: Any,
+        usage: Any,
+        sw: Stopwatch,
+        first: float | None,
+    ) -> Completion:
         counts = _usage_counts(usage)
         if counts is None:
             source = "estimate"
@@ -323,11 +365,21 @@ class OpenAIModel(ChatModel):
             input_tokens, output_tokens, reasoning = counts
             raw = usage_dict(usage)
         return Completion(
-            text=text, provider=self.provider, model=self.model, input_tokens=input_tokens,
-            output_tokens=output_tokens, reasoning_tokens=reasoning,
-            finish_reason=str(finish) if finish is not None else None, latency_s=sw.elapsed(),
-            first_token_s=first, runtime=self.runtime(), request=body, usage_source=source, raw_usage=raw,
-            thinking=thinking)
+            text=text,
+            provider=self.provider,
+            model=self.model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning,
+            finish_reason=str(finish) if finish is not None else None,
+            latency_s=sw.elapsed(),
+            first_token_s=first,
+            runtime=self.runtime(),
+            request=body,
+            usage_source=source,
+            raw_usage=raw,
+            thinking=thinking,
+        )
 
     # -- errors ------------------------------------------------------------------------------------------
 
@@ -336,8 +388,16 @@ class OpenAIModel(ChatModel):
         import openai
 
         p, label = self.provider, self.label
-        mapped = map_transport_error(e, openai, label=label, provider=p, base_url=self.base_url,
-                                     timeout_s=self.timeout_s, max_retries=self.max_retries, started=started)
+        mapped = map_transport_error(
+            e,
+            openai,
+            label=label,
+            provider=p,
+            base_url=self.base_url,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            started=started,
+        )
         if mapped is not None:
             return mapped
         if isinstance(e, openai.APIStatusError):
@@ -368,8 +428,11 @@ class OpenAIModel(ChatModel):
         if status == 403:
             return AuthError(f"The {label} API key may not use this (403): {msg}", **kw)
         if status == 404:
-            return ModelNotFound(f"{label} does not know the model {self.model!r} (404): {msg} Check the model "
-                                 f"name and the base URL {self.base_url}.", **kw)
+            return ModelNotFound(
+                f"{label} does not know the model {self.model!r} (404): {msg} Check the model "
+                f"name and the base URL {self.base_url}.",
+                **kw,
+            )
         if status == 408:
             return ProviderTimeout(f"{label} timed out on its side (408): {msg}", **kw)
         if status == 413:
@@ -377,11 +440,13 @@ class OpenAIModel(ChatModel):
         if status == 429:
             ra = parse_retry_after(headers)
             if code == "insufficient_quota":
-                return RateLimitError(f"{label} quota is used up (429 insufficient_quota): check the account's "
-                                      "billing.", retry_after=ra, **kw)
+                return RateLimitError(
+                    f"{label} quota is used up (429 insufficient_quota): check the account's billing.",
+                    retry_after=ra,
+                    **kw,
+                )
             wait = f" The server asks to wait {ra:g} s." if ra is not None else ""
-            return RateLimitError(f"{label} rate limit hit (429) {after}.{wait}",
-                                  retry_after=ra, **kw)
+            return RateLimitError(f"{label} rate limit hit (429) {after}.{wait}", retry_after=ra, **kw)
         if status in (400, 422):
             if code == "context_length_exceeded" or _CONTEXT_RE.search(msg):
                 return ContextTooLong(f"The prompt is too long for {self.model} on {label}: {msg}", **kw)
@@ -394,12 +459,6 @@ class OpenAIModel(ChatModel):
 
 
 # -- small readers -------------------------------------------------------------------------------------
-
-
-
-
-
-
 
 
 def _reasoning_text(obj: Any) -> str:

@@ -19,19 +19,41 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import ClassVar, Sequence
+from typing import ClassVar
 from urllib.parse import parse_qsl
 
-from ..errors import RateLimitError, ServerError, UnknownModel
-from ..types import Completion, GenParams, Message
-from .base import ChatModel, OnText, Stopwatch
+from tale_core.errors import RateLimitError, ServerError, UnknownModel
+from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.types import Completion, GenParams, Message
 
 PROVIDER = "fake"
 RUNTIME = "scripted-fake 1"
 
-_FILLER = ("First", "we", "read", "the", "question", "and", "note", "the", "given", "numbers.", "Then",
-           "we", "combine", "them", "step", "by", "step,", "checking", "each", "partial", "result.")
+_FILLER = (
+    "First",
+    "we",
+    "read",
+    "the",
+    "question",
+    "and",
+    "note",
+    "the",
+    "given",
+    "numbers.",
+    "Then",
+    "we",
+    "combine",
+    "them",
+    "step",
+    "by",
+    "step,",
+    "checking",
+    "each",
+    "partial",
+    "result.",
+)
 
 _BUDGET_RE = re.compile(r"use less than (\d+) tokens")
 _WORDS_RE = re.compile(r"limit the answer length to (\d+) words")
@@ -78,24 +100,70 @@ class Curve:
 
 
 # paper Figure 1 (GPT-4o-mini): vanilla 258, budget 50 -> 86, budget 10 -> 157, direct 15
-_ELASTIC_POINTS = ((1, 170), (5, 165), (10, 157), (20, 125), (30, 100), (40, 88), (50, 86), (75, 100),
-                   (100, 120), (150, 160), (200, 200), (258, 258))
+_ELASTIC_POINTS = (
+    (1, 170),
+    (5, 165),
+    (10, 157),
+    (20, 125),
+    (30, 100),
+    (40, 88),
+    (50, 86),
+    (75, 100),
+    (100, 120),
+    (150, 160),
+    (200, 200),
+    (258, 258),
+)
 
-SCRIPTED_CURVES: dict[str, Curve] = {c.name: c for c in (
-    Curve("elastic", "Paper-like: vanilla 258 tokens, budget 50 -> 86, budget 10 -> 157 (elasticity), "
-          "direct 15; wrong below budget 5.", points=_ELASTIC_POINTS, fail_below=5),
-    Curve("compliant", "Spends about the budget it is given; wrong below budget 20.", vanilla_tokens=240,
-          direct_tokens=12, fail_below=20, estimate_text="Budget: [[40]]"),
-    Curve("flat", "Ignores the budget: always 200 tokens, always right.", vanilla_tokens=200,
-          direct_tokens=12, flat=True),
-    Curve("slow", "Like elastic but takes `latency` seconds per call (fake/slow?latency=0.5).",
-          points=_ELASTIC_POINTS, fail_below=5, latency=0.3),
-    Curve("flaky", "Like elastic but every 3rd call fails with a server error.", points=_ELASTIC_POINTS,
-          fail_below=5, fail_every=3),
-    Curve("error", "Every call fails with a rate-limit error.", always_error=True),
-    Curve("bad-estimator", "Like elastic but its budget estimate is unparseable.", points=_ELASTIC_POINTS,
-          fail_below=5, estimate_text="I cannot estimate that."),
-)}
+SCRIPTED_CURVES: dict[str, Curve] = {
+    c.name: c
+    for c in (
+        Curve(
+            "elastic",
+            "Paper-like: vanilla 258 tokens, budget 50 -> 86, budget 10 -> 157 (elasticity), "
+            "direct 15; wrong below budget 5.",
+            points=_ELASTIC_POINTS,
+            fail_below=5,
+        ),
+        Curve(
+            "compliant",
+            "Spends about the budget it is given; wrong below budget 20.",
+            vanilla_tokens=240,
+            direct_tokens=12,
+            fail_below=20,
+            estimate_text="Budget: [[40]]",
+        ),
+        Curve(
+            "flat",
+            "Ignores the budget: always 200 tokens, always right.",
+            vanilla_tokens=200,
+            direct_tokens=12,
+            flat=True,
+        ),
+        Curve(
+            "slow",
+            "Like elastic but takes `latency` seconds per call (fake/slow?latency=0.5).",
+            points=_ELASTIC_POINTS,
+            fail_below=5,
+            latency=0.3,
+        ),
+        Curve(
+            "flaky",
+            "Like elastic but every 3rd call fails with a server error.",
+            points=_ELASTIC_POINTS,
+            fail_below=5,
+            fail_every=3,
+        ),
+        Curve("error", "Every call fails with a rate-limit error.", always_error=True),
+        Curve(
+            "bad-estimator",
+            "Like elastic but its budget estimate is unparseable.",
+            points=_ELASTIC_POINTS,
+            fail_below=5,
+            estimate_text="I cannot estimate that.",
+        ),
+    )
+}
 
 
 def _wrong(answer: str) -> str:
@@ -174,8 +242,7 @@ class ScriptedModel(ChatModel):
         return c.vanilla_tokens, 0, True, "vanilla"
 
     # ------------------------------------------------------------------ the call
-    def complete(self, messages: Sequence[Message], params: GenParams,
-                 on_text: OnText | None = None) -> Completion:
+    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
         with self._lock:
             self.calls += 1
             n_call = self.calls
@@ -187,20 +254,28 @@ class ScriptedModel(ChatModel):
             with self._lock:
                 self.in_flight -= 1
 
-    def _complete(self, n_call: int, messages: Sequence[Message], params: GenParams,
-                  on_text: OnText | None) -> Completion:
+    def _complete(
+        self, n_call: int, messages: Sequence[Message], params: GenParams, on_text: OnText | None
+    ) -> Completion:
         c = self.curve
         sw = Stopwatch()
         if c.always_error:
             if c.latency:
                 time.sleep(c.latency)
-            raise RateLimitError("Scripted rate limit: this fake model always answers 429.", provider=PROVIDER,
-                                 status=429, retry_after=1.0)
+            raise RateLimitError(
+                "Scripted rate limit: this fake model always answers 429.",
+                provider=PROVIDER,
+                status=429,
+                retry_after=1.0,
+            )
         if c.fail_every and n_call % c.fail_every == 0:
             if c.latency:
                 time.sleep(c.latency)
-            raise ServerError(f"Scripted server error on call {n_call} (every {c.fail_every}th call fails).",
-                              provider=PROVIDER, status=500)
+            raise ServerError(
+                f"Scripted server error on call {n_call} (every {c.fail_every}th call fails).",
+                provider=PROVIDER,
+                status=500,
+            )
         visible, reasoning, correct, kind = self.plan(messages, params)
         if kind == "estimate":
             words = c.estimate_text.split()
@@ -223,12 +298,21 @@ class ScriptedModel(ChatModel):
                 on_text(w if i == len(words) - 1 else w + " ")
         text = " ".join(words)
         n_in = sum(len(m.content.split()) for m in messages)
-        return Completion(text=text, provider=PROVIDER, model=self.model, input_tokens=n_in,
-                          output_tokens=len(words) + reasoning, reasoning_tokens=reasoning,
-                          finish_reason=finish, latency_s=sw.elapsed(), first_token_s=sw.first,
-                          runtime=RUNTIME, request={"kind": kind, "max_tokens": params.max_tokens},
-                          usage_source="provider",
-                          raw_usage={"prompt_tokens": n_in, "completion_tokens": len(words) + reasoning})
+        return Completion(
+            text=text,
+            provider=PROVIDER,
+            model=self.model,
+            input_tokens=n_in,
+            output_tokens=len(words) + reasoning,
+            reasoning_tokens=reasoning,
+            finish_reason=finish,
+            latency_s=sw.elapsed(),
+            first_token_s=sw.first,
+            runtime=RUNTIME,
+            request={"kind": kind, "max_tokens": params.max_tokens},
+            usage_source="provider",
+            raw_usage={"prompt_tokens": n_in, "completion_tokens": len(words) + reasoning},
+        )
 
 
 def scripted_model(name: str, answers: dict[str, str] | None = None) -> ScriptedModel:
@@ -249,8 +333,10 @@ def scripted_model(name: str, answers: dict[str, str] | None = None) -> Scripted
             elif k == "concurrency":
                 changes["max_concurrency"] = max(1, int(v))
             else:
-                raise UnknownModel(f"Unknown option {k!r} for scripted model {base!r}; use latency, estimate, "
-                                   "fail_every or concurrency")
+                raise UnknownModel(
+                    f"Unknown option {k!r} for scripted model {base!r}; use latency, estimate, "
+                    "fail_every or concurrency"
+                )
         except ValueError:
             raise UnknownModel(f"Option {k}={v!r} of scripted model {base!r} is not a number") from None
     return ScriptedModel(replace(curve, **changes) if changes else curve, model=name, answers=answers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import BadResponse, ProviderError, ProviderTimeout, ProviderUnreachable, ServerError
+from tale_core.errors import BadResponse, ProviderError, ProviderTimeout, ProviderUnreachable, ServerError
 
 
 class CallbackError(Exception):
@@ -59,8 +59,17 @@ def describe_cause(e: BaseException) -> str:
     return text.strip()[:300] or type(e).__name__
 
 
-def map_transport_error(e: BaseException, sdk: Any, *, label: str, provider: str, base_url: str,
-                        timeout_s: float, max_retries: int, started: bool) -> ProviderError | None:
+def map_transport_error(
+    e: BaseException,
+    sdk: Any,
+    *,
+    label: str,
+    provider: str,
+    base_url: str,
+    timeout_s: float,
+    max_retries: int,
+    started: bool,
+) -> ProviderError | None:
     """Map the errors that are not an HTTP status (our own shape checks, timeouts, broken connections,
     unreadable bodies); None when ``e`` is a status error or unknown, for the provider to map."""
     import httpx2
@@ -72,15 +81,21 @@ def map_transport_error(e: BaseException, sdk: Any, *, label: str, provider: str
     if isinstance(e, (sdk.APITimeoutError, httpx2.TimeoutException)):
         if started:
             return ProviderTimeout(f"{label} stopped sending the stream for {timeout_s:g} s.", provider=provider)
-        return ProviderTimeout(f"{label} did not answer within {timeout_s:g} s "
-                               f"({attempts_text(None, max_retries + 1)}).", provider=provider)
+        return ProviderTimeout(
+            f"{label} did not answer within {timeout_s:g} s ({attempts_text(None, max_retries + 1)}).",
+            provider=provider,
+        )
     if isinstance(e, (sdk.APIConnectionError, httpx2.TransportError)):
         cause = describe_cause(e)
         if started:
             return ServerError(f"The stream from {label} broke off midway: {cause}.", provider=provider)
-        return ProviderUnreachable(f"Cannot connect to {label} at {base_url} ({cause}). Is the server "
-                                   "running and the URL right?", provider=provider, detail=cause)
+        return ProviderUnreachable(
+            f"Cannot connect to {label} at {base_url} ({cause}). Is the server running and the URL right?",
+            provider=provider,
+            detail=cause,
+        )
     if isinstance(e, sdk.APIResponseValidationError):
-        return BadResponse(f"{label} sent an answer we cannot read: {e.message}", provider=provider,
-                           status=e.status_code)
+        return BadResponse(
+            f"{label} sent an answer we cannot read: {e.message}", provider=provider, status=e.status_code
+        )
     return None

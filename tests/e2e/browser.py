@@ -14,14 +14,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
@@ -41,22 +48,46 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, *, extra_env: dict[str, str] | None = None,
-                     start_timeout_s: float = 60.0) -> Iterator[str]:
+def streamlit_server(
+    data_dir: Path, *, extra_env: dict[str, str] | None = None, start_timeout_s: float = 60.0
+) -> Iterator[str]:
     """Run the app until the block ends; yields its base URL (http://127.0.0.1:<port>)."""
     port = free_port()
     env = dict(os.environ)
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TALE_ENDPOINTS", "TALE_DATABASE_URL"):
         env.pop(var, None)
-    env.update({"TALE_DATA_DIR": str(data_dir), "TALE_FAKE_MODELS": "1", "PYTHONPATH": str(REPO_ROOT),
-                "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    env.update(
+        {
+            "TALE_DATA_DIR": str(data_dir),
+            "TALE_FAKE_MODELS": "1",
+            "PYTHONPATH": str(REPO_ROOT),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        }
+    )
     env.update(extra_env or {})
     log = open(data_dir / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.launch", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "ui.launch",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout_s
@@ -99,8 +130,9 @@ def chromium_page(width: int = 1400, height: int = 2000) -> Iterator[object]:
         try:
             context = browser.new_context(viewport={"width": width, "height": height})
             context.on("request", _note_request)
-            context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1")),
-                          lambda route: route.abort())
+            context.route(
+                lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1")), lambda route: route.abort()
+            )
             page = context.new_page()
             yield page
         finally:
@@ -117,7 +149,8 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(
         "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
         " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
-        timeout=timeout_ms)
+        timeout=timeout_ms,
+    )
     page.wait_for_timeout(300)  # let the last deltas paint
 
 
@@ -149,8 +182,7 @@ def guarded_page(browser, width: int = 1400, height: int = 2000):
     """A page in a FRESH context of ``browser`` (own cookies, own Streamlit session) with the loopback guard."""
     context = browser.new_context(viewport={"width": width, "height": height})
     context.on("request", _note_request)
-    context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1")),
-                  lambda route: route.abort())
+    context.route(lambda url: not url.startswith(("http://127.0.0.1", "ws://127.0.0.1")), lambda route: route.abort())
     return context.new_page()
 
 
@@ -177,8 +209,17 @@ def open_page(page, url: str, heading: str, timeout_ms: int = 30_000) -> None:
     wait_idle(page, timeout_ms)
 
 
-def fill_sweep_form(page, question: str, budgets: str, *, gold: str | None = None, reference: bool = True,
-                    repeats: int | None = None, max_tokens: int | None = None, use_cache: bool = True) -> None:
+def fill_sweep_form(
+    page,
+    question: str,
+    budgets: str,
+    *,
+    gold: str | None = None,
+    reference: bool = True,
+    repeats: int | None = None,
+    max_tokens: int | None = None,
+    use_cache: bool = True,
+) -> None:
     """Fill the Elasticity sweep form (the page must be open on a new sweep)."""
     q = page.get_by_role("textbox", name="Question")
     q.fill(question)
@@ -222,7 +263,9 @@ def plotly_traces(page, index: int = 0) -> list[dict]:
     return page.evaluate(
         "(i) => { const d = document.querySelectorAll(\"[data-testid='stPlotlyChart'] .js-plotly-plot\")[i];"
         " return d ? (d.data || []).map(t => ({name: t.name, x: Array.from(t.x || []),"
-        " y: Array.from(t.y || [])})) : []; }", index)
+        " y: Array.from(t.y || [])})) : []; }",
+        index,
+    )
 
 
 def table_rows(page, index: int = 0) -> list[list[str]]:
@@ -230,4 +273,6 @@ def table_rows(page, index: int = 0) -> list[list[str]]:
     return page.evaluate(
         "(i) => { const g = document.querySelectorAll(\"[data-testid='stDataFrame']\")[i]; if (!g) return [];"
         " return Array.from(g.querySelectorAll('tbody tr')).map(r =>"
-        " Array.from(r.querySelectorAll('td')).map(td => td.innerText)); }", index)
+        " Array.from(r.querySelectorAll('td')).map(td => td.innerText)); }",
+        index,
+    )

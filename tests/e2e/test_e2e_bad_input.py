@@ -10,12 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import (CHROMIUM, OUTBOUND, alerts, chromium_browser, guarded_page, main_text, open_page,
-                               screenshot, store_for, streamlit_server, wait_idle)
+from tests.e2e.browser import (
+    CHROMIUM,
+    OUTBOUND,
+    alerts,
+    chromium_browser,
+    guarded_page,
+    main_text,
+    open_page,
+    screenshot,
+    store_for,
+    streamlit_server,
+    wait_idle,
+)
 from tests.fakeservers import FakeOpenAI
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
 
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
 HOSTILE_ANSWER = f"{HOSTILE} **bold?** Answer: [[42]]"
@@ -89,11 +99,13 @@ def test_sweep_explains_bad_budgets_under_the_budget_field(app, browser):
     page.get_by_role("textbox", name="Question").fill("What is 6 times 7?")
     box = page.get_by_role("textbox", name="Budgets (tokens)")
     repeats = page.get_by_role("spinbutton", name="Repeats per budget")
-    for typed, expected in (("0", "Budget 0 must be at least 1 token"),
-                            ("-5", "Budget -5 must be at least 1 token"),
-                            ("ten, 20", "Budget 'ten' is not a whole number of tokens"),
-                            ("10, 99999999999999999999", "above the limit of 100,000 tokens"),
-                            ("", "No budgets given")):
+    for typed, expected in (
+        ("0", "Budget 0 must be at least 1 token"),
+        ("-5", "Budget -5 must be at least 1 token"),
+        ("ten, 20", "Budget 'ten' is not a whole number of tokens"),
+        ("10, 99999999999999999999", "above the limit of 100,000 tokens"),
+        ("", "No budgets given"),
+    ):
         box.fill(typed)
         box.press("Enter")
         wait_idle(page)
@@ -130,8 +142,10 @@ def test_benchmark_uploads_that_cannot_be_used(app, browser, tmp_path):
     files = {
         "empty.jsonl": (b"", "the file is empty"),
         "binary.jsonl": (bytes(range(256)) * 8, "this is a binary file"),
-        "malformed.jsonl": (b'{"question": "What is 2+2?", "answer": "4"}\n{"question": "broken\n',
-                            "line 2: not valid JSON"),
+        "malformed.jsonl": (
+            b'{"question": "What is 2+2?", "answer": "4"}\n{"question": "broken\n',
+            "line 2: not valid JSON",
+        ),
         "bad.csv": (b"foo,bar\n1,2\n", "nothing was loaded"),
     }
     page = guarded_page(browser)
@@ -172,10 +186,23 @@ def test_experiments_page_refuses_malformed_and_hostile_bundles(app, browser, tm
         "not-json.json": (b"{this is not json", "not valid JSON"),
         "nested.json": (b"[" * 200_000 + b"]" * 200_000, "not usable JSON"),
         "wrong-format.json": (json.dumps({"format": "something-else", "version": 1}).encode(), "format: expected"),
-        "hostile.json": (json.dumps({"format": "tale-explorer-bundle", "version": 1,
-                                     "experiment": {"id": "../../etc/passwd", "title": HOSTILE, "kind": "sweep",
-                                                    "status": 7, "config": "x" * 10},
-                                     "calls": "all of them"}).encode(), "calls: must be a list"),
+        "hostile.json": (
+            json.dumps(
+                {
+                    "format": "tale-explorer-bundle",
+                    "version": 1,
+                    "experiment": {
+                        "id": "../../etc/passwd",
+                        "title": HOSTILE,
+                        "kind": "sweep",
+                        "status": 7,
+                        "config": "x" * 10,
+                    },
+                    "calls": "all of them",
+                }
+            ).encode(),
+            "calls: must be a list",
+        ),
         "empty.json": (b"", "empty"),
     }
     page = guarded_page(browser)

@@ -10,12 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import (CHROMIUM, OUTBOUND, chromium_browser, fill_sweep_form, guarded_page, main_text,
-                               open_page, plotly_traces, screenshot, start_sweep, store_for, streamlit_server,
-                               table_rows, wait_idle)
+from tests.e2e.browser import (
+    CHROMIUM,
+    OUTBOUND,
+    chromium_browser,
+    fill_sweep_form,
+    guarded_page,
+    main_text,
+    open_page,
+    plotly_traces,
+    screenshot,
+    start_sweep,
+    store_for,
+    streamlit_server,
+    table_rows,
+    wait_idle,
+)
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
 
 #: the embedded model is slow on a busy 2-core machine: generous, but bounded
 EMBEDDED_TIMEOUT_MS = 180_000

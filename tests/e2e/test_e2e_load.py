@@ -11,12 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import (CHROMIUM, OUTBOUND, chromium_browser, fill_sweep_form, guarded_page, open_page,
-                               screenshot, store_for, streamlit_server, wait_idle)
+from tests.e2e.browser import (
+    CHROMIUM,
+    OUTBOUND,
+    chromium_browser,
+    fill_sweep_form,
+    guarded_page,
+    open_page,
+    screenshot,
+    store_for,
+    streamlit_server,
+    wait_idle,
+)
 from tests.fakeservers import FakeOpenAI
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
 
 SESSIONS = 8
 BUDGETS = "10, 20, 50, 100, 200"  # + the vanilla reference: 6 cells per sweep
@@ -28,11 +37,11 @@ RESPONSIVE_S = 20.0
 
 def test_eight_sessions_sweep_at_once_every_cell_stored_once_and_pages_stay_responsive(tmp_path):
     with FakeOpenAI() as srv:
-        srv.default = srv.hang(LATENCY_S, then=srv.chat("We add them up. Answer: [[42]]", prompt_tokens=30,
-                                                       completion_tokens=8))
+        srv.default = srv.hang(
+            LATENCY_S, then=srv.chat("We add them up. Answer: [[42]]", prompt_tokens=30, completion_tokens=8)
+        )
         endpoints = json.dumps([{"name": "fakehttp", "base_url": srv.base_url, "models": ["m"]}])
-        with streamlit_server(tmp_path, extra_env={"TALE_ENDPOINTS": endpoints}) as url, \
-                chromium_browser() as browser:
+        with streamlit_server(tmp_path, extra_env={"TALE_ENDPOINTS": endpoints}) as url, chromium_browser() as browser:
             OUTBOUND.clear()
             pages = []
             for i in range(SESSIONS):  # one fresh context each: 8 independent users
@@ -56,13 +65,14 @@ def test_eight_sessions_sweep_at_once_every_cell_stored_once_and_pages_stay_resp
                 page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Learn").click()
             waits = []
             for page in pages:
-                page.get_by_role("heading", name="Learn: token elasticity").wait_for(
-                    timeout=RESPONSIVE_S * 1000)
+                page.get_by_role("heading", name="Learn: token elasticity").wait_for(timeout=RESPONSIVE_S * 1000)
                 waits.append(time.monotonic() - switched_at)
             store = store_for(tmp_path)
             still_running = sum(1 for i in ids if store.get_experiment(i, with_calls=False).status == "running")
-            assert still_running >= 1, (f"every sweep ended before the page switches ({waits}): the check saw no load; "
-                                        f"{time.monotonic() - switched_at:.1f} s")
+            assert still_running >= 1, (
+                f"every sweep ended before the page switches ({waits}): the check saw no load; "
+                f"{time.monotonic() - switched_at:.1f} s"
+            )
             assert max(waits) < RESPONSIVE_S, waits
             print(f"page switches of {SESSIONS} sessions under load took {min(waits):.1f}-{max(waits):.1f} s")
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import OUTBOUND, CHROMIUM, chromium_page, screenshot, streamlit_server, wait_idle
+from tests.e2e.browser import CHROMIUM, OUTBOUND, chromium_page, screenshot, streamlit_server, wait_idle
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="system Chromium not installed")]
 
 QUESTION = "Peyton has 3 apples and buys 4 more. How many apples does Peyton have?"
 
@@ -81,9 +80,14 @@ def test_sweep_draws_live_and_its_link_opens_in_another_tab(app_url):
 
 def test_every_page_loads_without_an_exception(app_url):
     with chromium_page() as page:
-        for path, heading in (("", "Playground"), ("sweep", "Elasticity sweep"), ("search", "Budget search"),
-                              ("benchmark", "Benchmark"), ("experiments", "Experiments"),
-                              ("learn", "Learn: token elasticity")):
+        for path, heading in (
+            ("", "Playground"),
+            ("sweep", "Elasticity sweep"),
+            ("search", "Budget search"),
+            ("benchmark", "Benchmark"),
+            ("experiments", "Experiments"),
+            ("learn", "Learn: token elasticity"),
+        ):
             page.goto(f"{app_url}/{path}")
             page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
             wait_idle(page)

@@ -13,9 +13,9 @@ Xu et al. 2025. The three baselines keep TALE's ``[[answer]]`` format line so on
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
-from .types import Message
+from tale_core.types import Message
 
 SYSTEM = "You are a helpful assistant."
 
@@ -26,22 +26,32 @@ COT_TRIGGER = "Let's think step by step:\n"
 BUDGET_TRIGGER = "Let's think step by step and use less than {budget} tokens:\n"
 
 VANILLA_COT = "Q: {question}\n" + FORMAT_ANSWER + COT_TRIGGER
-DIRECT = ("Please answer the following question and give the answer directly without any reasoning process. "
-          + FORMAT_ANSWER + "\nQ: {question}")
+DIRECT = (
+    "Please answer the following question and give the answer directly without any reasoning process. "
+    + FORMAT_ANSWER
+    + "\nQ: {question}"
+)
 MC_COT = "{question}\n" + FORMAT_CHOICE + "\n" + COT_TRIGGER
 #: direct answer for multiple choice: the direct prompt with the choice format line (not in the paper)
-MC_DIRECT = ("Please answer the following question and give the answer directly without any reasoning process. "
-             + FORMAT_CHOICE + "\n{question}")
-ESTIMATOR = ("Task: Analyze the given question and estimate the minimum number of tokens required to generate "
-             "a complete and accurate response. Please Give the response by strictly following this format: "
-             "[[budget]],for example: Budget: [[12]]."
-             "\n\nBelow is the question:\n\nQuestion: \"{question}\"\n")
+MC_DIRECT = (
+    "Please answer the following question and give the answer directly without any reasoning process. "
+    + FORMAT_CHOICE
+    + "\n{question}"
+)
+ESTIMATOR = (
+    "Task: Analyze the given question and estimate the minimum number of tokens required to generate "
+    "a complete and accurate response. Please Give the response by strictly following this format: "
+    "[[budget]],for example: Budget: [[12]]."
+    '\n\nBelow is the question:\n\nQuestion: "{question}"\n'
+)
 
 # --- baselines (their instruction replaces the CoT trigger line) -----------------------------------
 CONCISE_TRIGGER = "Let's think step by step. Be concise.\n"
 CONSTRAINED_TRIGGER = "Let's think a bit step by step and limit the answer length to {words} words.\n"
-CHAIN_OF_DRAFT_TRIGGER = ("Think step by step, but only keep a minimum draft for each thinking step, with 5 words "
-                          "at most. Return the answer at the end of the response after a separator ####.\n")
+CHAIN_OF_DRAFT_TRIGGER = (
+    "Think step by step, but only keep a minimum draft for each thinking step, with 5 words "
+    "at most. Return the answer at the end of the response after a separator ####.\n"
+)
 
 _ESTIMATE_RE = re.compile(r"\[\[(\d+)\]\]")
 
@@ -52,14 +62,14 @@ def _pair(user: str) -> tuple[Message, ...]:
 
 def _check_question(question: str) -> str:
     if not isinstance(question, str) or not question.strip():
-        from .errors import TaleError
+        from tale_core.errors import TaleError
 
         raise TaleError("The question is empty: type a question first.")
     return question
 
 
 def _check_positive(n: int, what: str) -> int:
-    from .errors import TaleError
+    from tale_core.errors import TaleError
 
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise TaleError(f"The {what} must be a whole number above 0, not {n!r}.")
@@ -143,7 +153,7 @@ def format_choices(question: str, choices: Sequence[str] | None) -> str:
     """``question`` followed by lettered options ``A. ...``; unchanged when there are no choices."""
     if not choices:
         return question
-    from .errors import TaleError
+    from tale_core.errors import TaleError
 
     if len(choices) > 26:
         raise TaleError("At most 26 answer choices (A-Z) are supported.")

@@ -23,22 +23,26 @@ from typing import Any
 
 import tiktoken
 
-from .errors import TaleError
+from tale_core.errors import TaleError
 
 ENDOFTEXT = "<|endoftext|>"
 ENDOFPROMPT = "<|endofprompt|>"
 
-_CL100K_PAT = (r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
-               r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s""")
-_O200K_PAT = "|".join([
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""\p{N}{1,3}""",
-    r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-    r"""\s*[\r\n]+""",
-    r"""\s+(?!\S)""",
-    r"""\s+""",
-])
+_CL100K_PAT = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+_O200K_PAT = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
 
 
 class TokenizerError(TaleError):
@@ -57,14 +61,25 @@ class EncodingSpec:
 
 ENCODING_SPECS: dict[str, EncodingSpec] = {
     "cl100k_base": EncodingSpec(
-        "cl100k_base", "cl100k_base.tiktoken.gz",
-        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7", _CL100K_PAT,
-        {ENDOFTEXT: 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
-         "<|fim_suffix|>": 100260, ENDOFPROMPT: 100276}),
+        "cl100k_base",
+        "cl100k_base.tiktoken.gz",
+        "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        _CL100K_PAT,
+        {
+            ENDOFTEXT: 100257,
+            "<|fim_prefix|>": 100258,
+            "<|fim_middle|>": 100259,
+            "<|fim_suffix|>": 100260,
+            ENDOFPROMPT: 100276,
+        },
+    ),
     "o200k_base": EncodingSpec(
-        "o200k_base", "o200k_base.tiktoken.gz",
-        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d", _O200K_PAT,
-        {ENDOFTEXT: 199999, ENDOFPROMPT: 200018}),
+        "o200k_base",
+        "o200k_base.tiktoken.gz",
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        _O200K_PAT,
+        {ENDOFTEXT: 199999, ENDOFPROMPT: 200018},
+    ),
 }
 
 #: what an unknown, Anthropic or other non-OpenAI model is approximated with
@@ -86,8 +101,7 @@ def _data_dir() -> Path | None:
 def _read_ranks(spec: EncodingSpec) -> dict[bytes, int]:
     path = _data_dir() / spec.data_file if _data_dir() is not None else None
     if path is None or not path.is_file():
-        raise TokenizerError(f"The offline rank file for {spec.name} is missing; "
-                             "install the bpe-openai==0.1.4 package")
+        raise TokenizerError(f"The offline rank file for {spec.name} is missing; install the bpe-openai==0.1.4 package")
     packed = path.read_bytes()
     try:
         raw = gzip.decompress(packed)
@@ -95,8 +109,9 @@ def _read_ranks(spec: EncodingSpec) -> dict[bytes, int]:
         raise TokenizerError(f"The offline rank file for {spec.name} is not valid gzip: {e}") from None
     digest = hashlib.sha256(raw).hexdigest()
     if digest != spec.sha256:
-        raise TokenizerError(f"The offline rank file for {spec.name} has sha256 {digest}, "
-                             f"expected {spec.sha256}; refusing to use it")
+        raise TokenizerError(
+            f"The offline rank file for {spec.name} has sha256 {digest}, expected {spec.sha256}; refusing to use it"
+        )
     ranks: dict[bytes, int] = {}
     for line in raw.splitlines():
         if line:
@@ -133,9 +148,12 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     with _lock:
         enc = _cache.get(name)
         if enc is None:
-            enc = tiktoken.Encoding(name=spec.name, pat_str=spec.pat_str,
-                                    mergeable_ranks=_read_ranks(spec),
-                                    special_tokens=dict(spec.special_tokens))
+            enc = tiktoken.Encoding(
+                name=spec.name,
+                pat_str=spec.pat_str,
+                mergeable_ranks=_read_ranks(spec),
+                special_tokens=dict(spec.special_tokens),
+            )
             _register_with_tiktoken(enc)
             _cache[name] = enc
         return enc
@@ -177,5 +195,12 @@ def estimate_tokens(text: str, model: str = "") -> int:
     return len(encoding_for_model(model).encode(text, disallowed_special=()))
 
 
-__all__ = ["get_encoding", "encoding_for_model", "encoding_name_for_model", "estimate_tokens",
-           "TokenizerError", "ENCODING_SPECS", "DEFAULT_ENCODING"]
+__all__ = [
+    "get_encoding",
+    "encoding_for_model",
+    "encoding_name_for_model",
+    "estimate_tokens",
+    "TokenizerError",
+    "ENCODING_SPECS",
+    "DEFAULT_ENCODING",
+]

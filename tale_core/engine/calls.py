@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .errors import ProviderError, TaleError
-from .protocols import CallCache, CallRecord, CallSink
-from .providers.base import ChatModel, OnText
-from .types import Completion, GenParams, Message, cache_key
+from tale_core.errors import ProviderError, TaleError
+from tale_core.protocols import CallCache, CallRecord, CallSink
+from tale_core.providers.base import ChatModel, OnText
+from tale_core.types import Completion, GenParams, Message, cache_key
 
 #: fills ``correct`` and ``extracted_answer`` of a successful record before it is cached and sunk
 Grader = Callable[[CallRecord], None]
@@ -27,17 +28,18 @@ _RECORD_FIELDS = {f.name for f in dataclasses.fields(CallRecord)}
 _RESERVED = {"spec", "messages", "params", "completion", "error", "cache_key", "cache_hit", "cost_usd"}
 
 
-def cost_of(provider: str, model: str, input_tokens: int | None, output_tokens: int | None,
-            overrides: Any = None) -> float | None:
-    """USD for the tokens through :func:`tale_core.pricing.cost_usd`; None when the price is unknown.
+def cost_of(
+    provider: str, model: str, input_tokens: int | None, output_tokens: int | None, overrides: Any = None
+) -> float | None:
+    """USD for the tokens through :func:`tale_core.accounting.pricing.cost_usd`; None when the price is unknown.
 
-    While :mod:`tale_core.pricing` is absent, only an override (``{spec: Price}`` with
+    While :mod:`tale_core.accounting.pricing` is absent, only an override (``{spec: Price}`` with
     ``input_per_mtok``/``output_per_mtok``) prices a call.
     """
     if input_tokens is None or output_tokens is None:
         return None
     try:
-        from .pricing import cost_usd
+        from tale_core.accounting.pricing import cost_usd
     except ImportError:
         price = (overrides or {}).get(f"{provider}/{model}") if isinstance(overrides, dict) else None
         if price is None:
@@ -57,10 +59,19 @@ def _cache_allowed(use_cache: bool | None, params: GenParams) -> bool:
     return bool(use_cache) if use_cache is not None else params.deterministic
 
 
-def call_model(model: ChatModel, messages: Sequence[Message], params: GenParams, *,
-               cache: CallCache | None = None, sink: CallSink | None = None, use_cache: bool | None = None,
-               on_text: OnText | None = None, price_overrides: Any = None, grader: Grader | None = None,
-               **meta: Any) -> CallRecord:
+def call_model(
+    model: ChatModel,
+    messages: Sequence[Message],
+    params: GenParams,
+    *,
+    cache: CallCache | None = None,
+    sink: CallSink | None = None,
+    use_cache: bool | None = None,
+    on_text: OnText | None = None,
+    price_overrides: Any = None,
+    grader: Grader | None = None,
+    **meta: Any,
+) -> CallRecord:
     """Make (or replay from ``cache``) one call and return its :class:`CallRecord`.
 
     The cache is consulted and written only when ``use_cache`` is True, or when it is None and
@@ -97,16 +108,21 @@ def call_model(model: ChatModel, messages: Sequence[Message], params: GenParams,
         except ProviderError as e:
             record.error = e.to_dict()
         except Exception as e:  # a bug in a provider must not kill a sweep: record it like a provider error
-            record.error = {"kind": "internal", "message": f"Unexpected error from {model.spec}: "
-                            f"{type(e).__name__}: {e}", "provider": model.provider, "status": None,
-                            "retry_after": None}
+            record.error = {
+                "kind": "internal",
+                "message": f"Unexpected error from {model.spec}: {type(e).__name__}: {e}",
+                "provider": model.provider,
+                "status": None,
+                "retry_after": None,
+            }
     record.extra["wall_s"] = time.perf_counter() - started
 
     comp = record.completion
     if comp is not None:
         try:
-            record.cost_usd = cost_of(model.provider, model.model, comp.input_tokens, comp.output_tokens,
-                                      price_overrides)
+            record.cost_usd = cost_of(
+                model.provider, model.model, comp.input_tokens, comp.output_tokens, price_overrides
+            )
         except TaleError as e:  # e.g. a provider that reported negative token counts
             record.extra["cost_error"] = str(e)
         record.cost_is_estimate = comp.usage_source != "provider"

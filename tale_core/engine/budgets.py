@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
-from .errors import TaleError
+from tale_core.errors import TaleError
 
 MAX_BUDGET = 100_000
 MAX_POINTS = 200

@@ -18,8 +18,16 @@ class Progress:
     end (or use it as a context manager). Thread-safe; redraws at most every ``min_interval_s``.
     """
 
-    def __init__(self, total: int | None, label: str = "", *, stream: TextIO | None = None,
-                 enabled: bool | None = None, width: int = 28, min_interval_s: float = 0.1):
+    def __init__(
+        self,
+        total: int | None,
+        label: str = "",
+        *,
+        stream: TextIO | None = None,
+        enabled: bool | None = None,
+        width: int = 28,
+        min_interval_s: float = 0.1,
+    ):
         self.total = total if total and total > 0 else None
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
@@ -74,7 +82,7 @@ class Progress:
                 self.stream.flush()
                 self._drawn = False
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -18,15 +18,16 @@ import math
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Iterable, Mapping
+from typing import Any
 
-from .budgets import MAX_BUDGET, BudgetError, normalize_budgets, parse_budget_list
-from .errors import TaleError, UnknownModel
-from .methods import MethodResult, MethodSpec, _params_for, build_messages, run_method
-from .prompts import format_choices
-from .providers.base import ChatModel
-from .types import GenParams, cache_key
+from tale_core.engine.budgets import MAX_BUDGET, BudgetError, normalize_budgets, parse_budget_list
+from tale_core.engine.methods import MethodResult, MethodSpec, _params_for, build_messages, run_method
+from tale_core.engine.prompts import format_choices
+from tale_core.errors import TaleError, UnknownModel
+from tale_core.providers.base import ChatModel
+from tale_core.types import GenParams, cache_key
 
 SWEEP_METHODS = ("budget", "constrained", "thinking")
 MAX_REPEATS = 50
@@ -70,13 +71,13 @@ class SweepConfig:
         except (BudgetError, TypeError):
             pass
 
-    def validate(self) -> "SweepConfig":
+    def validate(self) -> SweepConfig:
         """Raise :class:`SweepError` (a TaleError) with a user message when something is off; else self."""
         if not isinstance(self.question, str) or not self.question.strip():
             raise SweepError("The question is empty: type a question first.")
         if not self.models:
             raise SweepError("Pick at least one model.")
-        from .providers import parse_spec
+        from tale_core.providers import parse_spec
 
         for s in self.models:
             try:
@@ -91,14 +92,22 @@ class SweepConfig:
             raise SweepError(str(e)) from None
         if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or not 1 <= self.repeats <= MAX_REPEATS:
             raise SweepError(f"Repeats must be a whole number from 1 to {MAX_REPEATS}, not {self.repeats!r}.")
-        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) \
-                or not 0 <= self.temperature <= 2:
+        if (
+            isinstance(self.temperature, bool)
+            or not isinstance(self.temperature, (int, float))
+            or not 0 <= self.temperature <= 2
+        ):
             raise SweepError(f"Temperature must be between 0 and 2, not {self.temperature!r}.")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise SweepError(f"The seed must be a whole number or empty, not {self.seed!r}.")
-        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) \
-                or not 1 <= self.max_tokens <= 2 * MAX_BUDGET:
-            raise SweepError(f"Max tokens must be a whole number from 1 to {2 * MAX_BUDGET:,}, not {self.max_tokens!r}.")
+        if (
+            isinstance(self.max_tokens, bool)
+            or not isinstance(self.max_tokens, int)
+            or not 1 <= self.max_tokens <= 2 * MAX_BUDGET
+        ):
+            raise SweepError(
+                f"Max tokens must be a whole number from 1 to {2 * MAX_BUDGET:,}, not {self.max_tokens!r}."
+            )
         if self.spend_cap_usd is not None:
             cap = self.spend_cap_usd
             if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not math.isfinite(cap) or cap <= 0:
@@ -108,11 +117,16 @@ class SweepConfig:
         if self.method not in SWEEP_METHODS:
             raise SweepError(f"Sweep method must be one of {', '.join(SWEEP_METHODS)}, not {self.method!r}.")
         if self.method == "thinking" and budgets[-1] >= self.max_tokens:
-            raise SweepError(f"Thinking budgets must stay below max tokens ({self.max_tokens}); raise max tokens "
-                             f"above {budgets[-1]}.")
+            raise SweepError(
+                f"Thinking budgets must stay below max tokens ({self.max_tokens}); raise max tokens "
+                f"above {budgets[-1]}."
+            )
         if self.choices is not None:
-            if not isinstance(self.choices, tuple) or not 2 <= len(self.choices) <= 26 \
-                    or not all(isinstance(c, str) and c.strip() for c in self.choices):
+            if (
+                not isinstance(self.choices, tuple)
+                or not 2 <= len(self.choices) <= 26
+                or not all(isinstance(c, str) and c.strip() for c in self.choices)
+            ):
                 raise SweepError("Multiple choice needs 2 to 26 non-empty choices.")
         return self
 
@@ -123,7 +137,7 @@ class SweepConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SweepConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> SweepConfig:
         """Build from a dict (JSON, a link, a form); budgets are normalised; unknown keys are ignored."""
         if not isinstance(d, Mapping):
             raise SweepError("A sweep configuration must be an object.")
@@ -170,7 +184,7 @@ class CellKey:
         return f"{self.spec}|{'ref' if self.budget is None else self.budget}|{self.repeat}"
 
     @classmethod
-    def from_id(cls, text: str) -> "CellKey":
+    def from_id(cls, text: str) -> CellKey:
         spec, b, r = text.rsplit("|", 2)
         return cls(spec, None if b == "ref" else int(b), int(r))
 
@@ -183,13 +197,26 @@ class SweepCell:
     def to_row(self) -> dict[str, Any]:
         r = self.result
         return {
-            "cell": self.key.id, "spec": self.key.spec, "budget": self.key.budget, "repeat": self.key.repeat,
-            "is_reference": self.key.is_reference, "method": r.method.label,
-            "output_tokens": r.output_tokens, "input_tokens": r.input_tokens,
-            "reasoning_tokens": r.reasoning_tokens, "correct": r.correct, "status": r.status,
-            "cost_usd": r.cost_usd, "spent_usd": r.spent_usd, "latency_s": r.latency_s,
-            "extracted": r.extracted, "text": r.text, "finish_reason": r.finish_reason,
-            "error": r.error_message or None, "error_kind": (r.error or {}).get("kind"), "cache_hit": r.cache_hit,
+            "cell": self.key.id,
+            "spec": self.key.spec,
+            "budget": self.key.budget,
+            "repeat": self.key.repeat,
+            "is_reference": self.key.is_reference,
+            "method": r.method.label,
+            "output_tokens": r.output_tokens,
+            "input_tokens": r.input_tokens,
+            "reasoning_tokens": r.reasoning_tokens,
+            "correct": r.correct,
+            "status": r.status,
+            "cost_usd": r.cost_usd,
+            "spent_usd": r.spent_usd,
+            "latency_s": r.latency_s,
+            "extracted": r.extracted,
+            "text": r.text,
+            "finish_reason": r.finish_reason,
+            "error": r.error_message or None,
+            "error_kind": (r.error or {}).get("kind"),
+            "cache_hit": r.cache_hit,
         }
 
 
@@ -204,9 +231,16 @@ class SweepOutcome:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "spent_usd": self.spent_usd, "errors": self.errors,
-                "planned": self.planned, "skipped": self.skipped, "done": len(self.cells), "notes": list(self.notes),
-                "cells": [c.to_row() for c in self.cells]}
+        return {
+            "status": self.status,
+            "spent_usd": self.spent_usd,
+            "errors": self.errors,
+            "planned": self.planned,
+            "skipped": self.skipped,
+            "done": len(self.cells),
+            "notes": list(self.notes),
+            "cells": [c.to_row() for c in self.cells],
+        }
 
 
 @dataclass
@@ -255,15 +289,21 @@ def expected_output_tokens(budget: int | None, max_tokens: int) -> int:
     return min(max_tokens, guess)
 
 
-def preview_cost(config: SweepConfig, models: Mapping[str, ChatModel], *, cache=None, skip: Iterable[str] | None = None,
-                 price_overrides: Any = None) -> CostPreview:
+def preview_cost(
+    config: SweepConfig,
+    models: Mapping[str, ChatModel],
+    *,
+    cache=None,
+    skip: Iterable[str] | None = None,
+    price_overrides: Any = None,
+) -> CostPreview:
     """Estimated cost before running: input tokens counted, output tokens guessed, priced per model.
 
     Cells already in ``cache`` (when the sweep would use it) or in ``skip`` cost nothing.
     ``worst_case_usd`` assumes every call writes ``max_tokens``. Totals are None when a price is unknown.
     """
     config.validate()
-    from .pricing import price_for
+    from tale_core.accounting.pricing import price_for
 
     skip = set(skip or ())
     q = _prompt_question(config)
@@ -277,9 +317,17 @@ def preview_cost(config: SweepConfig, models: Mapping[str, ChatModel], *, cache=
         model = _model_for(models, spec)
         price = price_for(model.provider, model.model, price_overrides)
         memo: dict = {}
-        row = {"calls": 0, "cached_calls": 0, "input_tokens": 0, "output_tokens": 0, "exact_tokens": True,
-               "usd": None, "max_usd": None, "priced": price is not None,
-               "price_source": f"{price.source} ({price.as_of})" if price else None}
+        row = {
+            "calls": 0,
+            "cached_calls": 0,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "exact_tokens": True,
+            "usd": None,
+            "max_usd": None,
+            "priced": price is not None,
+            "price_source": f"{price.source} ({price.as_of})" if price else None,
+        }
         max_out = 0
         for key in plan_cells(config):
             if key.spec != spec or key.id in skip:
@@ -288,8 +336,11 @@ def preview_cost(config: SweepConfig, models: Mapping[str, ChatModel], *, cache=
             msgs = build_messages(method, q, multiple_choice=mc)
             params = _params_for(method, config.cell_params(key.repeat))
             allowed = config.use_cache if config.use_cache is not None else params.deterministic
-            if cache is not None and allowed and cache.get(
-                    cache_key(model.provider, model.model, msgs, params, model.runtime())) is not None:
+            if (
+                cache is not None
+                and allowed
+                and cache.get(cache_key(model.provider, model.model, msgs, params, model.runtime())) is not None
+            ):
                 row["cached_calls"] += 1
                 continue
             n_in, exact = 0, True
@@ -313,17 +364,26 @@ def preview_cost(config: SweepConfig, models: Mapping[str, ChatModel], *, cache=
         total_out += row["output_tokens"]
         n_calls += row["calls"]
         n_cached += row["cached_calls"]
-    notes.append(f"Output tokens are a guess ({REFERENCE_OUTPUT_GUESS} for vanilla CoT, the budget but at least "
-                 f"{MIN_BUDGET_OUTPUT_GUESS} otherwise, capped at max tokens); models overshoot small budgets.")
+    notes.append(
+        f"Output tokens are a guess ({REFERENCE_OUTPUT_GUESS} for vanilla CoT, the budget but at least "
+        f"{MIN_BUDGET_OUTPUT_GUESS} otherwise, capped at max tokens); models overshoot small budgets."
+    )
     if not all(r["exact_tokens"] for r in per_model.values()):
         notes.append("Input tokens of some models are estimated with a generic tokenizer.")
     if unpriced:
         notes.append(f"No known price for {', '.join(unpriced)}: add a price override to estimate its cost.")
     if n_cached:
         notes.append(f"{n_cached} call(s) are already in the cache and cost nothing.")
-    return CostPreview(total_usd=None if unpriced else total, per_model=per_model, input_tokens_estimate=total_in,
-                       output_tokens_estimate=total_out, notes=notes, worst_case_usd=None if unpriced else worst,
-                       calls=n_calls, cached_calls=n_cached)
+    return CostPreview(
+        total_usd=None if unpriced else total,
+        per_model=per_model,
+        input_tokens_estimate=total_in,
+        output_tokens_estimate=total_out,
+        notes=notes,
+        worst_case_usd=None if unpriced else worst,
+        calls=n_calls,
+        cached_calls=n_cached,
+    )
 
 
 def _model_for(models: Mapping[str, ChatModel], spec: str) -> ChatModel:
@@ -333,25 +393,67 @@ def _model_for(models: Mapping[str, ChatModel], spec: str) -> ChatModel:
     return m
 
 
-def run_cell(config: SweepConfig, model: ChatModel, key: CellKey, *, cache=None, sink=None,
-             price_overrides: Any = None, on_text=None) -> SweepCell:
+def run_cell(
+    config: SweepConfig,
+    model: ChatModel,
+    key: CellKey,
+    *,
+    cache=None,
+    sink=None,
+    price_overrides: Any = None,
+    on_text=None,
+) -> SweepCell:
     """Run one cell (used by the sweep workers; also handy to rerun a single cell)."""
     result = run_method(
-        model, config.cell_method(key.budget), config.question, gold=config.gold, choices=config.choices,
-        params=config.cell_params(key.repeat), cache=cache, sink=sink, use_cache=config.use_cache,
-        on_text=on_text, question_id=config.question_id, repeat=key.repeat, price_overrides=price_overrides,
-        role="reference" if key.is_reference else "answer", extra={"cell": key.id})
+        model,
+        config.cell_method(key.budget),
+        config.question,
+        gold=config.gold,
+        choices=config.choices,
+        params=config.cell_params(key.repeat),
+        cache=cache,
+        sink=sink,
+        use_cache=config.use_cache,
+        on_text=on_text,
+        question_id=config.question_id,
+        repeat=key.repeat,
+        price_overrides=price_overrides,
+        role="reference" if key.is_reference else "answer",
+        extra={"cell": key.id},
+    )
     return SweepCell(key, result)
 
 
 def _internal_error_cell(config: SweepConfig, key: CellKey, err: BaseException) -> SweepCell:
     res = MethodResult(
-        method=config.cell_method(key.budget), spec=key.spec, records=[], status="error", text="", extracted=None,
-        correct=None, budget_used=key.budget, input_tokens=0, output_tokens=0, answer_output_tokens=0,
-        estimate_output_tokens=0, reasoning_tokens=0, cost_usd=None, latency_s=0.0, estimate=None,
-        error={"kind": "internal", "message": f"{type(err).__name__}: {err}", "provider": "", "status": None,
-               "retry_after": None},
-        cache_hit=False, repeat=key.repeat, gold=config.gold, question_id=config.question_id)
+        method=config.cell_method(key.budget),
+        spec=key.spec,
+        records=[],
+        status="error",
+        text="",
+        extracted=None,
+        correct=None,
+        budget_used=key.budget,
+        input_tokens=0,
+        output_tokens=0,
+        answer_output_tokens=0,
+        estimate_output_tokens=0,
+        reasoning_tokens=0,
+        cost_usd=None,
+        latency_s=0.0,
+        estimate=None,
+        error={
+            "kind": "internal",
+            "message": f"{type(err).__name__}: {err}",
+            "provider": "",
+            "status": None,
+            "retry_after": None,
+        },
+        cache_hit=False,
+        repeat=key.repeat,
+        gold=config.gold,
+        question_id=config.question_id,
+    )
     return SweepCell(key, res)
 
 
@@ -361,8 +463,18 @@ _DONE = object()
 class _Execution:
     """The running state of one sweep: per-model work queues, worker threads, spend, stop flags."""
 
-    def __init__(self, config: SweepConfig, models: Mapping[str, ChatModel], *, cache, sink, on_cell, cancel,
-                 skip, price_overrides):
+    def __init__(
+        self,
+        config: SweepConfig,
+        models: Mapping[str, ChatModel],
+        *,
+        cache,
+        sink,
+        on_cell,
+        cancel,
+        skip,
+        price_overrides,
+    ):
         config.validate()
         self.config = config
         self.models = {s: _model_for(models, s) for s in config.models}
@@ -404,8 +516,9 @@ class _Execution:
                 if key is None:
                     return
                 try:
-                    cell = run_cell(self.config, model, key, cache=self.cache, sink=self.sink,
-                                    price_overrides=self.price_overrides)
+                    cell = run_cell(
+                        self.config, model, key, cache=self.cache, sink=self.sink, price_overrides=self.price_overrides
+                    )
                 except Exception as e:  # a bug or a failing sink: an error cell, and the sweep goes on
                     cell = _internal_error_cell(self.config, key, e)
                 with self.lock:
@@ -468,31 +581,69 @@ class _Execution:
             notes.append(f"No known price for {', '.join(sorted(self.unpriced))}: the spend cap cannot count them.")
         if status == "spend_cap":
             notes.append(f"Stopped at the spend cap of ${self.config.spend_cap_usd:g}: {remaining} cell(s) not run.")
-        return SweepOutcome(cells=list(self.cells), status=status, spent_usd=self.spent,
-                            errors=sum(1 for c in self.cells if not c.result.ok), planned=self.planned,
-                            skipped=self.skipped, notes=notes)
+        return SweepOutcome(
+            cells=list(self.cells),
+            status=status,
+            spent_usd=self.spent,
+            errors=sum(1 for c in self.cells if not c.result.ok),
+            planned=self.planned,
+            skipped=self.skipped,
+            notes=notes,
+        )
 
 
-def iter_sweep(config: SweepConfig, models: Mapping[str, ChatModel], *, cache=None, sink=None,
-               on_cell: Callable[[SweepCell], None] | None = None, cancel: threading.Event | None = None,
-               skip: set[str] | None = None, price_overrides: Any = None) -> Generator[SweepCell, None, SweepOutcome]:
+def iter_sweep(
+    config: SweepConfig,
+    models: Mapping[str, ChatModel],
+    *,
+    cache=None,
+    sink=None,
+    on_cell: Callable[[SweepCell], None] | None = None,
+    cancel: threading.Event | None = None,
+    skip: set[str] | None = None,
+    price_overrides: Any = None,
+) -> Generator[SweepCell, None, SweepOutcome]:
     """Yield each :class:`SweepCell` as soon as it completes (completion order, not plan order).
 
     The generator's return value (``StopIteration.value``, or ``yield from``) is the :class:`SweepOutcome`.
     ``on_cell`` is called from worker threads, one call at a time, before the worker takes its next cell.
     Closing the generator early cancels the rest. Raises :class:`SweepError` for a bad config.
     """
-    ex = _Execution(config, models, cache=cache, sink=sink, on_cell=on_cell, cancel=cancel, skip=skip,
-                    price_overrides=price_overrides)
+    ex = _Execution(
+        config,
+        models,
+        cache=cache,
+        sink=sink,
+        on_cell=on_cell,
+        cancel=cancel,
+        skip=skip,
+        price_overrides=price_overrides,
+    )
     return ex.cells_iter()
 
 
-def run_sweep(config: SweepConfig, models: Mapping[str, ChatModel], *, cache=None, sink=None,
-              on_cell: Callable[[SweepCell], None] | None = None, cancel: threading.Event | None = None,
-              skip: set[str] | None = None, price_overrides: Any = None) -> SweepOutcome:
+def run_sweep(
+    config: SweepConfig,
+    models: Mapping[str, ChatModel],
+    *,
+    cache=None,
+    sink=None,
+    on_cell: Callable[[SweepCell], None] | None = None,
+    cancel: threading.Event | None = None,
+    skip: set[str] | None = None,
+    price_overrides: Any = None,
+) -> SweepOutcome:
     """Run the whole sweep and return its :class:`SweepOutcome` (cells in completion order)."""
-    ex = _Execution(config, models, cache=cache, sink=sink, on_cell=on_cell, cancel=cancel, skip=skip,
-                    price_overrides=price_overrides)
+    ex = _Execution(
+        config,
+        models,
+        cache=cache,
+        sink=sink,
+        on_cell=on_cell,
+        cancel=cancel,
+        skip=skip,
+        price_overrides=price_overrides,
+    )
     gen = ex.cells_iter()
     for _ in gen:
         pass

@@ -12,10 +12,10 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 # modules inside tale_core that contribute subcommands
-BUILTIN_COMMAND_MODULES = ("tale_core.cli_models", "tale_core.cli_engine")
+BUILTIN_COMMAND_MODULES = ("tale_core.cli.models", "tale_core.cli.engine")
 
 _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
@@ -42,8 +42,9 @@ def emit(obj, as_json: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tale_core",
-                                description="TALE Explorer: token-budget-aware reasoning experiments")
+    p = argparse.ArgumentParser(
+        prog="python -m tale_core", description="TALE Explorer: token-budget-aware reasoning experiments"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     for name in BUILTIN_COMMAND_MODULES:
         try:
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .errors import TaleError
+    from tale_core.errors import TaleError
 
     parser = build_parser()
     args = parser.parse_args(argv)

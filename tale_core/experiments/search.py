@@ -2,7 +2,7 @@
 
 Both searches start the same way: one vanilla CoT call (the *reference*). Only a question that vanilla
 CoT answers correctly is searched, as in the paper. Every call is a :class:`Probe` in the result, in
-the order it was made, so a UI can draw the path. Probes go through :func:`tale_core.methods.run_method`
+the order it was made, so a UI can draw the path. Probes go through :func:`tale_core.engine.methods.run_method`
 (``MethodSpec("budget", n)``), so the call cache and the sink see them like any other call; their
 records carry ``role="reference"`` or ``role="probe"`` and ``extra={"search": <algorithm>, "step": k}``.
 
@@ -47,12 +47,13 @@ and on long vanilla answers it needs fewer calls (see ``tests/test_search.py`` a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .errors import TaleError
-from .protocols import CallSink
-from .types import GenParams
+from tale_core.errors import TaleError
+from tale_core.protocols import CallSink
+from tale_core.types import GenParams
 
 PAPER = "paper"
 BRACKET = "bracket"
@@ -115,35 +116,74 @@ class SearchResult:
 class _Runner:
     """Makes the calls of one search and keeps its probes."""
 
-    def __init__(self, algorithm: str, model, question: str, gold: str | None, *, params, cache, sink,
-                 choices, on_probe: OnProbe | None, use_cache, price_overrides, question_id, reference):
+    def __init__(
+        self,
+        algorithm: str,
+        model,
+        question: str,
+        gold: str | None,
+        *,
+        params,
+        cache,
+        sink,
+        choices,
+        on_probe: OnProbe | None,
+        use_cache,
+        price_overrides,
+        question_id,
+        reference,
+    ):
         self.algorithm = algorithm
         self.reference = reference
         self.model = model
         self.question = question
         self.gold = gold
-        self.kw = dict(gold=gold, choices=choices, params=params, cache=cache, use_cache=use_cache,
-                       price_overrides=price_overrides, question_id=question_id)
+        self.kw = dict(
+            gold=gold,
+            choices=choices,
+            params=params,
+            cache=cache,
+            use_cache=use_cache,
+            price_overrides=price_overrides,
+            question_id=question_id,
+        )
         self.sink = sink
         self.on_probe = on_probe
         self.probes: list[Probe] = []
 
     def call(self, budget: int | None, phase: str, reference=None) -> Probe:
-        from .methods import MethodSpec, run_method
+        from tale_core.engine.methods import MethodSpec, run_method
 
         step = len(self.probes)
         if reference is None:
             role = "reference" if budget is None else "probe"
             spec = MethodSpec("vanilla") if budget is None else MethodSpec("budget", budget=budget)
-            res = run_method(self.model, spec, self.question, sink=self.sink, role=role,
-                             extra={"search": self.algorithm, "step": step}, **self.kw)
+            res = run_method(
+                self.model,
+                spec,
+                self.question,
+                sink=self.sink,
+                role=role,
+                extra={"search": self.algorithm, "step": step},
+                **self.kw,
+            )
         else:
             res = reference
         err = (res.error or {}).get("message") if res.status == "error" else None
-        probe = Probe(step=step, budget=budget, output_tokens=int(res.output_tokens or 0),
-                      correct=res.correct, status=res.status, cost_usd=res.cost_usd, accepted=False,
-                      note=f"call failed: {err}" if err else "", phase=phase, extracted=res.extracted,
-                      cache_hit=bool(res.cache_hit), latency_s=float(res.latency_s or 0.0))
+        probe = Probe(
+            step=step,
+            budget=budget,
+            output_tokens=int(res.output_tokens or 0),
+            correct=res.correct,
+            status=res.status,
+            cost_usd=res.cost_usd,
+            accepted=False,
+            note=f"call failed: {err}" if err else "",
+            phase=phase,
+            extracted=res.extracted,
+            cache_hit=bool(res.cache_hit),
+            latency_s=float(res.latency_s or 0.0),
+        )
         self.probes.append(probe)
         return probe
 
@@ -155,11 +195,19 @@ class _Runner:
         costs = [p.cost_usd for p in self.probes if p.cost_usd is not None]
         ref = self.probes[0] if self.probes else None
         return SearchResult(
-            algorithm=self.algorithm, spec=self.model.spec, probes=list(self.probes), chosen_budget=chosen,
-            calls=len(self.probes), total_output_tokens=sum(p.output_tokens for p in self.probes),
-            total_cost_usd=sum(costs) if costs else None, reason=reason, chosen_tokens=chosen_tokens,
+            algorithm=self.algorithm,
+            spec=self.model.spec,
+            probes=list(self.probes),
+            chosen_budget=chosen,
+            calls=len(self.probes),
+            total_output_tokens=sum(p.output_tokens for p in self.probes),
+            total_cost_usd=sum(costs) if costs else None,
+            reason=reason,
+            chosen_tokens=chosen_tokens,
             reference_tokens=ref.output_tokens if ref and ref.status != "error" else None,
-            reference_correct=ref.correct if ref else None, params=params)
+            reference_correct=ref.correct if ref else None,
+            params=params,
+        )
 
 
 def _start(run: _Runner) -> tuple[Probe | None, str | None]:
@@ -170,12 +218,17 @@ def _start(run: _Runner) -> tuple[Probe | None, str | None]:
     if ref.status == "error":
         ref.note = ref.note or "call failed"
         run.report(ref)
-        return ref, f"The vanilla CoT reference call failed ({ref.note.removeprefix('call failed: ')}); nothing to search."
+        return (
+            ref,
+            f"The vanilla CoT reference call failed ({ref.note.removeprefix('call failed: ')}); nothing to search.",
+        )
     if ref.correct is not True:
         ref.note = f"vanilla CoT answered {ref.extracted!r}, not the gold answer"
         run.report(ref)
-        return ref, ("Vanilla CoT got this question wrong, and the budget search only searches questions "
-                     "vanilla CoT answers correctly (as in the paper).")
+        return ref, (
+            "Vanilla CoT got this question wrong, and the budget search only searches questions "
+            "vanilla CoT answers correctly (as in the paper)."
+        )
     if ref.output_tokens < 2:
         ref.note = "vanilla CoT spent fewer than 2 tokens"
         run.report(ref)
@@ -186,18 +239,42 @@ def _start(run: _Runner) -> tuple[Probe | None, str | None]:
     return ref, None
 
 
-def paper_search(model, question: str, gold: str | None, *, params: GenParams | None = None, cache=None,
-                 sink: CallSink | None = None, choices: tuple[str, ...] | None = None,
-                 on_probe: OnProbe | None = None, use_cache: bool | None = None, price_overrides=None,
-                 question_id: str | None = None, reference=None, max_steps: int = 32) -> SearchResult:
+def paper_search(
+    model,
+    question: str,
+    gold: str | None,
+    *,
+    params: GenParams | None = None,
+    cache=None,
+    sink: CallSink | None = None,
+    choices: tuple[str, ...] | None = None,
+    on_probe: OnProbe | None = None,
+    use_cache: bool | None = None,
+    price_overrides=None,
+    question_id: str | None = None,
+    reference=None,
+    max_steps: int = 32,
+) -> SearchResult:
     """The paper's budget search (Alg. 1/2, official ``search_budget.py``): greedy halving.
 
-    ``reference`` may pass an already made vanilla CoT :class:`~tale_core.methods.MethodResult` (it
+    ``reference`` may pass an already made vanilla CoT :class:`~tale_core.engine.methods.MethodResult` (it
     still counts as one call). ``max_steps`` bounds the halvings (a budget reaches 1 after ~17 anyway).
     """
-    run = _Runner(PAPER, model, question, gold, params=params, cache=cache, sink=sink, choices=choices,
-                  on_probe=on_probe, use_cache=use_cache, price_overrides=price_overrides,
-                  question_id=question_id, reference=reference)
+    run = _Runner(
+        PAPER,
+        model,
+        question,
+        gold,
+        params=params,
+        cache=cache,
+        sink=sink,
+        choices=choices,
+        on_probe=on_probe,
+        use_cache=use_cache,
+        price_overrides=price_overrides,
+        question_id=question_id,
+        reference=reference,
+    )
     ref, stop = _start(run)
     if stop:
         tokens = ref.output_tokens if ref is not None and ref.status != "error" else None
@@ -217,8 +294,10 @@ def paper_search(model, question: str, gold: str | None, *, params: GenParams | 
             reason = f"Stopped at the first failure: budget {nxt} gave a wrong answer."
         elif p.output_tokens >= prev_tokens:
             p.note = f"spent {p.output_tokens} tokens, not fewer than {prev_tokens}"
-            reason = (f"Stopped at the first failure: budget {nxt} spent {p.output_tokens} tokens, "
-                      f"not fewer than the {prev_tokens} before it.")
+            reason = (
+                f"Stopped at the first failure: budget {nxt} spent {p.output_tokens} tokens, "
+                f"not fewer than the {prev_tokens} before it."
+            )
         else:
             p.accepted = True
             p.note = f"correct and fewer tokens ({p.output_tokens} < {prev_tokens}): accept {nxt}"
@@ -249,17 +328,34 @@ def _vertex(points: list[tuple[float, float]]) -> float | None:
 def _vertex_gain(points: list[tuple[float, float]], x: float) -> float:
     """How much lower than the middle point the parabola through ``points`` is at ``x``."""
     (x1, y1), (x2, y2), (x3, y3) = points
-    y = (y1 * (x - x2) * (x - x3) / ((x1 - x2) * (x1 - x3)) + y2 * (x - x1) * (x - x3) / ((x2 - x1) * (x2 - x3))
-         + y3 * (x - x1) * (x - x2) / ((x3 - x1) * (x3 - x2)))
+    y = (
+        y1 * (x - x2) * (x - x3) / ((x1 - x2) * (x1 - x3))
+        + y2 * (x - x1) * (x - x3) / ((x2 - x1) * (x2 - x3))
+        + y3 * (x - x1) * (x - x2) / ((x3 - x1) * (x3 - x2))
+    )
     return y2 - y
 
 
-def bracket_search(model, question: str, gold: str | None, *, params: GenParams | None = None, cache=None,
-                   sink: CallSink | None = None, choices: tuple[str, ...] | None = None,
-                   on_probe: OnProbe | None = None, use_cache: bool | None = None, price_overrides=None,
-                   question_id: str | None = None, reference=None, factor: float = 4.0,
-                   min_budget: int = 4, resolution: float = 1.5, min_gain: float = 0.03,
-                   max_calls: int = 8) -> SearchResult:
+def bracket_search(
+    model,
+    question: str,
+    gold: str | None,
+    *,
+    params: GenParams | None = None,
+    cache=None,
+    sink: CallSink | None = None,
+    choices: tuple[str, ...] | None = None,
+    on_probe: OnProbe | None = None,
+    use_cache: bool | None = None,
+    price_overrides=None,
+    question_id: str | None = None,
+    reference=None,
+    factor: float = 4.0,
+    min_budget: int = 4,
+    resolution: float = 1.5,
+    min_gain: float = 0.03,
+    max_calls: int = 8,
+) -> SearchResult:
     """Coarse geometric scan down from the vanilla length, then refine inside the bracket (module doc).
 
     ``max_calls`` counts every call, the reference included (minimum 2). ``factor`` > 1 is the coarse
@@ -268,14 +364,26 @@ def bracket_search(model, question: str, gold: str | None, *, params: GenParams 
     worth a call.
     """
     if factor <= 1 or resolution <= 1 or min_budget < 1 or min_gain < 0:
-        raise TaleError("Search settings: factor and resolution must be above 1, min_budget at least 1 "
-                        "and min_gain not negative.")
+        raise TaleError(
+            "Search settings: factor and resolution must be above 1, min_budget at least 1 and min_gain not negative."
+        )
     max_calls = max(2, int(max_calls))
-    settings = dict(factor=factor, min_budget=min_budget, resolution=resolution, min_gain=min_gain,
-                    max_calls=max_calls)
-    run = _Runner(BRACKET, model, question, gold, params=params, cache=cache, sink=sink, choices=choices,
-                  on_probe=on_probe, use_cache=use_cache, price_overrides=price_overrides,
-                  question_id=question_id, reference=reference)
+    settings = dict(factor=factor, min_budget=min_budget, resolution=resolution, min_gain=min_gain, max_calls=max_calls)
+    run = _Runner(
+        BRACKET,
+        model,
+        question,
+        gold,
+        params=params,
+        cache=cache,
+        sink=sink,
+        choices=choices,
+        on_probe=on_probe,
+        use_cache=use_cache,
+        price_overrides=price_overrides,
+        question_id=question_id,
+        reference=reference,
+    )
     ref, stop = _start(run)
     if stop:
         tokens = ref.output_tokens if ref is not None and ref.status != "error" else None
@@ -351,16 +459,21 @@ def bracket_search(model, question: str, gold: str | None, *, params: GenParams 
             # a U (more tokens below): step to the minimum of the parabola through the three points
             above = sorted(b for b, q in tried.items() if b > hb and q.correct is True)
             up_b, up_t = (above[0], tried[above[0]].output_tokens) if above else (b0, b0)
-            pts = [(math.log(lo), float(lo_p.output_tokens)), (math.log(hb), float(best_tokens)),
-                   (math.log(up_b), float(up_t))]
+            pts = [
+                (math.log(lo), float(lo_p.output_tokens)),
+                (math.log(hb), float(best_tokens)),
+                (math.log(up_b), float(up_t)),
+            ]
             x = _vertex(pts)
             if x is None:
                 cand, phase = int(round(math.sqrt(lo * hb))), "bisect"
             else:
                 gain = _vertex_gain(pts, x)
                 if gain < max(1.0, min_gain * best_tokens):
-                    reason += (f" Converged: the curve through budgets {lo}, {hb}, {up_b} predicts no "
-                               f"worthwhile saving below {best_tokens} tokens.")
+                    reason += (
+                        f" Converged: the curve through budgets {lo}, {hb}, {up_b} predicts no "
+                        f"worthwhile saving below {best_tokens} tokens."
+                    )
                     break
                 cand, phase = int(round(math.exp(x))), "parabola"
             cand = min(up_b - 1, max(lo + 1, cand))

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from .errors import TaleError
-from .sweep import SweepCell
+from tale_core.errors import TaleError
+from tale_core.experiments.sweep import SweepCell
 
 SWEET_SPOT_RULES = ("all", "majority")
 
@@ -62,14 +63,17 @@ class ElasticityReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "spec": self.spec, "points": [p.to_dict() for p in self.points],
-            "reference_tokens": self.reference_tokens, "reference_correct": self.reference_correct,
+            "spec": self.spec,
+            "points": [p.to_dict() for p in self.points],
+            "reference_tokens": self.reference_tokens,
+            "reference_correct": self.reference_correct,
             "reference_n": self.reference_n,
             "sweet_spot": self.sweet_spot.to_dict() if self.sweet_spot else None,
             "sweet_spot_budget": self.sweet_spot.budget if self.sweet_spot else None,
             "sweet_spot_rule": self.sweet_spot_rule,
             "elastic_region": list(self.elastic_region) if self.elastic_region else None,
-            "savings_vs_reference": self.savings_vs_reference, "failed_budgets": list(self.failed_budgets),
+            "savings_vs_reference": self.savings_vs_reference,
+            "failed_budgets": list(self.failed_budgets),
             "notes": list(self.notes),
         }
 
@@ -89,10 +93,19 @@ def _point(budget: int, cells: list[SweepCell]) -> BudgetPoint | None:
     n_correct = sum(1 for r in graded if r.correct)
     costs = [r.cost_usd for r in ok if r.cost_usd is not None]
     return BudgetPoint(
-        budget=budget, mean_tokens=mean, std_tokens=std, n=len(ok), n_correct=n_correct,
-        accuracy=n_correct / len(graded) if graded else None, compliance=mean / budget,
-        mean_cost=sum(costs) / len(costs) if costs else None, n_graded=len(graded),
-        n_errors=len(cells) - len(ok), min_tokens=min(toks), max_tokens=max(toks))
+        budget=budget,
+        mean_tokens=mean,
+        std_tokens=std,
+        n=len(ok),
+        n_correct=n_correct,
+        accuracy=n_correct / len(graded) if graded else None,
+        compliance=mean / budget,
+        mean_cost=sum(costs) / len(costs) if costs else None,
+        n_graded=len(graded),
+        n_errors=len(cells) - len(ok),
+        min_tokens=min(toks),
+        max_tokens=max(toks),
+    )
 
 
 def _passes(p: BudgetPoint, rule: str) -> bool:
@@ -154,7 +167,16 @@ def analyze(cells: Iterable[SweepCell], *, rule: str = "all", tolerance: float =
         if ref_tokens is None:
             notes.append("No vanilla CoT reference, so no savings figure.")
         reports[spec] = ElasticityReport(
-            spec=spec, points=points, reference_tokens=ref_tokens, reference_correct=ref_correct,
-            sweet_spot=spot, elastic_region=elastic_region(points, tolerance), savings_vs_reference=savings,
-            sweet_spot_rule=used_rule, reference_n=len(ref_cells), failed_budgets=failed, notes=notes)
+            spec=spec,
+            points=points,
+            reference_tokens=ref_tokens,
+            reference_correct=ref_correct,
+            sweet_spot=spot,
+            elastic_region=elastic_region(points, tolerance),
+            savings_vs_reference=savings,
+            sweet_spot_rule=used_rule,
+            reference_n=len(ref_cells),
+            failed_budgets=failed,
+            notes=notes,
+        )
     return reports

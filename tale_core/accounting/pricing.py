@@ -27,10 +27,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .errors import TaleError
+from tale_core.errors import TaleError
 
 if TYPE_CHECKING:
-    from .providers.base import ChatModel
+    from tale_core.providers.base import ChatModel
 
 FREE_PROVIDERS = ("local", "fake")
 #: our provider names -> genai-prices provider ids
@@ -58,10 +58,14 @@ class Price:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Price":
+    def from_dict(cls, d: dict[str, Any]) -> Price:
         try:
-            return cls(float(d["input_per_mtok"]), float(d["output_per_mtok"]),
-                       str(d.get("source") or "user override"), str(d.get("as_of") or "-"))
+            return cls(
+                float(d["input_per_mtok"]),
+                float(d["output_per_mtok"]),
+                str(d.get("source") or "user override"),
+                str(d.get("as_of") or "-"),
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise PricingError(f"A price needs numeric input_per_mtok and output_per_mtok ({e})") from None
 
@@ -159,8 +163,9 @@ def _override_for(spec: str, provider: str, overrides: PriceOverrides | None) ->
     return found
 
 
-def price_for(provider: str, model: str, overrides: PriceOverrides | None = None, *,
-              at: datetime | date | None = None) -> Price | None:
+def price_for(
+    provider: str, model: str, overrides: PriceOverrides | None = None, *, at: datetime | date | None = None
+) -> Price | None:
     """The price of ``provider/model`` for a request made at ``at`` (default now), or None when unknown."""
     provider, model = (provider or "").strip(), (model or "").strip()
     spec = f"{provider}/{model}"
@@ -178,12 +183,20 @@ def price_for(provider: str, model: str, overrides: PriceOverrides | None = None
     inp, out = _base(mp.input_mtok), _base(mp.output_mtok)
     if inp is None or out is None:
         return None
-    return Price(inp, out, f"genai-prices {_package_version()} ({table_provider.id}/{table_model.id})",
-                 when.date().isoformat())
+    return Price(
+        inp, out, f"genai-prices {_package_version()} ({table_provider.id}/{table_model.id})", when.date().isoformat()
+    )
 
 
-def cost_usd(provider: str, model: str, input_tokens: int | None, output_tokens: int | None,
-             overrides: PriceOverrides | None = None, *, at: datetime | date | None = None) -> float | None:
+def cost_usd(
+    provider: str,
+    model: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    overrides: PriceOverrides | None = None,
+    *,
+    at: datetime | date | None = None,
+) -> float | None:
     """Cost in USD of one call, or None when the price is unknown or the token counts are missing.
 
     ``output_tokens`` already includes hidden reasoning tokens (billed at the output price).
@@ -204,20 +217,25 @@ def cost_usd(provider: str, model: str, input_tokens: int | None, output_tokens:
     table_provider, table_model = hit
     from genai_prices import Usage
 
-    calc = table_model.calc_price(Usage(input_tokens=int(input_tokens), output_tokens=int(output_tokens)),
-                                  table_provider, genai_request_timestamp=_when(at))
+    calc = table_model.calc_price(
+        Usage(input_tokens=int(input_tokens), output_tokens=int(output_tokens)),
+        table_provider,
+        genai_request_timestamp=_when(at),
+    )
     return float(calc.input_price + calc.output_price)
 
 
-def cost_for_spec(spec: str, input_tokens: int | None, output_tokens: int | None,
-                  overrides: PriceOverrides | None = None) -> float | None:
+def cost_for_spec(
+    spec: str, input_tokens: int | None, output_tokens: int | None, overrides: PriceOverrides | None = None
+) -> float | None:
     """:func:`cost_usd` for a ``provider/model`` spec."""
     provider, _, model = (spec or "").partition("/")
     return cost_usd(provider, model, input_tokens, output_tokens, overrides)
 
 
-def estimate_call_cost(model: "ChatModel", prompt_text: str, expected_output_tokens: int,
-                       overrides: PriceOverrides | None = None) -> tuple[float | None, int, bool]:
+def estimate_call_cost(
+    model: ChatModel, prompt_text: str, expected_output_tokens: int, overrides: PriceOverrides | None = None
+) -> tuple[float | None, int, bool]:
     """Cost preview before a call: ``(usd or None, input_tokens, exact)``.
 
     ``input_tokens`` comes from ``model.count_tokens`` (exact only with the model's own tokenizer; chat
@@ -244,5 +262,16 @@ def parse_override(spec: str, input_per_mtok: float, output_per_mtok: float) -> 
         raise PricingError("Prices must be numbers (dollars per million tokens)") from None
 
 
-__all__ = ["Price", "PriceOverrides", "PricingError", "LOCAL_PRICE", "price_for", "cost_usd", "cost_for_spec",
-           "estimate_call_cost", "price_table_version", "user_price", "parse_override"]
+__all__ = [
+    "Price",
+    "PriceOverrides",
+    "PricingError",
+    "LOCAL_PRICE",
+    "price_for",
+    "cost_usd",
+    "cost_for_spec",
+    "estimate_call_cost",
+    "price_table_version",
+    "user_price",
+    "parse_override",
+]

@@ -17,21 +17,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from .errors import TaleError
-from .protocols import MemoryCache
-from .types import GenParams
+from tale_core.errors import TaleError
+from tale_core.protocols import MemoryCache
+from tale_core.types import GenParams
 
 # ------------------------------------------------------------------------------------ shared helpers
 
 
 def parse_grid(text: str) -> list[int]:
     """``log:LO:HI:N`` or ``lin:LO:HI:N`` -> budgets; raises a TaleError with the expected form."""
-    from .budgets import BudgetError, linear_grid, log_grid
+    from tale_core.engine.budgets import BudgetError, linear_grid, log_grid
 
     parts = (text or "").strip().lower().split(":")
     kinds = {"log": log_grid, "lin": linear_grid, "linear": linear_grid}
@@ -45,7 +45,7 @@ def parse_grid(text: str) -> list[int]:
 
 
 def _resolve_models(specs: Sequence[str]) -> dict[str, Any]:
-    from .providers import resolve
+    from tale_core.providers import resolve
 
     out: dict[str, Any] = {}
     for s in specs:
@@ -72,7 +72,7 @@ class _Run:
     """The recorder (when an extension installed one) or an in-memory cache, for one CLI run."""
 
     def __init__(self, kind: str, title: str, config: dict[str, Any]):
-        from . import cli
+        from tale_core import cli
 
         factory: Callable | None = cli.RECORDER_FACTORY
         self.rec = factory(kind, title, config) if factory is not None else None
@@ -90,7 +90,7 @@ class _Run:
         if self.rec is not None:
             self.rec.finish("cancelled" if status == "spend_cap" else status, summary)
 
-    def __enter__(self) -> "_Run":
+    def __enter__(self) -> _Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -104,7 +104,9 @@ class _Run:
 
 
 def _common_args(p: argparse.ArgumentParser, max_tokens: int = 1024) -> None:
-    p.add_argument("--max-tokens", type=int, default=max_tokens, help=f"hard output cap per call (default {max_tokens})")
+    p.add_argument(
+        "--max-tokens", type=int, default=max_tokens, help=f"hard output cap per call (default {max_tokens})"
+    )
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--no-cache", action="store_true", help="always call the model, never the call cache")
@@ -126,8 +128,9 @@ def _money(v: float | None) -> str:
 
 
 def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> str:
-    cells = [[h for _, h in cols]] + [[_fmt(r.get(k)) if not k.endswith("usd") else _money(r.get(k))
-                                        for k, _ in cols] for r in rows]
+    cells = [[h for _, h in cols]] + [
+        [_fmt(r.get(k)) if not k.endswith("usd") else _money(r.get(k)) for k, _ in cols] for r in rows
+    ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
     return "\n".join("  ".join(c[i].ljust(widths[i]) for i in range(len(cols))).rstrip() for c in cells)
 
@@ -143,34 +146,59 @@ def _emit(obj: dict[str, Any], text: str, as_json: bool) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .budgets import parse_budget_list
-    from .elasticity import analyze
-    from .progress import Progress
-    from .sweep import SweepConfig, plan_cells, run_sweep
+    from tale_core.analysis.elasticity import analyze
+    from tale_core.engine.budgets import parse_budget_list
+    from tale_core.engine.progress import Progress
+    from tale_core.experiments.sweep import SweepConfig, plan_cells, run_sweep
 
     if bool(args.budgets) == bool(args.grid):
         raise TaleError("Give the budgets with either --budgets 10,25,50 or --grid log:5:500:8.")
     budgets = parse_budget_list(args.budgets) if args.budgets else parse_grid(args.grid)
-    config = SweepConfig(question=args.question, gold=args.answer, models=tuple(args.model),
-                         budgets=tuple(budgets), repeats=args.repeats, include_reference=not args.no_reference,
-                         temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens,
-                         spend_cap_usd=args.spend_cap, use_cache=_use_cache(args), method=args.method).validate()
+    config = SweepConfig(
+        question=args.question,
+        gold=args.answer,
+        models=tuple(args.model),
+        budgets=tuple(budgets),
+        repeats=args.repeats,
+        include_reference=not args.no_reference,
+        temperature=args.temperature,
+        seed=args.seed,
+        max_tokens=args.max_tokens,
+        spend_cap_usd=args.spend_cap,
+        use_cache=_use_cache(args),
+        method=args.method,
+    ).validate()
     models = _resolve_models(config.models)
     cancel = threading.Event()
-    with _Run("sweep", f"Sweep: {args.question.strip()[:60]}", config.to_dict()) as run, \
-            Progress(len(plan_cells(config)), "sweep") as bar:
+    with (
+        _Run("sweep", f"Sweep: {args.question.strip()[:60]}", config.to_dict()) as run,
+        Progress(len(plan_cells(config)), "sweep") as bar,
+    ):
         try:
-            outcome = run_sweep(config, models, cache=run.cache, sink=run.sink, cancel=cancel,
-                                on_cell=lambda c: bar.advance(note=f"{c.key.spec} {c.key.budget or 'ref'}"))
+            outcome = run_sweep(
+                config,
+                models,
+                cache=run.cache,
+                sink=run.sink,
+                cancel=cancel,
+                on_cell=lambda c: bar.advance(note=f"{c.key.spec} {c.key.budget or 'ref'}"),
+            )
         except KeyboardInterrupt:
             cancel.set()
             raise
         order = {s: i for i, s in enumerate(config.models)}
-        cells = sorted(outcome.cells, key=lambda c: (order[c.key.spec], c.key.repeat, c.key.budget is not None,
-                                                     -(c.key.budget or 0)))
+        cells = sorted(
+            outcome.cells,
+            key=lambda c: (order[c.key.spec], c.key.repeat, c.key.budget is not None, -(c.key.budget or 0)),
+        )
         analysis = {spec: rep.to_dict() for spec, rep in analyze(cells).items()}
-        summary = {"status": outcome.status, "spent_usd": outcome.spent_usd, "errors": outcome.errors,
-                   "notes": list(outcome.notes), "analysis": analysis}
+        summary = {
+            "status": outcome.status,
+            "spent_usd": outcome.spent_usd,
+            "errors": outcome.errors,
+            "notes": list(outcome.notes),
+            "analysis": analysis,
+        }
         run.finish(outcome.status, summary)
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
@@ -179,17 +207,30 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
-    cols = [("spec", "model"), ("budget", "budget"), ("repeat", "rep"), ("output_tokens", "tokens"),
-            ("correct", "correct"), ("status", "status"), ("cost_usd", "cost"), ("error", "error")]
+    cols = [
+        ("spec", "model"),
+        ("budget", "budget"),
+        ("repeat", "rep"),
+        ("output_tokens", "tokens"),
+        ("correct", "correct"),
+        ("status", "status"),
+        ("cost_usd", "cost"),
+        ("error", "error"),
+    ]
     shown = [dict(r, budget=r["budget"] if r["budget"] is not None else "vanilla") for r in rows]
     lines = [_table(shown, cols), ""]
     for spec, a in analysis.items():
         ss = a.get("sweet_spot")
-        lines.append(f"{spec}: vanilla CoT {_fmt(a.get('reference_tokens'))} tokens; sweet spot "
-                     + (f"budget {ss['budget']} ({_fmt(ss['mean_tokens'])} tokens)" if ss else "none")
-                     + (f", {100 * a['savings_vs_reference']:.0f}% fewer tokens" if a.get("savings_vs_reference")
-                        is not None else "")
-                     + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else ""))
+        lines.append(
+            f"{spec}: vanilla CoT {_fmt(a.get('reference_tokens'))} tokens; sweet spot "
+            + (f"budget {ss['budget']} ({_fmt(ss['mean_tokens'])} tokens)" if ss else "none")
+            + (
+                f", {100 * a['savings_vs_reference']:.0f}% fewer tokens"
+                if a.get("savings_vs_reference") is not None
+                else ""
+            )
+            + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else "")
+        )
         lines += [f"  note: {n}" for n in a.get("notes") or ()]
     lines.append(f"status {outcome.status}, {outcome.errors} error(s), spent {_money(outcome.spent_usd)}")
     lines += [f"note: {n}" for n in outcome.notes]
@@ -202,9 +243,9 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .methods import MethodSpec, run_method
-    from .progress import Progress
-    from .search import ALGORITHMS
+    from tale_core.engine.methods import MethodSpec, run_method
+    from tale_core.engine.progress import Progress
+    from tale_core.experiments.search import ALGORITHMS
 
     if not (args.answer or "").strip():
         raise TaleError("The budget search needs the gold answer: add --answer.")
@@ -215,43 +256,86 @@ def cmd_search(args: argparse.Namespace) -> int:
     algos = list(ALGORITHMS) if args.algorithm == "both" else [args.algorithm]
     params = _params(args)
     model = _resolve_models([args.model])[args.model]
-    config = {"question": args.question, "gold": args.answer, "model": args.model, "algorithms": algos,
-              "params": params.to_dict(), "max_calls": args.max_calls}
+    config = {
+        "question": args.question,
+        "gold": args.answer,
+        "model": args.model,
+        "algorithms": algos,
+        "params": params.to_dict(),
+        "max_calls": args.max_calls,
+    }
     common = dict(params=params, use_cache=_use_cache(args))
     with _Run("search", f"Search: {args.question.strip()[:60]}", config) as run, Progress(None, "search") as bar:
         common.update(cache=run.cache, sink=run.sink)
-        ref = run_method(model, MethodSpec("vanilla"), args.question, gold=args.answer, role="reference",
-                         extra={"search": "shared", "step": 0}, **common)
+        ref = run_method(
+            model,
+            MethodSpec("vanilla"),
+            args.question,
+            gold=args.answer,
+            role="reference",
+            extra={"search": "shared", "step": 0},
+            **common,
+        )
         bar.advance(note="reference")
         results = {}
         for algo in algos:
             kw = {"max_calls": args.max_calls} if algo == "bracket" else {}
-            res = ALGORITHMS[algo](model, args.question, args.answer, reference=ref,
-                                   on_probe=lambda p, a=algo: bar.advance(note=f"{a} {p.budget or 'ref'}"),
-                                   **common, **kw)
+            res = ALGORITHMS[algo](
+                model,
+                args.question,
+                args.answer,
+                reference=ref,
+                on_probe=lambda p, a=algo: bar.advance(note=f"{a} {p.budget or 'ref'}"),
+                **common,
+                **kw,
+            )
             results[algo] = res.to_dict()
-        summary = {"results": {a: {k: r[k] for k in ("chosen_budget", "chosen_tokens", "calls",
-                                                     "total_output_tokens", "reason")}
-                               for a, r in results.items()}}
+        summary = {
+            "results": {
+                a: {k: r[k] for k in ("chosen_budget", "chosen_tokens", "calls", "total_output_tokens", "reason")}
+                for a, r in results.items()
+            }
+        }
         run.finish("done", summary)
-    obj = {"kind": "search", "spec": args.model, "question": args.question, "gold": args.answer,
-           "reference": {"output_tokens": ref.output_tokens, "correct": ref.correct, "status": ref.status,
-                         "extracted": ref.extracted},
-           "results": results, "experiment_id": run.experiment_id}
+    obj = {
+        "kind": "search",
+        "spec": args.model,
+        "question": args.question,
+        "gold": args.answer,
+        "reference": {
+            "output_tokens": ref.output_tokens,
+            "correct": ref.correct,
+            "status": ref.status,
+            "extracted": ref.extracted,
+        },
+        "results": results,
+        "experiment_id": run.experiment_id,
+    }
     _emit(obj, _search_text(obj), args.json)
     return 0
 
 
 def _search_text(obj: dict[str, Any]) -> str:
-    cols = [("step", "step"), ("phase", "phase"), ("budget", "budget"), ("output_tokens", "tokens"),
-            ("correct", "correct"), ("accepted", "accepted"), ("note", "note")]
+    cols = [
+        ("step", "step"),
+        ("phase", "phase"),
+        ("budget", "budget"),
+        ("output_tokens", "tokens"),
+        ("correct", "correct"),
+        ("accepted", "accepted"),
+        ("note", "note"),
+    ]
     lines = []
     for algo, r in obj["results"].items():
         probes = [dict(p, budget=p["budget"] if p["budget"] is not None else "vanilla") for p in r["probes"]]
-        lines += [f"== {algo} search on {r['spec']}", _table(probes, cols),
-                  f"chosen budget: {_fmt(r['chosen_budget'])} ({_fmt(r['chosen_tokens'])} tokens) after "
-                  f"{r['calls']} calls, {r['total_output_tokens']} output tokens in all",
-                  f"why: {r['reason']}", ""]
+        lines += [
+            f"== {algo} search on {r['spec']}",
+            _table(probes, cols),
+            f"chosen budget: {_fmt(r['chosen_budget'])} ({_fmt(r['chosen_tokens'])} tokens) after "
+            f"{r['calls']} calls, {r['total_output_tokens']} output tokens in all",
+            f"why: {r['reason']}",
+            "",
+        ]
     if obj.get("experiment_id"):
         lines.append(f"experiment {obj['experiment_id']}")
     return "\n".join(lines).rstrip()
@@ -262,7 +346,7 @@ def _search_text(obj: dict[str, Any]) -> str:
 
 def load_items(source: str):
     """``samples`` / ``samples:multiple_choice`` / ``samples:all``, or a JSONL/JSON/CSV path."""
-    from . import datasets
+    from tale_core.data import datasets
 
     src = (source or "").strip()
     if src == "samples" or src.startswith("samples:"):
@@ -277,9 +361,9 @@ def load_items(source: str):
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_benchmark, write_rows_csv
-    from .methods import MethodSpec
-    from .progress import Progress
+    from tale_core.engine.methods import MethodSpec
+    from tale_core.engine.progress import Progress
+    from tale_core.experiments.benchmark import run_benchmark, write_rows_csv
 
     if args.limit is not None and args.limit < 1:
         raise TaleError("--limit must be at least 1.")
@@ -291,14 +375,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     params = _params(args)
     models = _resolve_models(args.model)
     name = getattr(ds, "name", "") or args.dataset
-    config = {"dataset": {"source": args.dataset, "name": name}, "item_ids": [it.id for it in items],
-              "methods": [m.to_str() for m in methods], "models": list(models), "params": params.to_dict(),
-              "spend_cap_usd": args.spend_cap}
+    config = {
+        "dataset": {"source": args.dataset, "name": name},
+        "item_ids": [it.id for it in items],
+        "methods": [m.to_str() for m in methods],
+        "models": list(models),
+        "params": params.to_dict(),
+        "spend_cap_usd": args.spend_cap,
+    }
     cancel = threading.Event()
     spent = [0.0]
 
-    with _Run("bench", f"Benchmark: {name} x {len(items)}", config) as run, \
-            Progress(len(items) * len(methods) * len(models), "bench") as bar:
+    with (
+        _Run("bench", f"Benchmark: {name} x {len(items)}", config) as run,
+        Progress(len(items) * len(methods) * len(models), "bench") as bar,
+    ):
+
         def on_result(row: dict[str, Any]) -> None:
             if not row.get("cache_hit") and row.get("cost_usd") is not None:
                 spent[0] += float(row["cost_usd"])
@@ -307,19 +399,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
             bar.advance(note=f"{row['item_id']} {row['method']}")
 
         try:
-            out = run_benchmark(items, methods, models, params=params, cache=run.cache, sink=run.sink,
-                                on_result=on_result, cancel=cancel, use_cache=_use_cache(args))
+            out = run_benchmark(
+                items,
+                methods,
+                models,
+                params=params,
+                cache=run.cache,
+                sink=run.sink,
+                on_result=on_result,
+                cancel=cancel,
+                use_cache=_use_cache(args),
+            )
         except KeyboardInterrupt:
             cancel.set()
             raise
-        status = "spend_cap" if out.status == "cancelled" and args.spend_cap is not None \
-            and spent[0] >= args.spend_cap else out.status
-        summary = {"status": status, "errors": out.errors, "elapsed_s": out.elapsed_s, "notes": out.notes,
-                   "summary": [s.to_dict() for s in out.summary]}
+        status = (
+            "spend_cap"
+            if out.status == "cancelled" and args.spend_cap is not None and spent[0] >= args.spend_cap
+            else out.status
+        )
+        summary = {
+            "status": status,
+            "errors": out.errors,
+            "elapsed_s": out.elapsed_s,
+            "notes": out.notes,
+            "summary": [s.to_dict() for s in out.summary],
+        }
         run.finish(status, summary)
     csv_path = str(write_rows_csv(out.rows, args.out)) if args.out else None
-    obj = {"kind": "bench", "dataset": name, "items": len(items), **summary, "spent_usd": spent[0],
-           "rows_csv": csv_path, "experiment_id": run.experiment_id}
+    obj = {
+        "kind": "bench",
+        "dataset": name,
+        "items": len(items),
+        **summary,
+        "spent_usd": spent[0],
+        "rows_csv": csv_path,
+        "experiment_id": run.experiment_id,
+    }
     if args.rows:
         obj["rows"] = out.rows
     _emit(obj, _bench_text(obj), args.json)
@@ -327,14 +443,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _bench_text(obj: dict[str, Any]) -> str:
-    rows = [dict(s, accuracy=None if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%",
-                 reduction=None if s["reduction_tokens_vs_vanilla"] is None
-                 else f"{100 * s['reduction_tokens_vs_vanilla']:.1f}%") for s in obj["summary"]]
-    cols = [("spec", "model"), ("method", "method"), ("n", "n"), ("accuracy", "accuracy"),
-            ("avg_output_tokens", "avg out tokens"), ("reduction", "vs vanilla"),
-            ("expense_usd", "expense"), ("no_answer", "no answer"), ("errors", "errors")]
-    lines = [f"{obj['dataset']}: {obj['items']} question(s), status {obj['status']}, {obj['elapsed_s']:.1f} s",
-             _table(rows, cols)]
+    rows = [
+        dict(
+            s,
+            accuracy=None if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%",
+            reduction=None
+            if s["reduction_tokens_vs_vanilla"] is None
+            else f"{100 * s['reduction_tokens_vs_vanilla']:.1f}%",
+        )
+        for s in obj["summary"]
+    ]
+    cols = [
+        ("spec", "model"),
+        ("method", "method"),
+        ("n", "n"),
+        ("accuracy", "accuracy"),
+        ("avg_output_tokens", "avg out tokens"),
+        ("reduction", "vs vanilla"),
+        ("expense_usd", "expense"),
+        ("no_answer", "no answer"),
+        ("errors", "errors"),
+    ]
+    lines = [
+        f"{obj['dataset']}: {obj['items']} question(s), status {obj['status']}, {obj['elapsed_s']:.1f} s",
+        _table(rows, cols),
+    ]
     lines += [f"note: {n}" for n in obj.get("notes") or ()]
     if obj.get("rows_csv"):
         lines.append(f"rows written to {obj['rows_csv']}")
@@ -348,9 +481,12 @@ def _bench_text(obj: dict[str, Any]) -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``sweep``, ``search`` and ``bench`` to the ``python -m tale_core`` parser."""
-    p = sub.add_parser("sweep", help="sweep token budgets on one question and analyse the elasticity",
-                       description="Run one question at many budgets (plus a vanilla CoT reference) on one or "
-                                   "more models; print every cell and the elasticity analysis.")
+    p = sub.add_parser(
+        "sweep",
+        help="sweep token budgets on one question and analyse the elasticity",
+        description="Run one question at many budgets (plus a vanilla CoT reference) on one or "
+        "more models; print every cell and the elasticity analysis.",
+    )
     p.add_argument("question")
     p.add_argument("--answer", default=None, help="gold answer (to grade correctness)")
     p.add_argument("--model", action="append", required=True, help="provider/model; repeat for several")
@@ -359,14 +495,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=1, help="calls per budget (seed + repeat)")
     p.add_argument("--no-reference", action="store_true", help="skip the vanilla CoT reference cells")
     p.add_argument("--spend-cap", type=float, default=None, help="stop scheduling calls once this many USD are spent")
-    p.add_argument("--method", default="budget", choices=("budget", "constrained", "thinking"),
-                   help="how the budget is given (default: 'use less than N tokens' in the prompt)")
+    p.add_argument(
+        "--method",
+        default="budget",
+        choices=("budget", "constrained", "thinking"),
+        help="how the budget is given (default: 'use less than N tokens' in the prompt)",
+    )
     _common_args(p)
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("search", help="search the cheapest correct budget: the paper's halving and ours",
-                       description="Run the paper's budget search and our bracketing search on one question, "
-                                   "sharing one vanilla CoT reference; print every probe and the chosen budgets.")
+    p = sub.add_parser(
+        "search",
+        help="search the cheapest correct budget: the paper's halving and ours",
+        description="Run the paper's budget search and our bracketing search on one question, "
+        "sharing one vanilla CoT reference; print every probe and the chosen budgets.",
+    )
     p.add_argument("question")
     p.add_argument("--answer", required=True, help="gold answer (the search needs it)")
     p.add_argument("--model", required=True, help="provider/model")
@@ -375,12 +518,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common_args(p)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("bench", help="run a dataset: methods x models, summarised like the paper's Table 3",
-                       description="Run every question of a dataset with each method on each model; print "
-                                   "accuracy, mean tokens, expense and the reduction against vanilla CoT.")
+    p = sub.add_parser(
+        "bench",
+        help="run a dataset: methods x models, summarised like the paper's Table 3",
+        description="Run every question of a dataset with each method on each model; print "
+        "accuracy, mean tokens, expense and the reduction against vanilla CoT.",
+    )
     p.add_argument("--dataset", required=True, help="a JSONL/JSON/CSV file, or 'samples' (bundled questions)")
     p.add_argument("--limit", type=int, default=None, help="first N questions only")
-    p.add_argument("--methods", default="direct,vanilla,tale-ep", help="comma-separated, e.g. vanilla,tale-ep,budget:50")
+    p.add_argument(
+        "--methods", default="direct,vanilla,tale-ep", help="comma-separated, e.g. vanilla,tale-ep,budget:50"
+    )
     p.add_argument("--model", action="append", required=True, help="provider/model; repeat for several")
     p.add_argument("--out", default=None, help="write every row to this CSV file")
     p.add_argument("--rows", action="store_true", help="include every row in the --json output")

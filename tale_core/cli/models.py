@@ -13,32 +13,37 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .catalog import LOCAL_DEFAULT
-from .errors import TaleError
-from .types import GenParams, Message
+from tale_core.errors import TaleError
+from tale_core.providers.catalog import LOCAL_DEFAULT
+from tale_core.types import GenParams, Message
 
 SYSTEM_PROMPT = "You are a helpful assistant."
-#: the paper's vanilla CoT prompt (DESIGN.md section 3); used only if tale_core.prompts is unavailable
-_VANILLA_COT_FALLBACK = ("Q: {question}\nPlease Give the response by strictly following this format: [[answer]], "
-                         "for example: Answer: [[50]].Let's think step by step:\n")
+#: the paper's vanilla CoT prompt (DESIGN.md section 3); used only if tale_core.engine.prompts is unavailable
+_VANILLA_COT_FALLBACK = (
+    "Q: {question}\nPlease Give the response by strictly following this format: [[answer]], "
+    "for example: Answer: [[50]].Let's think step by step:\n"
+)
 
 METHODS = ("vanilla", "direct", "budget", "concise", "chain-of-draft")
 
 
 def build_messages(question: str, method: str = "vanilla", budget: int | None = None) -> tuple[Message, ...]:
-    """System + user messages for ``method`` on ``question`` (prompt text lives in tale_core.prompts)."""
+    """System + user messages for ``method`` on ``question`` (prompt text lives in tale_core.engine.prompts)."""
     if not question or not question.strip():
         raise TaleError("The question is empty: pass the question as the first argument.")
     try:
-        from . import prompts
+        from tale_core.engine import prompts
     except ImportError:  # pragma: no cover - prompts.py is part of the package
         if method != "vanilla":
-            raise TaleError(f"Method {method!r} needs tale_core.prompts") from None
-        return (Message("system", SYSTEM_PROMPT),
-                Message("user", _VANILLA_COT_FALLBACK.replace("{question}", question)))
+            raise TaleError(f"Method {method!r} needs tale_core.engine.prompts") from None
+        return (
+            Message("system", SYSTEM_PROMPT),
+            Message("user", _VANILLA_COT_FALLBACK.replace("{question}", question)),
+        )
     builders: dict[str, Callable[[], tuple[Message, ...]]] = {
         "vanilla": lambda: prompts.vanilla_cot(question),
         "direct": lambda: prompts.direct(question),
@@ -56,8 +61,9 @@ def build_messages(question: str, method: str = "vanilla", budget: int | None = 
 
 # --- models ---------------------------------------------------------------------------------------
 
+
 def cmd_models(args: argparse.Namespace) -> int:
-    from .providers import list_models
+    from tale_core.providers import list_models
 
     rows = [s.to_dict() for s in list_models()]
     if args.json:
@@ -74,26 +80,34 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 # --- ask ------------------------------------------------------------------------------------------
 
+
 def _overrides(args: argparse.Namespace, spec: str):
     if args.price_in is None and args.price_out is None:
         return None
     if args.price_in is None or args.price_out is None:
         raise TaleError("Give both --price-in and --price-out (USD per million tokens)")
-    from .pricing import parse_override
+    from tale_core.accounting.pricing import parse_override
 
     key, price = parse_override(spec, args.price_in, args.price_out)
     return {key: price}
 
 
-def ask(question: str, spec: str = LOCAL_DEFAULT, *, method: str = "vanilla", budget: int | None = None,
-        params: GenParams | None = None, on_text: Callable[[str], None] | None = None,
-        price_overrides: Any = None) -> dict[str, Any]:
+def ask(
+    question: str,
+    spec: str = LOCAL_DEFAULT,
+    *,
+    method: str = "vanilla",
+    budget: int | None = None,
+    params: GenParams | None = None,
+    on_text: Callable[[str], None] | None = None,
+    price_overrides: Any = None,
+) -> dict[str, Any]:
     """Run one prompt against one model and return the result as a flat dict (what ``ask`` prints).
 
     Raises :class:`TaleError` (unknown model, missing key, provider failure).
     """
-    from .pricing import cost_usd, price_table_version
-    from .providers import parse_spec, resolve
+    from tale_core.accounting.pricing import cost_usd, price_table_version
+    from tale_core.providers import parse_spec, resolve
 
     parse_spec(spec)
     params = params or GenParams()
@@ -131,11 +145,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     params = GenParams(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed)
     on_text = None
     if args.stream:
+
         def on_text(piece: str) -> None:
             sys.stderr.write(piece)
             sys.stderr.flush()
-    out = ask(args.question, args.model, method=args.method, budget=args.budget, params=params,
-              on_text=on_text, price_overrides=_overrides(args, args.model))
+
+    out = ask(
+        args.question,
+        args.model,
+        method=args.method,
+        budget=args.budget,
+        params=params,
+        on_text=on_text,
+        price_overrides=_overrides(args, args.model),
+    )
     if args.stream:
         sys.stderr.write("\n")
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
@@ -144,14 +167,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 # --- install-model --------------------------------------------------------------------------------
 
+
 def cmd_install_model(args: argparse.Namespace) -> int:
-    from .model_install import install_model
+    from tale_core.providers.model_install import install_model
 
     def progress(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    path = install_model(args.name, dest_dir=Path(args.dir) if args.dir else None, force=args.force,
-                         progress=progress)
+    path = install_model(args.name, dest_dir=Path(args.dir) if args.dir else None, force=args.force, progress=progress)
     print(str(path))
     return 0
 

@@ -65,11 +65,11 @@ class Grade:
 _LATEX_FRAC = r"\\[dt]?frac\s*\{\s*-?\d+(?:\.\d+)?\s*\}\s*\{\s*-?\d+(?:\.\d+)?\s*\}"
 _NUMBER_BODY = (
     rf"(?:{_LATEX_FRAC}"
-    r"|\d+[ \t]+\d+/\d+(?![\d/])"            # mixed number 1 1/2
+    r"|\d+[ \t]+\d+/\d+(?![\d/])"  # mixed number 1 1/2
     r"|\d+(?:\.\d+)?/\d+(?:\.\d+)?(?![\d/])"  # fraction 3/4
-    r"|\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)"    # 1,000,000.5
-    r"|\d+(?:\.\d+)?"                          # 42, 0.5
-    r"|\.\d+)"                                 # .5
+    r"|\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)"  # 1,000,000.5
+    r"|\d+(?:\.\d+)?"  # 42, 0.5
+    r"|\.\d+)"  # .5
 )
 # A minus sign counts only when it is not a subtraction (not right after a digit, letter or bracket).
 _NUMBER = re.compile(rf"(?:(?<![\w)\]}}])-)?{_NUMBER_BODY}")
@@ -155,11 +155,14 @@ def numeric_value(text: str | None) -> Fraction | None:
 # ---------------------------------------------------------------------------------------------------
 # Number words (only for explicitly marked answers)
 
-_UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * (i + 2) for i, w in enumerate(
-    "twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_UNITS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 
 
@@ -197,10 +200,10 @@ def _words_to_number(text: str) -> str | None:
 # ---------------------------------------------------------------------------------------------------
 # Cleaning an answer span
 
-_PLACEHOLDERS = {"answer", "choice", "budget", "your answer", "final answer", "answer here", "number",
-                 "x", "..."}
+_PLACEHOLDERS = {"answer", "choice", "budget", "your answer", "final answer", "answer here", "number", "x", "..."}
 _ECHOED_EXAMPLES = re.compile(
-    r"for\s+example\s*[:,]?\s*(?:answer|choice|budget)\s*:\s*\[\[\s*(?:50|a|12)\s*\]\]\s*\.?", re.I)
+    r"for\s+example\s*[:,]?\s*(?:answer|choice|budget)\s*:\s*\[\[\s*(?:50|a|12)\s*\]\]\s*\.?", re.I
+)
 _UNIT_TAIL = re.compile(r"^\s*(?:%|percent\b|[^\W\d_][^\d=]*)?$")
 
 
@@ -208,11 +211,11 @@ def _preprocess(text: str) -> str:
     """Normalize symbols that change how numbers read: LaTeX escapes, currency, unicode minus."""
     text = text.replace("\u2212", "-").replace("\u2013", "-").replace("\u00a0", " ")
     text = text.replace("\\$", "$").replace("\\%", "%").replace("\\!", "")
-    text = re.sub(r"(?<=\d)\\,(?=\d{3})", ",", text)            # 1\,000 -> 1,000
-    text = re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", text)         # \text{ dollars} -> dollars
+    text = re.sub(r"(?<=\d)\\,(?=\d{3})", ",", text)  # 1\,000 -> 1,000
+    text = re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", text)  # \text{ dollars} -> dollars
     text = re.sub(r"\\(?:mathrm|textbf|mathbf)\s*\{([^{}]*)\}", r"\1", text)
-    text = re.sub(r"[$€£¥]\s*(?=-?\.?\d)", "", text)            # $18 -> 18
-    text = re.sub(r"(?<![\w$])-\s*[$€£¥]\s*(?=\d)", "-", text)   # -$5 -> -5
+    text = re.sub(r"[$€£¥]\s*(?=-?\.?\d)", "", text)  # $18 -> 18
+    text = re.sub(r"(?<![\w$])-\s*[$€£¥]\s*(?=\d)", "-", text)  # -$5 -> -5
     return text
 
 
@@ -238,8 +241,23 @@ def _strip_wrappers(span: str) -> str:
     return s
 
 
-_MATH_WORDS = {"pi", "sqrt", "ln", "log", "sin", "cos", "tan", "exp", "frac", "mod", "inf", "infty",
-               "cdot", "times", "div"}
+_MATH_WORDS = {
+    "pi",
+    "sqrt",
+    "ln",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "frac",
+    "mod",
+    "inf",
+    "infty",
+    "cdot",
+    "times",
+    "div",
+}
 
 
 def _is_prose(s: str) -> bool:
@@ -263,7 +281,7 @@ def _clean_span(span: str, *, words: bool) -> str | None:
         if right:
             s = right
     m = _NUMBER_AT_START.match(s)
-    if m and _UNIT_TAIL.match(s[m.end():]):
+    if m and _UNIT_TAIL.match(s[m.end() :]):
         return _canonical_token(m.group(1) + m.group(2))
     if _is_prose(s):
         first = _NUMBER.search(s)
@@ -293,7 +311,7 @@ def _boxed_spans(text: str, last: int = _MAX_MARKERS) -> list[tuple[int, str]]:
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
         if depth == 0:
-            spans.append((m.start(), text[m.end():i - 1]))
+            spans.append((m.start(), text[m.end() : i - 1]))
     return spans
 
 
@@ -304,7 +322,8 @@ def _boxed_contents(text: str) -> list[str]:
 # Content without brackets and bounded, so scanning stays linear; "[[[17]]]" still reads 17.
 _BRACKETS = re.compile(r"\[\[\[?([^\[\]]{0,300})\]?\]\]")
 _ANSWER_IS = re.compile(
-    r"\banswer(?:\s+(?:is|would\s+be|will\s+be)\s*:?|\s*[*_]*\s*[:=])\s*[*_]*\s*(?=(?P<tail>[^\n]{0,300}))", re.I)
+    r"\banswer(?:\s+(?:is|would\s+be|will\s+be)\s*:?|\s*[*_]*\s*[:=])\s*[*_]*\s*(?=(?P<tail>[^\n]{0,300}))", re.I
+)
 
 
 def _cut_sentence(tail: str) -> str:
@@ -318,7 +337,8 @@ def _cut_sentence(tail: str) -> str:
 _LETTER_SPAN = re.compile(r"^\s*\(?\s*([A-Ja-j])\s*\)?(?:[.):\s]|$)")
 _CHOICE_LABEL = re.compile(
     r"(?i:\b(?:choice|option|answer(?:\s+is)?|correct\s+(?:answer|option|choice)\s+is))"
-    r"\s*:?\s*\**\s*(?:\(\s*([A-Ja-j])\s*\)|([A-J])(?![A-Za-z']))")
+    r"\s*:?\s*\**\s*(?:\(\s*([A-Ja-j])\s*\)|([A-J])(?![A-Za-z']))"
+)
 _STANDALONE_LETTER = re.compile(r"(?<![A-Za-z'])([A-E])(?![A-Za-z'])")
 
 
@@ -340,7 +360,7 @@ def _extract_choice(text: str) -> tuple[str | None, str]:
         return (last.group(1) or last.group(2)).upper(), "choice_label"
     for m in reversed(list(_STANDALONE_LETTER.finditer(text))):
         letter = m.group(1)
-        following = text[m.end():m.end() + 2]
+        following = text[m.end() : m.end() + 2]
         if letter == "A" and re.match(r" [a-z]", following):
             continue  # the article "A train ..."
         return letter, "last_letter"
@@ -349,6 +369,7 @@ def _extract_choice(text: str) -> tuple[str | None, str]:
 
 # ---------------------------------------------------------------------------------------------------
 # Public API
+
 
 def extract_answer(text: str, *, choices: bool = False) -> tuple[str | None, str]:
     """Read the final answer from a model response.
@@ -369,8 +390,7 @@ def extract_answer(text: str, *, choices: bool = False) -> tuple[str | None, str
             return answer, "brackets"
 
     if "####" in text:
-        answer = _clean_span(_cut_sentence(text.rsplit("####", 1)[1].strip().split("\n")[0]),
-                             words=True)
+        answer = _clean_span(_cut_sentence(text.rsplit("####", 1)[1].strip().split("\n")[0]), words=True)
         if answer is not None:
             return answer, "hashes"
 

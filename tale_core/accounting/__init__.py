@@ -1,0 +1,1 @@
+"""Token counts and prices: what a call spent."""

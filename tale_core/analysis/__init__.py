@@ -1,0 +1,1 @@
+"""Reading results: elasticity, statistics and charts."""

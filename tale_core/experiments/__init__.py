@@ -1,0 +1,1 @@
+"""Experiment kinds planned on the engine: playground, sweep, search, benchmark."""

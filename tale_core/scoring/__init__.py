@@ -1,0 +1,1 @@
+"""Grading answers against gold answers."""

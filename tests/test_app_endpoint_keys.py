@@ -10,7 +10,7 @@ from __future__ import annotations
 from tale_core.providers import resolve
 from tale_core.types import GenParams, Message
 from tests.fakeservers import FakeOpenAI, isolate_sdk_env
-from tests.helpers_app import button, errors, fake_env, new_app, no_exception  # noqa: F401
+from tests.helpers_app import button, errors, new_app, no_exception
 from ui import sidebar
 
 SERVER_SECRET = "server-only-secret-0123456789ABCDEF"

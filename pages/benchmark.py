@@ -9,7 +9,7 @@ from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, services, sidebar
+from ui import bench_job, bench_view, render, server_files, services, sidebar
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -81,7 +81,8 @@ if experiment_id:
     st.stop()
 
 # ---------------------------------------------------------------- a new benchmark
-source_kind = st.radio("Questions", SOURCES, horizontal=True, key="bm_source")
+sources = SOURCES if server_files.enabled() else SOURCES[:2]
+source_kind = st.radio("Questions", sources, horizontal=True, key="bm_source")
 dataset, source, upload = None, None, None
 try:
     if source_kind == SOURCES[0]:
@@ -101,14 +102,18 @@ try:
         else:
             dataset = load_dataset(upload.getvalue(), name=upload.name)
     else:
-        path = st.text_input("Path of a JSONL, JSON or CSV file on the server", key="bm_path")
+        path = st.text_input(
+            "File in the app's data folder (JSONL, JSON or CSV)",
+            key="bm_path",
+            help="Only files inside the data folder the host allowed can be read; upload anything else.",
+        )
         if path.strip():
-            dataset = load_dataset(path.strip())
+            dataset = server_files.load(path.strip())
             source = {"source": "path", "path": path.strip(), "name": dataset.name}
         else:
-            st.info("Type the path of a question file on the machine that runs this app.")
+            st.info("Type the name of a question file in the app's data folder, e.g. gsm8k_test.jsonl.")
 except TaleError as e:  # DatasetError lists every problem with its line
-    st.error(str(e))
+    st.error(render.md_escape(str(e)))
     dataset = None
 
 if dataset is not None:

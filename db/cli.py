@@ -95,7 +95,7 @@ def _cmd_export(args) -> int:
 def _cmd_import(args) -> int:
     from tale_core.errors import TaleError
 
-    from .bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle
+    from .bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle_report
 
     path = Path(args.file)
     if args.file == "-":
@@ -112,7 +112,7 @@ def _cmd_import(args) -> int:
             )
         data = path.read_bytes()
     try:
-        eid = import_bundle(data, _store())
+        report = import_bundle_report(data, _store())
     except BundleError as e:
         if args.json:
             core_cli.emit({"ok": False, "problems": e.problems}, True)
@@ -122,9 +122,11 @@ def _cmd_import(args) -> int:
                 print(f"  - {p}", file=sys.stderr)
         return 2
     if args.json:
-        core_cli.emit({"ok": True, "id": eid}, True)
+        core_cli.emit(
+            {"ok": True, "id": report.id, "original_id": report.original_id, "duplicates": report.duplicates}, True
+        )
     else:
-        print(f"imported as experiment {eid}")
+        print(report.message())
     return 0
 
 

@@ -213,13 +213,17 @@ with st.expander("Import an experiment (JSON bundle)"):
     up = st.file_uploader("Bundle exported from TALE Explorer", type=["json"], key="ex_import")
     if up is not None and st.button("Import", key="ex_import_go"):
         try:
-            from db.bundle import import_bundle
+            from db.bundle import import_bundle_report
 
-            new_id = import_bundle(up.getvalue(), store)
+            report = import_bundle_report(up.getvalue(), store)
+            new_id = report.id
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_escape(str(e)))
         else:
-            st.success("Imported.")
+            if report.duplicates:
+                st.warning(render.md_escape(report.message()))
+            else:
+                st.success(render.md_escape(report.message()))
             st.page_link(
                 "pages/experiments.py", label="Open the imported experiment", query_params={"experiment": new_id}
             )

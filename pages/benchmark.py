@@ -37,9 +37,9 @@ def job_view(job_id: str) -> None:
             registry().cancel(job_id)
     else:
         for note in job.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if job.error:
-            st.error(f"The benchmark stopped with an error: {job.error}")
+            st.error(render.md_escape(f"The benchmark stopped with an error: {job.error}"))
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
     bench_view.results(rows, dataset_name=(job.config.get("dataset") or {}).get("name", ""), key="bm_job")
     rerun_when_finished(job, "bm_watching")
@@ -50,19 +50,19 @@ if experiment_id:
     job = registry().get(experiment_id)
     if job is not None:
         st.subheader(render.md_escape(job.title))
-        st.caption(bench_view.config_line(job.config))
+        st.caption(render.md_escape(bench_view.config_line(job.config)))
         show_live(job, job_view, watch_key="bm_watching", every_s=LIVE_EVERY_S)
     else:
         try:
             detail, rows = bench_job.load_benchmark(experiment_id)
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_escape(str(e)))
             st.stop()
         if detail.kind != "benchmark":
-            st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a benchmark.")
+            st.warning(render.md_escape(f"Experiment {experiment_id} is a {detail.kind}, not a benchmark."))
             st.stop()
         st.subheader(render.md_escape(detail.title))
-        st.caption(bench_view.config_line(detail.config))
+        st.caption(render.md_escape(bench_view.config_line(detail.config)))
         total = (
             len(detail.config.get("item_ids") or [])
             * len(detail.config.get("methods") or [])
@@ -117,7 +117,7 @@ except TaleError as e:  # DatasetError lists every problem with its line
     dataset = None
 
 if dataset is not None:
-    st.caption(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}.")
+    st.caption(render.md_escape(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}."))
     c1, c2 = st.columns(2)
     n = c1.number_input(
         "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
@@ -184,7 +184,7 @@ if dataset is not None:
                 spend_cap_usd=float(spend_cap) or None,
             )
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_escape(str(e)))
         else:
             st.session_state["bm_watching"] = job.id
             st.query_params["experiment"] = job.id

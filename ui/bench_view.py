@@ -118,8 +118,10 @@ def results(rows: Sequence[dict], *, dataset_name: str, key: str) -> None:
         table, key=f"{key}_table", column_config={"Expense (USD)": st.column_config.NumberColumn(format="$%.6f")}
     )
     st.caption(
-        f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. The paper's expense cannot be rebuilt "
-        "from list prices; ours is usage times a dated price table."
+        render.md_escape(
+            f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. The paper's expense cannot be rebuilt "
+            "from list prices; ours is usage times a dated price table."
+        )
     )
     specs = list(dict.fromkeys(r["spec"] for r in rows))
     have_both = [

@@ -244,5 +244,13 @@ def _factory(kind: str, title: str, config: dict | None = None):
     return recorder_factory(kind, title, config)
 
 
+def _scrub_output(text: str) -> str:
+    """Everything the CLI prints goes through the store's scrubber: a key a server echoed back is not shown."""
+    from .scrub import clean_text
+
+    return clean_text(text)
+
+
 core_cli.add_extension(register)
 core_cli.set_recorder_factory(_factory)
+core_cli.set_output_filter(_scrub_output)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import logging
 import math
 import os
 import re
@@ -174,3 +175,33 @@ def scrub(obj: Any, secrets: list[str] | None = None, _depth: int = 0) -> Any:
         except Exception:  # noqa: BLE001 - fall back to its text
             pass
     return clean_text(str(obj), secrets)
+
+
+_log_factory_lock = threading.Lock()
+_log_factory_installed = False
+
+
+def install_log_scrubber() -> None:
+    """Scrub every log record made in this process (any logger: the SDKs and httpx log request URLs, which
+    may carry ``user:password@``), once. Records are only made for enabled levels, so this costs nothing for
+    the DEBUG chatter nobody listens to."""
+    global _log_factory_installed
+    with _log_factory_lock:
+        if _log_factory_installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            try:
+                text = record.getMessage()
+            except Exception:  # noqa: BLE001 - a broken format string: leave it to logging to report
+                return record
+            record.msg, record.args = clean_text(text), None
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _log_factory_installed = True
+
+
+install_log_scrubber()

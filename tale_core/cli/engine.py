@@ -250,9 +250,9 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from tale_core.engine.methods import MethodSpec, run_method
     from tale_core.engine.progress import Progress
     from tale_core.experiments.search import ALGORITHMS
+    from tale_core.experiments.search_plan import SearchError, run_search, single
 
     if not (args.answer or "").strip():
         raise TaleError("The budget search needs the gold answer: add --answer.")
@@ -261,65 +261,60 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.max_calls < 2:
         raise TaleError("--max-calls must be at least 2 (the reference and one probe).")
     algos = list(ALGORITHMS) if args.algorithm == "both" else [args.algorithm]
-    params = _params(args)
+    config = single(
+        args.question,
+        args.answer,
+        args.model,
+        algorithms=tuple(algos),
+        params=_params(args),
+        max_calls=args.max_calls,
+        use_cache=_use_cache(args),
+    )
+    try:
+        config.validate()
+    except SearchError as e:
+        raise TaleError(str(e)) from None
     model = _resolve_models([args.model])[args.model]
-    config = {
-        "question": args.question,
-        "gold": args.answer,
-        "model": args.model,
-        "algorithms": algos,
-        "params": params.to_dict(),
-        "max_calls": args.max_calls,
-    }
-    common = dict(params=params, use_cache=_use_cache(args))
-    with _Run("search", f"Search: {args.question.strip()[:60]}", config) as run, Progress(None, "search") as bar:
-        common.update(cache=run.cache, sink=run.sink)
-        ref = run_method(
+    stored = config.to_dict()
+    stored.pop("sample_curve", None)
+    stored.pop("choices", None)
+    with _Run("search", f"Search: {args.question.strip()[:60]}", stored) as run, Progress(None, "search") as bar:
+        out = run_search(
+            config,
             model,
-            MethodSpec("vanilla"),
-            args.question,
-            gold=args.answer,
-            role="reference",
-            extra={"search": "shared", "step": 0},
-            **common,
+            cache=run.cache,
+            sink=run.sink,
+            on_probe=lambda i, a, p: bar.advance(note=f"{a} {p.budget or 'ref'}") if p.step else None,
+            on_phase=lambda i, phase: bar.advance(note="reference") if phase == "reference" else None,
+            validated=True,
         )
-        bar.advance(note="reference")
-        results = {}
-        for algo in algos:
-            kw = {"max_calls": args.max_calls} if algo == "bracket" else {}
-            res = ALGORITHMS[algo](
-                model,
-                args.question,
-                args.answer,
-                reference=ref,
-                on_probe=lambda p, a=algo: bar.advance(note=f"{a} {p.budget or 'ref'}"),
-                **common,
-                **kw,
-            )
-            results[algo] = res.to_dict()
+        qs = out.questions[0]
+        results = {a: r.to_dict() for a, r in qs.results.items()}
         summary = {
             "results": {
                 a: {k: r[k] for k in ("chosen_budget", "chosen_tokens", "calls", "total_output_tokens", "reason")}
                 for a, r in results.items()
             }
         }
-        run.finish("done", summary)
+        run.finish(out.status, summary)
+    ref = qs.reference
     obj = {
         "kind": "search",
         "spec": args.model,
         "question": args.question,
         "gold": args.answer,
+        "status": out.status,
         "reference": {
-            "output_tokens": ref.output_tokens,
-            "correct": ref.correct,
-            "status": ref.status,
-            "extracted": ref.extracted,
+            "output_tokens": ref.output_tokens if ref else 0,
+            "correct": ref.correct if ref else None,
+            "status": ref.status if ref else "error",
+            "extracted": ref.extracted if ref else None,
         },
         "results": results,
         "experiment_id": run.experiment_id,
     }
     _emit(obj, _search_text(obj), args.json)
-    return 0
+    return _exit_code(out.status)
 
 
 def _search_text(obj: dict[str, Any]) -> str:

@@ -133,3 +133,27 @@ def test_a_question_with_a_lone_surrogate_is_called_and_stored(db):
     rows = _stored_calls(store, rec.id)
     assert len(rows) == len(out.cells) == 3
     assert all(r.status == "ok" and "cache key" in r.detail["extra"][CACHE_NOTE] for r in rows)
+
+
+def test_the_cli_exits_non_zero_when_calls_could_not_be_stored(db, monkeypatch, capsys):
+    from tale_core import cli as core_cli
+
+    store, path = db
+    monkeypatch.setenv("TALE_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("TALE_FAKE_MODELS", "1")
+    old_factory = core_cli.RECORDER_FACTORY
+    import db.cli  # noqa: F401 - the recorder factory
+
+    def locked(self, experiment_id, record):
+        raise db_engine.DatabaseError("database is locked")
+
+    monkeypatch.setattr(Store, "record_call", locked)
+    monkeypatch.setattr(RecordingSink, "attempts", 2)
+    try:
+        rc = core_cli.main(["sweep", "What is 6 * 7?", "--answer", "42", "--model", "fake/elastic", "--budgets", "10"])
+    finally:
+        core_cli.set_recorder_factory(old_factory)
+    err = capsys.readouterr().err
+    assert rc == 1 and "could not be stored" in err
+    (exp,) = store.list_experiments()
+    assert exp.status == "failed"

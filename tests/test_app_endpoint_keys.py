@@ -7,10 +7,12 @@ real call through the OpenAI SDK to a loopback server and looks at the Authoriza
 
 from __future__ import annotations
 
+from streamlit.testing.v1 import AppTest
+
 from tale_core.providers import resolve
 from tale_core.types import GenParams, Message
 from tests.fakeservers import FakeOpenAI, isolate_sdk_env
-from tests.helpers_app import button, errors, new_app, no_exception
+from tests.helpers_app import APP, button, errors, new_app, no_exception
 from ui import sidebar
 
 SERVER_SECRET = "server-only-secret-0123456789ABCDEF"
@@ -96,3 +98,24 @@ def test_host_configured_endpoint_uses_the_variable_the_host_named(fake_env, mon
         _add_endpoint(at, "lab", "http://127.0.0.1:9/v1")
         assert any("configured by the host" in e for e in errors(at))
         assert _settings(at).endpoints["lab"].base_url == fake.base_url
+
+
+def test_host_endpoint_from_app_secrets_uses_the_secret_the_host_named(fake_env, monkeypatch):
+    import json
+
+    from db.scrub import clean_text
+
+    isolate_sdk_env(monkeypatch)
+    with FakeOpenAI(api_key=SERVER_SECRET) as fake:
+        fake.default = fake.chat("4")
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.secrets["TALE_ENDPOINTS"] = json.dumps(
+            [{"name": "hosted", "base_url": fake.base_url, "models": ["m1"], "api_key_env": "HOSTED_KEY"}]
+        )
+        at.secrets["HOSTED_KEY"] = SERVER_SECRET
+        at.session_state["models"] = ["fake/elastic"]
+        at.run()
+        no_exception(at)
+        _call(_settings(at), "compat:hosted/m1")
+        assert fake.requests[-1].header("authorization") == f"Bearer {SERVER_SECRET}"
+    assert SERVER_SECRET not in clean_text(f"echo {SERVER_SECRET}")  # the scrubber learnt the key in use

@@ -56,7 +56,7 @@ if experiment_id:
         try:
             detail, rows = bench_job.load_benchmark(experiment_id)
         except TaleError as e:
-            st.error(render.md_escape(str(e)))
+            st.error(render.md_text(str(e)))
             st.stop()
         if detail.kind != "benchmark":
             st.warning(render.md_escape(f"Experiment {experiment_id} is a {detail.kind}, not a benchmark."))
@@ -113,7 +113,7 @@ try:
         else:
             st.info("Type the name of a question file in the app's data folder, e.g. gsm8k_test.jsonl.")
 except TaleError as e:  # DatasetError lists every problem with its line
-    st.error(render.md_escape(str(e)))
+    st.error(render.md_text(str(e)))
     dataset = None
 
 if dataset is not None:
@@ -184,7 +184,7 @@ if dataset is not None:
                 spend_cap_usd=float(spend_cap) or None,
             )
         except TaleError as e:
-            st.error(render.md_escape(str(e)))
+            st.error(render.md_text(str(e)))
         else:
             st.session_state["bm_watching"] = job.id
             st.query_params["experiment"] = job.id

@@ -32,7 +32,7 @@ if experiment_id:
     try:
         detail = store.get_experiment(experiment_id)
     except TaleError as e:
-        st.error(render.md_escape(str(e)))
+        st.error(render.md_text(str(e)))
         st.stop()
     st.subheader(render.md_escape(detail.title))
     c1, c2, c3, c4 = st.columns(4)
@@ -85,7 +85,7 @@ if experiment_id:
                 if notes != detail.notes:
                     store.annotate(detail.id, notes)
             except TaleError as e:
-                st.error(render.md_escape(str(e)))
+                st.error(render.md_text(str(e)))
             else:
                 st.success("Saved.")
                 st.rerun()
@@ -99,7 +99,7 @@ if experiment_id:
                 with st.spinner("Starting the rerun..."):
                     target, new_id = rerun.rerun(detail, sb.settings)
             except TaleError as e:
-                st.error(render.md_escape(str(e)))
+                st.error(render.md_text(str(e)))
             else:
                 st.switch_page(target, query_params={"experiment": new_id})
         try:
@@ -145,7 +145,7 @@ if compare_ids:
         try:
             details.append(store.get_experiment(cid))
         except TaleError as e:
-            st.warning(render.md_escape(str(e)))
+            st.warning(render.md_text(str(e)))
     if len(details) < 2:
         st.info("Pick at least two experiments to compare.")
         st.stop()
@@ -180,7 +180,7 @@ try:
     total = store.count_experiments(**filters)
     items = store.list_experiments(limit=shown, **filters)
 except TaleError as e:
-    st.error(render.md_escape(str(e)))
+    st.error(render.md_text(str(e)))
     st.stop()
 
 if total == 0 and not any(filters.values()):
@@ -220,7 +220,7 @@ with st.expander("Import an experiment (JSON bundle)"):
             report = import_bundle_report(up.getvalue(), store)
             new_id = report.id
         except TaleError as e:
-            st.error(render.md_escape(str(e)))
+            st.error(render.md_text(str(e)))
         else:
             if report.duplicates:
                 st.warning(render.md_escape(report.message()))

@@ -60,7 +60,7 @@ if experiment_id:
                 raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
             detail = store.get_experiment(experiment_id)
         except TaleError as e:
-            st.error(render.md_escape(str(e)))
+            st.error(render.md_text(str(e)))
             st.stop()
         if detail.kind != "search":
             st.warning(render.md_escape(f"Experiment {experiment_id} is a {detail.kind}, not a budget search."))
@@ -130,7 +130,7 @@ if start and not problems:
             choices=qi.choices,
         )
     except TaleError as e:
-        st.error(render.md_escape(str(e)))
+        st.error(render.md_text(str(e)))
     else:
         st.session_state["se_watching"] = job.id
         st.query_params["experiment"] = job.id

@@ -64,7 +64,7 @@ if experiment_id:
         try:
             detail, cells = sweep_job.load_sweep(experiment_id)
         except TaleError as e:
-            st.error(render.md_escape(str(e)))
+            st.error(render.md_text(str(e)))
             st.stop()
         if detail.kind != "sweep":
             st.warning(render.md_escape(f"Experiment {experiment_id} is a {detail.kind}, not a sweep."))
@@ -193,7 +193,7 @@ if start and config is not None:
     try:
         job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}")
     except TaleError as e:
-        st.error(render.md_escape(str(e)))
+        st.error(render.md_text(str(e)))
     else:
         st.session_state["sw_watching"] = job.id
         st.query_params["experiment"] = job.id

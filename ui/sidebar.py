@@ -162,7 +162,7 @@ def _endpoint_form() -> None:
                 if ep.name in _host_endpoint_names():
                     raise TaleError(f"compat:{ep.name} is configured by the host: pick another name.")
             except TaleError as e:
-                st.error(render.md_escape(str(e)))
+                st.error(render.md_text(str(e)))
             else:
                 endpoints[ep.name] = ep.to_dict()
                 if key.strip():

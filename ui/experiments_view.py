@@ -11,8 +11,9 @@ import streamlit as st
 
 from tale_core.analysis import charts
 from tale_core.analysis.elasticity import analyze
+from tale_core.experiments import rebuild
 
-from . import fmt, rebuild, render
+from . import fmt, render
 
 KIND_LABELS = {
     "playground": "Playground",

@@ -10,7 +10,7 @@ from tale_core.engine.runner import finish_quietly
 from tale_core.experiments.sweep import SweepCell, SweepConfig, iter_sweep, plan_cells
 from tale_core.providers.base import ChatModel
 
-from . import rebuild, services
+from . import services
 from .jobs import Job, new_job_id, registry
 from .state import MultiSink, spend_meter
 
@@ -33,14 +33,20 @@ def sweep_summary(cells: list[SweepCell], outcome: Any = None) -> dict:
 
 
 def start_sweep(
-    config: SweepConfig, models: Mapping[str, ChatModel], *, title: str, parent_id: str | None = None
+    config: SweepConfig,
+    models: Mapping[str, ChatModel],
+    *,
+    title: str,
+    parent_id: str | None = None,
+    validated: bool = False,
 ) -> Job:
     """Validate, record and run ``config`` in a worker thread; returns the job (id = experiment id).
 
     Call on the script thread (it reads the session's spend meter and the app's cache); the worker
-    itself never touches Streamlit.
+    itself never touches Streamlit. ``validated=True``: the caller has just validated ``config``.
     """
-    config.validate()
+    if not validated:
+        config.validate()
     recorder = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id)
     job_id = recorder.id if recorder is not None else new_job_id()
     job = Job(
@@ -71,14 +77,3 @@ def start_sweep(
         job.finish(status, outcome=outcome, notes=list(outcome.notes) if outcome else [])
 
     return registry().start(job, work)
-
-
-def load_sweep(experiment_id: str) -> tuple[Any, list[SweepCell]]:
-    """(ExperimentDetail, cells) of a stored sweep; raises the store's ExperimentNotFound (a TaleError)."""
-    store = services.get_store()
-    if store is None:
-        from tale_core.errors import TaleError
-
-        raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
-    detail = store.get_experiment(experiment_id)
-    return detail, rebuild.sweep_cells(detail.records)

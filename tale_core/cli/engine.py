@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from tale_core.engine.runner import FAILED, finish_quietly, store_status
 from tale_core.errors import TaleError
@@ -353,9 +353,14 @@ def load_items(source: str):
     src = (source or "").strip()
     if src == "samples" or src.startswith("samples:"):
         which = src.partition(":")[2] or "numeric"
-        if which not in ("numeric", "multiple_choice", "all"):
+        sets: dict[str, Literal["numeric", "multiple_choice", "all"]] = {
+            "numeric": "numeric",
+            "multiple_choice": "multiple_choice",
+            "all": "all",
+        }
+        if which not in sets:
             raise TaleError(f"Unknown sample set {which!r}; use samples, samples:multiple_choice or samples:all")
-        return datasets.load_samples(which)
+        return datasets.load_samples(sets[which])
     path = Path(src)
     if not path.is_file():
         raise TaleError(f"Dataset {src!r} not found: give a JSONL, JSON or CSV file, or 'samples'.")

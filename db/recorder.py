@@ -15,6 +15,7 @@ import logging
 import threading
 from typing import Any
 
+from tale_core.experiments.kinds import ALIASES
 from tale_core.protocols import CallRecord
 
 from .cache import DbCallCache
@@ -114,13 +115,4 @@ class Recorder:
 
 def recorder_factory(kind: str, title: str, config: dict[str, Any] | None = None) -> Recorder:
     """``factory(kind, title, config) -> Recorder`` for ``tale_core.cli.set_recorder_factory``."""
-    return Recorder.start(_KIND_ALIASES.get(kind, kind), title, config)
-
-
-_KIND_ALIASES = {
-    "bench": "benchmark",
-    "run": "playground",
-    "methods": "playground",
-    "compare": "playground",
-    "search-budget": "search",
-}
+    return Recorder.start(ALIASES.get(kind, kind), title, config)

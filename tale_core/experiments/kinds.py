@@ -149,7 +149,13 @@ KINDS: dict[str, Kind] = {
 }
 
 #: CLI command names and older aliases -> stored kind
-ALIASES = {"bench": "benchmark", "run": "playground", "methods": "playground", "compare": "playground"}
+ALIASES = {
+    "bench": "benchmark",
+    "run": "playground",
+    "methods": "playground",
+    "compare": "playground",
+    "search-budget": "search",
+}
 
 
 def kind(name: str) -> Kind:

@@ -54,18 +54,25 @@ if experiment_id:
         show_live(job, job_view, watch_key="bm_watching", every_s=LIVE_EVERY_S)
     else:
         found = stored.open_or_stop(experiment_id, "benchmark")
-        detail, rows = found.detail, found.result
-        st.subheader(render.md_escape(detail.title))
-        st.caption(bench_view.config_line(detail.config))
-        bench_view.progress(
-            len(rows),
-            found.planned or len(rows),
-            detail.status,
-            detail.cost_usd,
-            sum(1 for r in rows if r.get("status") == "error"),
-            None,
-        )
-        bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
+        st.subheader(render.md_escape(found.detail.title))
+        st.caption(bench_view.config_line(found.detail.config))
+
+        def stored_view(eid: str) -> None:
+            """From the database, so a run started by another app process shows live too."""
+            f = stored.open_or_stop(eid, "benchmark")
+            detail, rows = f.detail, f.result
+            bench_view.progress(
+                len(rows),
+                f.planned or len(rows),
+                detail.status,
+                detail.cost_usd,
+                sum(1 for r in rows if r.get("status") == "error"),
+                None,
+            )
+            bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
+            stored.rerun_when_stored_run_ends(f, "bm_watching_stored")
+
+        stored.show_live(found, stored_view, "bm_watching_stored", every_s=LIVE_EVERY_S)
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 

@@ -62,17 +62,24 @@ if experiment_id:
         show_live(job, job_view, watch_key="sw_watching", every_s=LIVE_EVERY_S)
     else:
         found = stored.open_or_stop(experiment_id, "sweep")
-        detail, cells = found.detail, found.result
-        show_job_header(detail.title, detail.config)
-        sweep_view.progress(
-            len(cells),
-            found.planned or len(cells),
-            detail.status,
-            detail.cost_usd,
-            sum(1 for c in cells if not c.result.ok),
-            None,
-        )
-        sweep_view.results(cells, key="sw_stored")
+        show_job_header(found.detail.title, found.detail.config)
+
+        def stored_view(eid: str) -> None:
+            """From the database, so a run started by another app process shows live too."""
+            f = stored.open_or_stop(eid, "sweep")
+            detail, cells = f.detail, f.result
+            sweep_view.progress(
+                len(cells),
+                f.planned or len(cells),
+                detail.status,
+                detail.cost_usd,
+                sum(1 for c in cells if not c.result.ok),
+                None,
+            )
+            sweep_view.results(cells, key="sw_stored", version=(eid, detail.status, len(cells)))
+            stored.rerun_when_stored_run_ends(f, "sw_watching_stored")
+
+        stored.show_live(found, stored_view, "sw_watching_stored", every_s=LIVE_EVERY_S)
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 

@@ -10,7 +10,7 @@ from tale_core.data.datasets import Dataset, Item, load_dataset, load_samples
 from tale_core.engine.methods import MethodSpec
 from tale_core.engine.runner import finish_quietly
 from tale_core.errors import TaleError
-from tale_core.experiments.benchmark import run_benchmark
+from tale_core.experiments.benchmark import run_benchmark, summarize
 from tale_core.experiments.rebuild import benchmark_rows
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams
@@ -74,8 +74,10 @@ def start_benchmark(
     spend_cap_usd: float | None = None,
     parent_id: str | None = None,
     repeats: int = 1,
+    resume: tuple[Any, list[dict]] | None = None,
 ) -> Job:
-    """Record and run the benchmark in a worker thread; job items are the engine's result rows."""
+    """Record and run the benchmark in a worker thread; job items are the engine's result rows.
+    ``resume=(recorder, rows already stored)`` runs only the missing cells into that experiment."""
     if not items:
         raise TaleError("No questions selected.")
     if not methods:
@@ -91,7 +93,11 @@ def start_benchmark(
         "spend_cap_usd": spend_cap_usd,
         "repeats": repeats,
     }
-    recorder = services.start_experiment("benchmark", title, config, parent_id=parent_id)
+    if resume is not None:
+        recorder, prior = resume
+    else:
+        recorder, prior = services.start_experiment("benchmark", title, config, parent_id=parent_id), []
+    skip = {str(r.get("cell_id")) for r in prior}
     total = len(items) * len(methods) * len(models) * repeats
     job = Job(
         id=recorder.id if recorder is not None else new_job_id(),
@@ -100,6 +106,7 @@ def start_benchmark(
         config=config,
         total=total,
         experiment_id=recorder.id if recorder is not None else None,
+        items=list(prior),
     )
     sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
     cache = services.call_cache()
@@ -121,10 +128,15 @@ def start_benchmark(
                 cancel=job.cancel,
                 repeats=repeats,
                 spend_cap_usd=spend_cap_usd,
+                skip=skip,
             )
         except Exception as e:
             finish_quietly(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
             raise
+        if prior:  # a resumed run: the results are the stored rows and the new ones
+            outcome.rows = [r for r in prior if r.get("cell_id") not in {n.get("cell_id") for n in outcome.rows}]
+            outcome.rows += [r for r in job.snapshot() if r not in outcome.rows and r not in prior]
+            outcome.summary = summarize(outcome.rows)
         summary = {
             "status": outcome.status,
             "errors": outcome.errors,

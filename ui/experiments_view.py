@@ -22,7 +22,13 @@ KIND_LABELS = {
     "benchmark": "Benchmark",
 }
 SHORT_KIND = {"playground": "Playground", "sweep": "Sweep", "search": "Search", "benchmark": "Benchmark"}
-STATUS_COLORS = {"running": "blue", "done": "green", "cancelled": "orange", "failed": "red"}
+STATUS_COLORS = {
+    "running": "blue",
+    "done": "green",
+    "cancelled": "orange",
+    "failed": "red",
+    "interrupted": "violet",
+}
 CALL_COLUMNS = [
     "spec",
     "method",

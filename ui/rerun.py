@@ -67,6 +67,48 @@ def rerun(detail: Any, settings: ProviderSettings) -> tuple[str, str]:
     raise TaleError(f"Experiments of kind {detail.kind!r} cannot be rerun.")
 
 
+#: kinds whose interrupted runs resume cell by cell into the same experiment
+RESUMABLE = ("sweep", "benchmark")
+
+
+def resume(detail: Any, settings: ProviderSettings) -> tuple[str, str]:
+    """Run only the missing cells of an interrupted (or cancelled, or failed) sweep or benchmark into the
+    same experiment; returns ``(page to open, experiment id)``. Raises TaleError."""
+    if detail.kind not in RESUMABLE:
+        raise TaleError(f"Only sweeps and benchmarks resume cell by cell; rerun this {detail.kind} instead.")
+    config = config_of(detail.kind, detail.config)
+    prior = KINDS[detail.kind].rebuild(config, detail.records)
+    page = PAGE_OF_KIND[detail.kind]
+    if isinstance(config, SweepConfig):
+        models = _models(config.models, settings)
+        recorder = services.resume_experiment(detail.id)
+        done = recorder.done_cell_ids()
+        cells = [c for c in prior if c.key.id in done]
+        job = sweep_job.start_sweep(config, models, title=detail.title, validated=True, resume=(recorder, cells))
+        return page, job.id
+    assert isinstance(config, BenchmarkConfig)
+    ds = bench_job.load_source(config.dataset)
+    by_id = {it.id: it for it in ds.items}
+    missing = [i for i in config.item_ids if i not in by_id]
+    if missing:
+        raise TaleError(f"{len(missing)} question(s) of this benchmark are no longer in {ds.name}.")
+    models = _models(config.models, settings)
+    recorder = services.resume_experiment(detail.id)
+    done = recorder.done_cell_ids()
+    job = bench_job.start_benchmark(
+        [by_id[i] for i in config.item_ids],
+        list(config.methods),
+        models,
+        source=config.dataset,
+        params=config.params,
+        title=detail.title,
+        spend_cap_usd=config.spend_cap_usd,
+        repeats=config.repeats,
+        resume=(recorder, [r for r in prior if r.get("cell_id") in done]),
+    )
+    return page, job.id
+
+
 def rerun_playground(config: PlaygroundConfig, parent_id: str, settings: ProviderSettings, title: str) -> str:
     """Playground runs are short: run them here (on the engine's runner) and record a new experiment."""
     models = _models(config.models, settings)

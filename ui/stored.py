@@ -3,6 +3,7 @@ and size its plan, all through the experiment kinds (:mod:`tale_core.experiments
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,3 +49,19 @@ def open_or_stop(experiment_id: str, kind_name: str) -> Stored:
         st.error(str(e))
         st.stop()
         raise  # st.stop() raises; this line only tells the type checker
+
+
+def show_live(found: Stored, view: Callable[[str], None], watch_key: str, *, every_s: float) -> None:
+    """Draw ``view(experiment id)`` from the database; while the run is ``running`` (in any app process:
+    the live view reads what that process stores) it redraws every ``every_s`` seconds."""
+    running = found.detail.status == "running"
+    if running:
+        st.session_state[watch_key] = found.detail.id
+    st.fragment(view, run_every=every_s if running else None)(found.detail.id)
+
+
+def rerun_when_stored_run_ends(found: Stored, watch_key: str) -> None:
+    """Inside the timed view: once the watched run is no longer running, one full run stops the timer."""
+    if found.detail.status != "running" and st.session_state.get(watch_key) == found.detail.id:
+        st.session_state.pop(watch_key, None)
+        st.rerun()

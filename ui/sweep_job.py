@@ -39,15 +39,21 @@ def start_sweep(
     title: str,
     parent_id: str | None = None,
     validated: bool = False,
+    resume: tuple[Any, list[SweepCell]] | None = None,
 ) -> Job:
     """Validate, record and run ``config`` in a worker thread; returns the job (id = experiment id).
 
     Call on the script thread (it reads the session's spend meter and the app's cache); the worker
     itself never touches Streamlit. ``validated=True``: the caller has just validated ``config``.
+    ``resume=(recorder, cells already stored)`` runs only the missing cells into that experiment.
     """
     if not validated:
         config.validate()
-    recorder = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id)
+    if resume is not None:
+        recorder, prior = resume
+    else:
+        recorder, prior = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id), []
+    skip = {c.key.id for c in prior}
     job_id = recorder.id if recorder is not None else new_job_id()
     job = Job(
         id=job_id,
@@ -56,12 +62,13 @@ def start_sweep(
         config=config.to_dict(),
         total=len(plan_cells(config)),
         experiment_id=recorder.id if recorder is not None else None,
+        items=list(prior),
     )
     sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
     cache = services.call_cache()
 
     def work(job: Job) -> None:
-        gen = iter_sweep(config, models, cache=cache, sink=sink, cancel=job.cancel, validated=True)
+        gen = iter_sweep(config, models, cache=cache, sink=sink, cancel=job.cancel, skip=skip, validated=True)
         outcome = None
         try:
             while True:

@@ -16,7 +16,9 @@ def cli(monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("TALE_DATABASE_URL", url)
     old_factory = core_cli.RECORDER_FACTORY
-    import db.cli  # noqa: F401 - registers the commands and the output scrubber
+    import db.cli  # registers the commands and the output scrubber
+
+    core_cli.set_output_filter(db.cli._scrub_output)
 
     yield url
     core_cli.set_recorder_factory(old_factory)

@@ -142,7 +142,9 @@ def test_the_cli_exits_non_zero_when_calls_could_not_be_stored(db, monkeypatch, 
     monkeypatch.setenv("TALE_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("TALE_FAKE_MODELS", "1")
     old_factory = core_cli.RECORDER_FACTORY
-    import db.cli  # noqa: F401 - the recorder factory
+    import db.cli as db_cli
+
+    core_cli.set_recorder_factory(db_cli._factory)  # the import registers it only once per process
 
     def locked(self, experiment_id, record):
         raise db_engine.DatabaseError("database is locked")

@@ -91,7 +91,10 @@ def planted(monkeypatch, tmp_path):
             ),
         )
         old_factory = core_cli.RECORDER_FACTORY
-        import db.cli  # noqa: F401 - registers the experiments commands, the recorder and the output scrubber
+        import db.cli  # registers the experiments commands, the recorder and the output scrubber
+
+        core_cli.set_recorder_factory(db.cli._factory)  # the import registers it only once per process
+        core_cli.set_output_filter(db.cli._scrub_output)
 
         yield fake, db_dir
         core_cli.set_recorder_factory(old_factory)

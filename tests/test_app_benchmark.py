@@ -34,9 +34,12 @@ def test_samples_benchmark_gives_a_paper_style_table(fake_env):
     assert job.status == "done" and job.done == 12  # 4 questions x 3 methods
     table = summary_table(at)
     assert list(table["Method"]) == ["Direct answer", "Vanilla CoT", "TALE-EP"]
-    assert list(table["Output tokens (mean)"]) == [15.0, 258.0, 94.0]
+    assert list(table["Answer tokens (mean)"]) == [15.0, 258.0, 92.0]  # answer call only, as the paper
+    assert list(table["Estimator tokens (mean)"]) == [0.0, 0.0, 2.0]
+    assert list(table["Total tokens, both calls (mean)"]) == [15.0, 258.0, 94.0]
     assert list(table["Paper output tokens"]) == [14.57, 461.25, 148.72]  # paper's average row
     assert list(table["Tokens vs vanilla"]) == ["-94%", "reference", "-64%"]
+    assert table["McNemar p"].isna()[1] and " – " in table["Accuracy 95% CI"][0]
     assert at.get("download_button"), "CSV download missing"
     assert "vanilla CoT vs TALE-EP" in chart_specs(at)[0]["layout"]["title"]["text"]
 
@@ -50,7 +53,7 @@ def test_stored_benchmark_reopens_with_the_same_table(fake_env):
     other = new_app(PAGE, query={"experiment": job.id})
     no_exception(other)
     after = summary_table(other)
-    assert list(after["Output tokens (mean)"]) == list(before["Output tokens (mean)"])
+    assert list(after["Answer tokens (mean)"]) == list(before["Answer tokens (mean)"])
     assert list(after["Accuracy (%)"]) == list(before["Accuracy (%)"])
 
 

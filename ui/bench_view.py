@@ -34,32 +34,59 @@ def paper_row(dataset_name: str) -> tuple[str, dict]:
     return "average", PAPER_TABLE3["average"]
 
 
+def _ci(ci: Any, scale: float = 1.0, digits: int = 1) -> str | None:
+    """``"61.2 – 80.9"``: a 95% interval as text (None when there is none)."""
+    if not ci or ci[0] is None or ci[1] is None:
+        return None
+    return f"{scale * ci[0]:.{digits}f} – {scale * ci[1]:.{digits}f}"
+
+
+def _p(p: float | None) -> str | None:
+    if p is None:
+        return None
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+#: the token column compared with the paper's (answer call only, as the paper and its code count)
+ANSWER_TOKENS = "Answer tokens (mean)"
+
+
 def table_rows(rows: Sequence[dict], dataset_name: str) -> tuple[list[dict], str]:
-    """The paper-style summary rows (ours + the paper's GPT-4o-mini figures beside) and the paper row used."""
+    """The paper-style summary rows (ours + the paper's GPT-4o-mini figures beside) and the paper row used.
+
+    Token columns compared with the paper follow its convention (the answer call only); the estimator
+    call of TALE-EP and the total of both calls are separate columns. Intervals are 95%."""
     which, paper = paper_row(dataset_name)
     out = []
     for s in summarize(rows):
         p = paper.get(s.method)
         is_ref = s.method == "vanilla"
+        red = s.reduction_tokens_vs_vanilla
+        red_ci = _ci([None if x is None else -x for x in s.reduction_vs_vanilla_ci or ()][::-1], 100, 0)
         out.append(
             {
                 "Model": s.spec,
                 "Method": s.label,
+                "Questions x repeats": f"{s.n_questions} x {s.repeats}",
                 "Accuracy (%)": None if s.accuracy is None else round(100 * s.accuracy, 1),
+                "Accuracy 95% CI": _ci(s.accuracy_ci, 100),
                 "Paper accuracy (%)": p[0] if p else None,
-                "Output tokens (mean)": None if s.avg_output_tokens is None else round(s.avg_output_tokens, 1),
+                ANSWER_TOKENS: None if s.avg_output_tokens is None else round(s.avg_output_tokens, 1),
+                "Answer tokens 95% CI": _ci(s.avg_output_tokens_ci),
                 "Paper output tokens": p[1] if p else None,
-                "Expense (USD)": s.expense_usd,
-                "Paper expense (1e-5 $)": p[2] if p else None,
-                "Tokens vs vanilla": "reference"
-                if is_ref
-                else (
-                    None if s.reduction_tokens_vs_vanilla is None else f"{-100 * s.reduction_tokens_vs_vanilla:+.0f}%"
-                ),
+                "Estimator tokens (mean)": None if s.estimator_tokens is None else round(s.estimator_tokens, 1),
+                "Total tokens, both calls (mean)": None if s.total_tokens is None else round(s.total_tokens, 1),
+                "Paper token count (cl100k, mean)": None if s.paper_tokens is None else round(s.paper_tokens, 1),
+                "Tokens vs vanilla": "reference" if is_ref else (None if red is None else f"{-100 * red:+.0f}%"),
+                "Tokens vs vanilla 95% CI": None if is_ref or red_ci is None else f"{red_ci} %",
                 "Accuracy vs vanilla (points)": None
                 if is_ref or s.accuracy_delta_vs_vanilla is None
                 else round(100 * s.accuracy_delta_vs_vanilla, 1),
-                "Questions": s.n,
+                "McNemar p": None if is_ref else _p(s.mcnemar_p),
+                "Expense, both calls (USD)": s.expense_usd,
+                "Paper expense (1e-5 $)": p[2] if p else None,
+                "Hedged": s.hedged,
+                "No answer": s.no_answer,
                 "Errors": s.errors,
             }
         )
@@ -67,18 +94,19 @@ def table_rows(rows: Sequence[dict], dataset_name: str) -> tuple[list[dict], str
 
 
 def per_question(rows: Sequence[dict], spec: str, tale_method: str = "tale-ep") -> list[dict]:
-    """Vanilla CoT vs TALE-EP output tokens for each question answered by both (one model)."""
+    """Vanilla CoT vs TALE-EP answer-call output tokens (the paper's convention) for each question
+    answered by both (one model)."""
     by_q: dict[str, dict] = {}
     for r in rows:
         if r.get("spec") != spec or r.get("status") == "error":
             continue
         if r.get("method") == "vanilla":
             by_q.setdefault(r["item_id"], {"question_id": r["item_id"]}).update(
-                vanilla_tokens=r.get("output_tokens"), vanilla_correct=r.get("correct")
+                vanilla_tokens=r.get("answer_output_tokens", r.get("output_tokens")), vanilla_correct=r.get("correct")
             )
         elif r.get("method") == tale_method:
             by_q.setdefault(r["item_id"], {"question_id": r["item_id"]}).update(
-                tale_tokens=r.get("output_tokens"), tale_correct=r.get("correct")
+                tale_tokens=r.get("answer_output_tokens", r.get("output_tokens")), tale_correct=r.get("correct")
             )
     return list(by_q.values())
 
@@ -115,11 +143,20 @@ def results(rows: Sequence[dict], *, dataset_name: str, key: str) -> None:
     table, which = table_rows(rows, dataset_name)
     st.markdown("**Summary, like the paper's Table 3**")
     render.rows_table(
-        table, key=f"{key}_table", column_config={"Expense (USD)": st.column_config.NumberColumn(format="$%.6f")}
+        table,
+        key=f"{key}_table",
+        column_config={"Expense, both calls (USD)": st.column_config.NumberColumn(format="$%.6f")},
     )
     st.caption(
-        f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. The paper's expense cannot be rebuilt "
-        "from list prices; ours is usage times a dated price table."
+        f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. Answer tokens count the answer call only, "
+        "as the paper and its code do, so they compare with the paper's output tokens; the estimator "
+        "column is TALE-EP's budget-estimate call and the total adds both; the paper token count is "
+        "tiktoken cl100k_base over the answer text, as the official code counts. Intervals are 95%: "
+        "accuracy Wilson (a bootstrap over questions when questions are repeated), tokens bootstrap, "
+        "tokens vs vanilla a paired bootstrap over the same questions. McNemar p: exact test of "
+        "correctness against vanilla CoT on the same questions (small p: the accuracy difference is "
+        "unlikely to be chance). Hedged answers ('5 or 6') count as not correct. The paper's expense "
+        "cannot be rebuilt from list prices; ours is usage times a dated price table, both calls."
     )
     specs = list(dict.fromkeys(r["spec"] for r in rows))
     have_both = [

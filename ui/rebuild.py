@@ -34,6 +34,8 @@ def result_from_records(records: list[CallRecord]) -> MethodResult:
         status = "error"
     elif answer.correct is True:
         status = "correct"
+    elif answer.correct is False and (answer.extra or {}).get("grade_status") == "hedged":
+        status = "hedged"
     elif answer.correct is False:
         status = "wrong" if answer.extracted_answer is not None else "no_answer"
     else:

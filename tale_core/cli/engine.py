@@ -230,6 +230,7 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
                 else ""
             )
             + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else "")
+            + (f"; cliff: wrong at budget {a['cliff'][0]}" if a.get("cliff") else "")
         )
         lines += [f"  note: {n}" for n in a.get("notes") or ()]
     lines.append(f"status {outcome.status}, {outcome.errors} error(s), spent {_money(outcome.spent_usd)}")

@@ -100,3 +100,28 @@ def test_gsm8k_from_a_path(fake_env, gsm8k_path):
     job = start_and_finish(at)
     assert job.done == 2
     assert list(summary_table(at)["Paper output tokens"]) == [318.10]  # the paper's GSM8K row
+
+
+def test_summary_csv_keeps_the_labelled_columns():
+    import csv
+    import io
+
+    from ui.bench_view import summary_csv, table_rows
+
+    rows = [
+        {
+            "spec": "m",
+            "item_id": str(i),
+            "method": m,
+            "status": "correct",
+            "output_tokens": t,
+            "answer_output_tokens": t,
+        }
+        for i in range(5)
+        for m, t in (("vanilla", 200 + i), ("tale-ep", 50 + i))
+    ]
+    table, _ = table_rows(rows, "gsm8k")
+    parsed = list(csv.DictReader(io.StringIO(summary_csv(table))))
+    assert [r["Method"] for r in parsed] == ["vanilla", "tale-ep"]
+    assert {"Accuracy 95% CI", "Answer tokens (mean)", "Total tokens, both calls (mean)", "McNemar p"} <= set(parsed[0])
+    assert parsed[1]["McNemar p"] == "1.000" and parsed[1]["Tokens vs vanilla"] == "-74%"  # 1 - 52 / 202

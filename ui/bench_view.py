@@ -111,6 +111,17 @@ def per_question(rows: Sequence[dict], spec: str, tale_method: str = "tale-ep") 
     return list(by_q.values())
 
 
+def summary_csv(table: Sequence[dict]) -> str:
+    """The summary table as CSV, with the same labelled columns (intervals, token conventions)."""
+    buf = io.StringIO()
+    if table:
+        w = csv.DictWriter(buf, fieldnames=list(table[0]), extrasaction="ignore")
+        w.writeheader()
+        for r in table:
+            w.writerow(r)
+    return buf.getvalue()
+
+
 def rows_csv(rows: Sequence[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(ROW_COLUMNS), extrasaction="ignore")
@@ -197,8 +208,16 @@ def results(rows: Sequence[dict], *, dataset_name: str, key: str) -> None:
             ],
             key=f"{key}_rows",
         )
-    st.download_button(
+    c1, c2 = st.columns(2)
+    c1.download_button(
         "Download answers (CSV)", rows_csv(rows), file_name="benchmark.csv", mime="text/csv", key=f"{key}_csv"
+    )
+    c2.download_button(
+        "Download summary with intervals (CSV)",
+        summary_csv(table),
+        file_name="benchmark_summary.csv",
+        mime="text/csv",
+        key=f"{key}_summary_csv",
     )
 
 

@@ -114,3 +114,12 @@ def test_accuracy_over_questions_switches_to_bootstrap_with_repeats() -> None:
     assert iv.method == "bootstrap over questions" and iv.n == 6
     assert iv.estimate == pytest.approx((1 + 2 / 3 + 1 / 3 + 0 + 1 + 1) / 6)
     assert iv.low is not None and iv.high is not None and iv.low < iv.estimate < iv.high
+
+
+def test_repeats_that_all_agree_keep_a_wilson_interval() -> None:
+    agree = {str(i): PerQuestion(3, 1.0, 1.0 if i < 4 else 0.0, i < 4, 3) for i in range(6)}
+    iv = accuracy_over_questions(agree)
+    assert iv.method == "wilson over questions (repeats agree)"
+    assert (iv.low, iv.high) == (accuracy_interval(4, 6).low, accuracy_interval(4, 6).high)
+    none_right = accuracy_over_questions({str(i): PerQuestion(3, 1.0, 0.0, False, 3) for i in range(6)})
+    assert none_right.low == 0.0 and none_right.high > 0.3

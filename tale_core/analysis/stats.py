@@ -251,12 +251,18 @@ GRADED_STATUSES = ("correct", "wrong", "no_answer", "hedged")
 
 
 def accuracy_over_questions(pq: Mapping[str, PerQuestion], level: float = CONFIDENCE, seed: int = SEED) -> Interval:
-    """Accuracy from per-question aggregates: Wilson when every question has one graded trial, else the
-    mean of per-question shares with a bootstrap interval over questions."""
+    """Accuracy from per-question aggregates: Wilson when every question has one graded trial (or all
+    trials of each question agree), else the mean of per-question shares with a bootstrap interval over
+    questions."""
     shares = [p for p in pq.values() if p.share_correct is not None]
     if not shares:
         return Interval(None, None, None, 0, "wilson", level)
     if all(p.graded == 1 for p in shares):
         return accuracy_interval(sum(1 for p in shares if p.share_correct == 1.0), len(shares), level)
+    if all(p.share_correct in (0.0, 1.0) for p in shares):
+        # every question's trials agree: a bootstrap would collapse to a zero-width interval at 0 or 1,
+        # so count one outcome per question (Wilson over questions, conservative)
+        iv = accuracy_interval(sum(1 for p in shares if p.share_correct == 1.0), len(shares), level)
+        return Interval(iv.estimate, iv.low, iv.high, iv.n, "wilson over questions (repeats agree)", level)
     iv = mean_interval([p.share_correct for p in shares], level, seed)
     return Interval(iv.estimate, iv.low, iv.high, iv.n, "bootstrap over questions", level)

@@ -125,3 +125,53 @@ def test_summary_csv_keeps_the_labelled_columns():
     assert [r["Method"] for r in parsed] == ["vanilla", "tale-ep"]
     assert {"Accuracy 95% CI", "Answer tokens (mean)", "Total tokens, both calls (mean)", "McNemar p"} <= set(parsed[0])
     assert parsed[1]["McNemar p"] == "1.000" and parsed[1]["Tokens vs vanilla"] == "-74%"  # 1 - 52 / 202
+
+
+def test_per_question_chart_data_averages_repeats():
+    from ui.bench_view import per_question
+
+    rows = [
+        {
+            "spec": "m",
+            "item_id": "1",
+            "method": "vanilla",
+            "status": "correct",
+            "answer_output_tokens": 100,
+            "correct": True,
+        },
+        {
+            "spec": "m",
+            "item_id": "1",
+            "method": "vanilla",
+            "status": "wrong",
+            "answer_output_tokens": 200,
+            "correct": False,
+        },
+        {
+            "spec": "m",
+            "item_id": "1",
+            "method": "tale-ep",
+            "status": "correct",
+            "output_tokens": 52,
+            "answer_output_tokens": 50,
+            "correct": True,
+        },
+        {
+            "spec": "m",
+            "item_id": "1",
+            "method": "tale-ep",
+            "status": "error",
+            "answer_output_tokens": 0,
+            "correct": None,
+        },
+    ]
+    # tokens: mean over trials (answer call only); correct: most trials (a 1-1 tie is not)
+    assert per_question(rows, "m") == [
+        {
+            "question_id": "1",
+            "vanilla_tokens": 150.0,
+            "vanilla_correct": False,
+            "tale_tokens": 50.0,
+            "tale_correct": True,
+        }
+    ]

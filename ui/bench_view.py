@@ -95,20 +95,32 @@ def table_rows(rows: Sequence[dict], dataset_name: str) -> tuple[list[dict], str
 
 def per_question(rows: Sequence[dict], spec: str, tale_method: str = "tale-ep") -> list[dict]:
     """Vanilla CoT vs TALE-EP answer-call output tokens (the paper's convention) for each question
-    answered by both (one model)."""
-    by_q: dict[str, dict] = {}
+    answered by both (one model); with repeats, the mean over a question's trials and correct when most
+    trials were."""
+    acc: dict[str, dict[str, list]] = {}
     for r in rows:
         if r.get("spec") != spec or r.get("status") == "error":
             continue
-        if r.get("method") == "vanilla":
-            by_q.setdefault(r["item_id"], {"question_id": r["item_id"]}).update(
-                vanilla_tokens=r.get("answer_output_tokens", r.get("output_tokens")), vanilla_correct=r.get("correct")
-            )
-        elif r.get("method") == tale_method:
-            by_q.setdefault(r["item_id"], {"question_id": r["item_id"]}).update(
-                tale_tokens=r.get("answer_output_tokens", r.get("output_tokens")), tale_correct=r.get("correct")
-            )
-    return list(by_q.values())
+        side = "vanilla" if r.get("method") == "vanilla" else ("tale" if r.get("method") == tale_method else None)
+        if side is None:
+            continue
+        q = acc.setdefault(str(r["item_id"]), {})
+        tokens = r.get("answer_output_tokens", r.get("output_tokens"))
+        if tokens is not None:
+            q.setdefault(f"{side}_tokens", []).append(tokens)
+        q.setdefault(f"{side}_correct", []).append(r.get("correct"))
+    out = []
+    for qid, q in acc.items():
+        row: dict[str, Any] = {"question_id": qid}
+        for side in ("vanilla", "tale"):
+            toks = q.get(f"{side}_tokens") or []
+            if toks:
+                row[f"{side}_tokens"] = sum(toks) / len(toks)
+            oks = [c for c in q.get(f"{side}_correct") or [] if c is not None]
+            if f"{side}_correct" in q:
+                row[f"{side}_correct"] = (sum(1 for c in oks if c) * 2 > len(oks)) if oks else None
+        out.append(row)
+    return out
 
 
 def summary_csv(table: Sequence[dict]) -> str:

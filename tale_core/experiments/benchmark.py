@@ -96,7 +96,8 @@ class SummaryRow:
 
     ``accuracy`` is a fraction in [0, 1]; ``hedged`` and ``no_answer`` answers count as not correct.
     Intervals are 95% ``[low, high]`` pairs (None when n is too small): ``accuracy_ci`` is Wilson with
-    one trial per question, else a bootstrap over questions (``accuracy_ci_method`` says which);
+    one trial per question (or when all trials of each question agree), else a bootstrap over questions
+    (``accuracy_ci_method`` says which);
     ``avg_output_tokens_ci`` and ``total_tokens_ci`` are bootstrap intervals over per-question means;
     ``reduction_vs_vanilla_ci`` is a paired bootstrap over questions of ``reduction_tokens_vs_vanilla``
     (answer tokens); ``mcnemar_p`` the exact McNemar test of correctness against vanilla CoT on the same

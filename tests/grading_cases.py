@@ -16,7 +16,10 @@ Decisions documented by these cases:
 - With the options known (``choices``), an answer given as an option's text ("[[42]]", "the answer is
   Paris") names that option; a text matching two options names none.
 - Hedged answers offer two values ("[[5 or 6]]", "between 20 and 25", "20 to 25", "B or C"): status
-  ``hedged``, never credited, even when one of the values is the gold. "5 or 5.0" is one value.
+  ``hedged``, never credited, even when one of the values is the gold. "5 or 5.0" is one value. A range
+  "20 to 25" is a hedge only as the whole answer, not inside a sentence ("from 10 to 20 is an increase
+  of 10"), and free text without a marker is read by its last number unless that number ends an "or" /
+  "between ... and" hedge.
 - Units with an exponent ("24 m^2", "5 cm³") are units: the answer is 24, not 2.
 - A sentence inside ``[[...]]`` gives the number after its last verb-like marker ("she has 42"),
   else a leading number, else its last number.
@@ -233,6 +236,10 @@ ISSUE9_NUMERIC_CASES: list[Case] = [
     C("It should be between 20 and 25.", "25", False, "hedged", "between 20 and 25"),
     C("[[20 to 25]]", "25", False, "hedged", "20 to 25"),
     C("[[20 or maybe 25]]", "20", False, "hedged", "20 or maybe 25"),
+    C("[[from 20 to 25]]", "25", False, "hedged", "from 20 to 25"),
+    C("The answer is about 20 to 25 minutes.", "25", False, "hedged", "about 20 to 25 minutes"),
+    C("Answer: from 10 to 20 is an increase of 10", "10", False, "correct", "10"),
+    C("It takes 20 to 25 minutes.", "25", False, "correct", "25"),
     C("Answer: 18 or 19", "18", False, "hedged", "18 or 19"),
     C("\\boxed{3 \\text{ or } 4}", "3", False, "hedged", "3 or 4"),
     C("#### 7 or 8", "7", False, "hedged", "7 or 8"),

@@ -339,10 +339,17 @@ def _clean_span(span: str, *, words: bool) -> str | None:
 # Hedged answers: two candidate values offered instead of one ("5 or 6", "between 20 and 25",
 # "20 to 25", "B or C"). They get their own status and no credit.
 _HEDGE_NUM = rf"-?(?:{_NUMBER_BODY})"
-_HEDGE = re.compile(
+_HEDGE_OR = (
     rf"\bbetween\s+(?:about\s+|roughly\s+)?{_HEDGE_NUM}\s*(?:[^\W\d_]+\s+)?(?:and|&)\s+{_HEDGE_NUM}"
-    rf"|(?<![\w.]){_HEDGE_NUM}\s*(?:%|[^\W\d_]+)?\s*(?:,\s*)?(?:or|to|and/or)\s+(?:maybe\s+|perhaps\s+|possibly\s+)?"
-    rf"{_HEDGE_NUM}(?![\d/])",
+    rf"|(?<![\w.]){_HEDGE_NUM}\s*(?:%|[^\W\d_]+)?\s*(?:,\s*)?(?:or|and/or)\s+(?:maybe\s+|perhaps\s+|possibly\s+)?"
+    rf"{_HEDGE_NUM}(?![\d/])"
+)
+_HEDGE = re.compile(_HEDGE_OR, re.I)
+# "20 to 25" is a hedge only when it is the whole answer ("[[20 to 25]]", "the answer is about 20 to 25
+# minutes"), not inside a sentence ("from 10 to 20 is an increase of 10")
+_HEDGE_RANGE = re.compile(
+    rf"^\s*(?:(?:about|approximately|roughly|around|from)\s+)?({_HEDGE_NUM}\s*(?:%|[^\W\d_]+)?\s*to\s+{_HEDGE_NUM})"
+    r"\s*(?:%|[^\W\d_]+(?:\s+[^\W\d_]+)?)?\s*$",
     re.I,
 )
 _HEDGE_LETTERS = re.compile(
@@ -353,6 +360,8 @@ _HEDGE_LETTERS = re.compile(
 def _hedge_in(span: str, *, letters: bool = False) -> str | None:
     """The hedged part of an answer span ("5 or 6"), or None when it commits to one value."""
     m = (_HEDGE_LETTERS if letters else _HEDGE).search(span)
+    if not m and not letters:
+        m = _HEDGE_RANGE.search(_strip_wrappers(span))
     if not m:
         return None
     if letters and m.group(1) == m.group(2):

@@ -13,7 +13,7 @@ from tale_core.errors import TaleError
 from tale_core.providers import ModelStatus, list_models
 from tale_core.settings import Endpoint, ProviderSettings
 
-from . import fmt, keys, services
+from . import fmt, hosted, keys, services
 from .state import spend_meter
 
 MODELS_KEY = "models"
@@ -205,7 +205,8 @@ def render_sidebar() -> SidebarState:
         st.sidebar.error(p)
     ready, warnings = _model_picker(statuses)
     _key_inputs()
-    _endpoint_form()
+    if hosted.endpoints_allowed():  # hosted mode: the server would call any address a visitor types
+        _endpoint_form()
     slot = st.sidebar.empty()
     _draw_spend(slot)
     state = SidebarState(

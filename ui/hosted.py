@@ -28,6 +28,7 @@ import streamlit as st
 
 from tale_core.errors import TaleError
 from tale_core.hosting import Decision, HostedPolicy, decide, hash_token, same_secret
+from tale_core.settings import ProviderSettings
 
 from . import keys
 
@@ -150,6 +151,18 @@ def endpoints_allowed() -> bool:
     """Visitors may add their own endpoints only when the host allows it (the server would call them)."""
     p = policy()[0]
     return not p.enabled or p.allow_endpoints
+
+
+def restrict_settings(settings: ProviderSettings) -> None:
+    """Hosted mode: an endpoint a visitor added may not take its key from a server variable (the visitor
+    names the variable; the server would send its value to the visitor's address). Host endpoints keep
+    theirs. Changes ``settings`` in place; nothing in local mode."""
+    if not enabled():
+        return
+    for name in st.session_state.get("_endpoints") or {}:
+        ep = settings.endpoints.get(name)
+        if ep is not None and ep.api_key_env:
+            settings.endpoints[name] = dataclasses.replace(ep, api_key_env=None)
 
 
 def _own_key_providers() -> set[str]:

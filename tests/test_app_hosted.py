@@ -141,3 +141,99 @@ def test_no_server_paths_in_hosted_mode(hosted_env):
     at = visitor(TOKEN_A, "pages/benchmark.py")
     no_exception(at)
     assert "File on the server" not in at.radio(key="bm_source").options
+
+
+def test_rate_limit_per_visitor_says_when_it_is_reached(hosted_env):
+    hosted_env.setenv("TALE_VISITOR_RUNS_PER_HOUR", "1")
+    at = visitor(TOKEN_A)
+    assert playground_run(at)
+    assert playground_run(at, "What is 5 times 9?") is None
+    assert any("Rate limit" in e and "1 per visitor per hour" in e for e in errors(at))
+    assert playground_run(visitor(TOKEN_B), "What is 5 times 9?")  # someone else is not limited by it
+
+
+def test_a_bad_setting_refuses_every_run(hosted_env):
+    hosted_env.setenv("TALE_VISITOR_CAP_USD", "lots")
+    at = visitor(TOKEN_A)
+    assert playground_run(at) is None
+    assert any("misconfigured" in e and "TALE_VISITOR_CAP_USD" in e for e in errors(at))
+    assert Store().count_experiments() == 0
+
+
+def test_a_run_that_skipped_the_gate_is_refused(hosted_env):
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from tale_core.errors import TaleError
+        from ui import services
+
+        try:
+            services.start_experiment("playground", "ungated", {})
+        except TaleError as e:
+            st.error(str(e))
+        else:
+            st.success("started")
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert any("did not pass the hosted-mode gate" in e for e in errors(at))
+    assert Store().count_experiments() == 0
+
+
+def test_rerun_of_a_link_makes_the_visitors_own_copy(hosted_env):
+    eid = playground_run(visitor(TOKEN_A))
+    b = visitor(TOKEN_B, PAGE, query={"experiment": eid})
+    button(b, "Rerun").click().run()
+    no_exception(b)
+    store = Store()
+    from db.owners import owner_of
+
+    copies = [e for e in store.list_experiments() if e.parent_id == eid]
+    assert len(copies) == 1 and owner_of(store, copies[0].id) == hosted.hash_token(TOKEN_B)
+    assert owner_of(store, eid) == hosted.hash_token(TOKEN_A)
+
+
+def test_rerun_that_reads_a_server_file_is_refused(hosted_env, tmp_path):
+    secret_file = tmp_path / "questions.jsonl"
+    secret_file.write_text('{"question": "q", "answer": "1"}\n')
+    store = Store()
+    eid = store.create_experiment(
+        "benchmark",
+        "reads a server file",
+        {"dataset": {"source": "path", "path": str(secret_file)}, "models": ["fake/elastic"], "item_ids": ["1"]},
+        status="done",
+    )
+    from db.owners import set_owner
+
+    set_owner(store, eid, hosted.hash_token(TOKEN_A))
+    at = visitor(TOKEN_A, PAGE, query={"experiment": eid})
+    button(at, "Rerun").click().run()
+    no_exception(at)
+    assert any("file on the server" in e for e in errors(at))
+    assert store.count_experiments() == 1
+
+
+def test_only_the_owner_may_cancel_a_running_sweep(hosted_env):
+    from ui.jobs import registry
+
+    a = visitor(TOKEN_A, "pages/sweep.py", models=("fake/slow",))
+    a.text_area(key="sw_question").input("What is 6 times 7?")
+    a.text_input(key="sw_gold").input("42")
+    a.text_input(key="sw_budget_list").input("5, 10, 20, 50, 100, 200, 400")
+    a.number_input(key="sw_repeats").set_value(20)
+    a.run()
+    button(a, "Start sweep").click().run()
+    no_exception(a)
+    job_id = a.query_params["experiment"]
+    job_id = job_id[0] if isinstance(job_id, list) else job_id
+    try:
+        assert registry().get(job_id).running
+        b = visitor(TOKEN_B, "pages/sweep.py", query={"experiment": job_id})
+        no_exception(b)
+        assert not [x for x in b.button if x.label == "Cancel sweep"]
+        own = visitor(TOKEN_A, "pages/sweep.py", query={"experiment": job_id})
+        assert [x for x in own.button if x.label == "Cancel sweep"]
+    finally:
+        registry().cancel(job_id)
+        registry().wait(job_id, 60)

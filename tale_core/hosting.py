@@ -205,7 +205,7 @@ def decide(
     if is_admin:
         return Decision(True, "The host is signed in: no caps.")
     if policy.access_code and not code_ok:
-        return Decision(False, "Enter the access code in the sidebar (under 'Hosted by ...') before running anything.")
+        return Decision(False, "Enter the access code in the sidebar (under 'Hosted app') before running anything.")
     problems = model_problems(policy, specs, own)
     if problems:
         return Decision(False, " ".join(problems))

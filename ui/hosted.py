@@ -322,7 +322,7 @@ def sidebar_panel() -> None:
     if problem:
         st.sidebar.error(problem)
     admin = is_admin()
-    with st.sidebar.expander("Hosted by the host: what you can do", expanded=bool(pol.access_code) and not admin):
+    with st.sidebar.expander("Hosted app: what you can do", expanded=bool(pol.access_code) and not admin):
         if admin:
             st.caption("Signed in as the host: you see every experiment and run without caps.")
             if st.button("Sign out", key="hosted_sign_out"):

@@ -253,7 +253,7 @@ def test_a_hostile_bundle_and_a_hostile_link_make_no_request_off_loopback(host, 
     page.get_by_role("button", name="Import").wait_for(timeout=30_000)
     wait_idle(page)
     page.get_by_role("button", name="Import").click()
-    page.get_by_text("Imported.").wait_for(timeout=30_000)
+    page.get_by_text("Imported").first.wait_for(timeout=30_000)
     eid = next(e.id for e in store_for(data).list_experiments(search="hostile"))
     open_page(page, f"{url}/experiments", "Experiments")
     assert "1 experiment(s), newest first." in main_text(page)  # the importer owns what they imported

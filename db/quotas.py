@@ -78,18 +78,20 @@ def usage(store: Store, owner_hash: str, *, at: datetime | None = None) -> Usage
 
 
 def settle(store: Store, experiment_id: str) -> None:
-    """Freeze the experiment's spend into its ledger rows (call before deleting it)."""
+    """Freeze the experiment's spend into its ledger (call before deleting it). A resumed experiment has
+    several rows: the first carries the spend, the others 0, so nothing is counted twice."""
     with store._write.begin() as s:
         spent = s.execute(
             select(func.sum(_CALL.c.cost_usd)).where(
                 _CALL.c.experiment_id == experiment_id, _CALL.c.cache_hit.is_(False)
             )
         ).scalar()
-        s.execute(
-            update(_RUN)
-            .where(and_(_RUN.c.experiment_id == experiment_id, _RUN.c.settled_usd.is_(None)))
-            .values(settled_usd=float(spent or 0.0))
-        )
+        open_rows = and_(_RUN.c.experiment_id == experiment_id, _RUN.c.settled_usd.is_(None))
+        first = s.execute(select(func.min(_RUN.c.id)).where(open_rows)).scalar()
+        if first is None:
+            return
+        s.execute(update(_RUN).where(_RUN.c.id == first).values(settled_usd=float(spent or 0.0)))
+        s.execute(update(_RUN).where(open_rows, _RUN.c.id != first).values(settled_usd=0.0))
 
 
 def delete_experiment(store: Store, experiment_id: str) -> bool:

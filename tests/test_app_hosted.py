@@ -237,3 +237,21 @@ def test_only_the_owner_may_cancel_a_running_sweep(hosted_env):
     finally:
         registry().cancel(job_id)
         registry().wait(job_id, 60)
+
+
+def test_only_the_owner_may_resume_an_interrupted_run(hosted_env):
+    from db.owners import set_owner
+
+    store = Store()
+    eid = store.create_experiment(
+        "sweep",
+        "stopped half-way",
+        {"question": "What is 6 times 7?", "gold": "42", "models": ["fake/elastic"], "budgets": [10, 50]},
+        status="cancelled",
+    )
+    set_owner(store, eid, hosted.hash_token(TOKEN_A))
+    b = visitor(TOKEN_B, PAGE, query={"experiment": eid})
+    no_exception(b)
+    assert not [x for x in b.button if x.label == "Resume"]
+    a = visitor(TOKEN_A, PAGE, query={"experiment": eid})
+    assert [x for x in a.button if x.label == "Resume"]

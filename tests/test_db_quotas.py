@@ -78,3 +78,14 @@ def test_a_run_gated_but_never_attached_counts_for_the_rate_limit_only(store):
     quotas.record_run(store, A, "sweep", host_paid=True)
     use = quotas.usage(store, A)
     assert use.visitor_runs_last_hour == 1 and use.visitor_spent_usd == 0.0
+
+
+def test_a_resumed_experiment_is_counted_once_after_delete(store):
+    eid = _run(store, A, costs=(0.04,))
+    again = quotas.record_run(store, A, "sweep", host_paid=True)  # the resume: a second run on it
+    quotas.attach(store, again, eid)
+    store.record_call(eid, make_record(cost=0.01, cell_id="late"))
+    assert quotas.usage(store, A).visitor_spent_usd == pytest.approx(0.05)
+    quotas.delete_experiment(store, eid)
+    use = quotas.usage(store, A)
+    assert use.visitor_spent_usd == pytest.approx(0.05) and use.visitor_runs_last_hour == 2

@@ -265,6 +265,18 @@ def claim(experiment_id: str, *, count_run: bool = True) -> None:
         quotas.attach(store, run_id, experiment_id)
 
 
+def count_run_on(experiment_id: str) -> None:
+    """Hosted mode: a resumed run counts as a run of the experiment it fills (its owner does not change)."""
+    if not enabled():
+        return
+    store = _store()
+    run_id = st.session_state.pop(PENDING_KEY, None)
+    if store is not None and isinstance(run_id, int) and run_id >= 0:
+        from db import quotas
+
+        quotas.attach(store, run_id, experiment_id)
+
+
 def delete_experiment(store: Any, experiment_id: str) -> bool:
     """Delete, keeping its spend in the ledger (so deleting never resets a visitor's cap)."""
     from db import quotas

@@ -127,6 +127,22 @@ def start_experiment(kind: str, title: str, config: dict, *, parent_id: str | No
         return None
 
 
+def resume_experiment(experiment_id: str) -> Any:
+    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store, and in
+    hosted mode unless the page's gate let the run start)."""
+    from . import hosted
+
+    hosted.require_permit()
+    store = get_store()
+    if store is None:
+        raise TaleError(store_problem() or "No database: experiments cannot be resumed.")
+    from db.recorder import Recorder
+
+    recorder = Recorder.resume(experiment_id, store=store, use_cache=False)
+    hosted.count_run_on(experiment_id)
+    return recorder
+
+
 def _summary(runs: dict[str, list]) -> dict:
     rows = [r.to_row() for results in runs.values() for r in results]
     for row in rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sidebar
+from ui import hosted, sidebar
 from ui.launch import keep_legacy_pages_mode_off
 
 keep_legacy_pages_mode_off()
@@ -29,5 +29,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 state = sidebar.render_sidebar()
+hosted.restrict_settings(state.settings)  # hosted mode: endpoints a visitor added never read server variables
+hosted.sidebar_panel()  # hosted mode only: the visitor's rules, usage, access code and the host's sign-in
 page.run()
 sidebar.refresh_spend(state)

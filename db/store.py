@@ -414,9 +414,12 @@ class Store:
         status: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        *,
+        owner_hash: str | None = None,
     ) -> list[ExperimentSummary]:
         """Experiments newest first, with call counts, cost and model specs; ``search`` matches title,
-        notes and the questions asked (case-insensitive substring)."""
+        notes and the questions asked (case-insensitive substring). ``owner_hash`` (hosted mode) keeps only
+        that owner's experiments; None lists everyone's."""
         if kind is not None and kind not in KINDS:
             raise StoreError(f"Unknown experiment kind {kind!r}; use one of {', '.join(KINDS)}")
         if status is not None and status not in STATUSES:
@@ -433,7 +436,7 @@ class Store:
             _EXP.c.parent_id,
             _EXP.c.summary,
         )
-        q = q.where(*self._filters(search, kind, status))
+        q = q.where(*self._filters(search, kind, status, owner_hash))
         q = q.order_by(_EXP.c.created_at.desc(), _EXP.c.id.desc()).limit(limit).offset(offset)
         with self._read() as s:
             out = [
@@ -473,11 +476,18 @@ class Store:
                 e.models.sort()
             return out
 
-    def count_experiments(self, search: str | None = None, kind: str | None = None, status: str | None = None) -> int:
+    def count_experiments(
+        self,
+        search: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        *,
+        owner_hash: str | None = None,
+    ) -> int:
         with self._read() as s:
             return int(
                 s.execute(
-                    select(func.count()).select_from(_EXP).where(*self._filters(search, kind, status))
+                    select(func.count()).select_from(_EXP).where(*self._filters(search, kind, status, owner_hash))
                 ).scalar_one()
             )
 
@@ -486,8 +496,10 @@ class Store:
         return self.list_experiments(search=text, limit=limit)
 
     @staticmethod
-    def _filters(search: str | None, kind: str | None, status: str | None) -> list:
+    def _filters(search: str | None, kind: str | None, status: str | None, owner_hash: str | None = None) -> list:
         conds = []
+        if owner_hash is not None:
+            conds.append(_EXP.c.owner_hash == owner_hash)
         if kind:
             conds.append(_EXP.c.kind == kind)
         if status:

@@ -9,7 +9,7 @@ from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, server_files, services, sidebar, stored
+from ui import bench_job, bench_view, hosted, render, server_files, services, sidebar, stored
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -32,7 +32,7 @@ def job_view(job_id: str) -> None:
         st.warning("This benchmark is no longer running in this server.")
         return
     bench_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
-    if job.running:
+    if job.running and hosted.can_edit(job_id):
         if st.button("Cancel benchmark", key="bm_cancel"):
             registry().cancel(job_id)
     else:
@@ -77,7 +77,7 @@ if experiment_id:
     st.stop()
 
 # ---------------------------------------------------------------- a new benchmark
-sources = SOURCES if server_files.enabled() else SOURCES[:2]
+sources = SOURCES if server_files.enabled() and hosted.paths_allowed() else SOURCES[:2]
 source_kind = st.radio("Questions", sources, horizontal=True, key="bm_source")
 dataset, source, upload = None, None, None
 try:
@@ -164,7 +164,7 @@ if dataset is not None:
     start = st.button("Start benchmark", type="primary", disabled=bool(problems))
     for p in problems:
         st.info(p)
-    if start and not problems:
+    if start and not problems and (permit := hosted.allow_run("benchmark", sb.models)):
         try:
             items = bench_job.choose_items(dataset, int(n), shuffle_seed=0 if shuffle else None)
             if source is None:  # an upload: keep it so the run can be repeated
@@ -177,7 +177,7 @@ if dataset is not None:
                 source=source,
                 title=f"Benchmark: {dataset.name}, {len(items)} questions",
                 params=GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=0),
-                spend_cap_usd=float(spend_cap) or None,
+                spend_cap_usd=permit.clamp(float(spend_cap) or None),
             )
         except TaleError as e:
             st.error(render.md_text(str(e)))

@@ -7,7 +7,7 @@ import streamlit as st
 
 from tale_core.errors import TaleError
 from ui import experiments_view as ev
-from ui import fmt, render, rerun, services, sidebar
+from ui import fmt, hosted, render, rerun, services, sidebar
 
 PAGE_SIZE = 25
 
@@ -64,7 +64,10 @@ if experiment_id:
         )
     st.markdown("**Share**")
     st.code(ev.share_url("experiments", detail.id), language=None)
-    st.caption("Anyone who can reach this app opens the same experiment with this link.")
+    st.caption(hosted.share_note())
+    editable = hosted.can_edit(detail.id)
+    if not editable:
+        st.info("Opened by link: read-only. Rerun makes your own copy.")
 
     tab_calls, tab_edit, tab_actions = st.tabs(["Calls", "Rename and notes", "Rerun, export, delete"])
     with tab_calls:
@@ -76,9 +79,13 @@ if experiment_id:
             with st.expander("Summary (JSON)"):
                 st.json(detail.summary, expanded=False)
     with tab_edit:
-        new_title = st.text_input("Title", value=detail.title, key=f"ex_title_{detail.id}", max_chars=300)
-        notes = st.text_area("Notes", value=detail.notes, key=f"ex_notes_{detail.id}", height=120)
-        if st.button("Save", key="ex_save"):
+        new_title = st.text_input(
+            "Title", value=detail.title, key=f"ex_title_{detail.id}", max_chars=300, disabled=not editable
+        )
+        notes = st.text_area(
+            "Notes", value=detail.notes, key=f"ex_notes_{detail.id}", height=120, disabled=not editable
+        )
+        if st.button("Save", key="ex_save", disabled=not editable):
             try:
                 if new_title.strip() != detail.title:
                     store.rename(detail.id, new_title)
@@ -94,22 +101,22 @@ if experiment_id:
             "Run it again with the same settings. Deterministic calls already made come free from the "
             "cache, so a rerun reproduces the results without spending."
         )
-        if detail.kind in rerun.RESUMABLE and detail.status in ("interrupted", "cancelled", "failed"):
+        if editable and detail.kind in rerun.RESUMABLE and detail.status in ("interrupted", "cancelled", "failed"):
             st.markdown(
                 f"This run is **{detail.status}**: Resume runs only its missing cells, into this same experiment."
             )
-            if st.button("Resume", key="ex_resume", type="primary"):
+            if st.button("Resume", key="ex_resume", type="primary") and (resumed := hosted.allow_rerun(detail)):
                 try:
                     with st.spinner("Resuming..."):
-                        target, same_id = rerun.resume(detail, sb.settings)
+                        target, same_id = rerun.resume(resumed[0], sb.settings)
                 except TaleError as e:
                     st.error(render.md_text(str(e)))
                 else:
                     st.switch_page(target, query_params={"experiment": same_id})
-        if st.button("Rerun", key="ex_rerun", type="primary"):
+        if st.button("Rerun", key="ex_rerun", type="primary") and (gated := hosted.allow_rerun(detail)):
             try:
                 with st.spinner("Starting the rerun..."):
-                    target, new_id = rerun.rerun(detail, sb.settings)
+                    target, new_id = rerun.rerun(gated[0], sb.settings)
             except TaleError as e:
                 st.error(render.md_text(str(e)))
             else:
@@ -129,7 +136,9 @@ if experiment_id:
                 key="ex_export",
             )
         st.divider()
-        if not st.session_state.get(f"ex_confirm_{detail.id}"):
+        if not editable:
+            pass
+        elif not st.session_state.get(f"ex_confirm_{detail.id}"):
             if st.button("Delete this experiment", key="ex_delete"):
                 st.session_state[f"ex_confirm_{detail.id}"] = True
                 st.rerun()
@@ -139,7 +148,7 @@ if experiment_id:
             )
             d1, d2 = st.columns(2)
             if d1.button("Yes, delete it", key="ex_delete_yes", type="primary"):
-                store.delete(detail.id)
+                hosted.delete_experiment(store, detail.id)
                 st.session_state.pop(f"ex_confirm_{detail.id}", None)
                 st.query_params.clear()
                 st.session_state["ex_flash"] = f"Deleted '{detail.title}'."
@@ -189,8 +198,8 @@ status = f3.selectbox(
 filters = dict(search=search or None, kind=None if kind == "all" else kind, status=None if status == "all" else status)
 shown = int(st.session_state.get("ex_shown", PAGE_SIZE))
 try:
-    total = store.count_experiments(**filters)
-    items = store.list_experiments(limit=shown, **filters)
+    total = store.count_experiments(**filters, **hosted.list_filter())
+    items = store.list_experiments(limit=shown, **filters, **hosted.list_filter())
 except TaleError as e:
     st.error(render.md_text(str(e)))
     st.stop()
@@ -231,6 +240,7 @@ with st.expander("Import an experiment (JSON bundle)"):
 
             report = import_bundle_report(up.getvalue(), store)
             new_id = report.id
+            hosted.claim(new_id, count_run=False)
         except TaleError as e:
             st.error(render.md_text(str(e)))
         else:

@@ -10,8 +10,8 @@ from tale_core.errors import TaleError
 from tale_core.experiments.playground import PlaygroundConfig
 from tale_core.providers import resolve
 from tale_core.types import GenParams
+from ui import hosted, method_cards, playground_job, render, services, sidebar
 from ui import learn_content as content
-from ui import method_cards, playground_job, render, services, sidebar
 
 RESULTS_KEY = "learn_results"
 
@@ -51,6 +51,8 @@ if model_spec is None:
 else:
     st.caption(content.CAVEATS)
     run = st.button(f"Run the 4 calls with {model_spec}", type="primary")
+    if run and not hosted.allow_run("playground", [model_spec]):
+        run = False
     if run:
         specs = [MethodSpec.parse(step.method) for step in content.STEPS]
         slots = method_cards.card_grid([step.title for step in content.STEPS], per_row=4)

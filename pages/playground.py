@@ -10,7 +10,7 @@ from tale_core.experiments.playground import PlaygroundConfig
 from tale_core.providers import parse_spec, resolve
 from tale_core.providers.catalog import lookup
 from tale_core.types import GenParams
-from ui import inputs, method_cards, playground_job, render, services, sidebar, validate
+from ui import hosted, inputs, method_cards, playground_job, render, services, sidebar, validate
 
 METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod", "constrained", "thinking", "effort")
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
@@ -151,7 +151,7 @@ if run:
         gold_msg.error(g_err)
     if not methods:
         st.error("Pick at least one method.")
-    if not (q_err or g_err or qi.choices_error) and methods:
+    if not (q_err or g_err or qi.choices_error) and methods and hosted.allow_run("playground", sb.models):
         specs = [spec_for(k) for k in methods]
         params = GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=int(seed))
         config = PlaygroundConfig(

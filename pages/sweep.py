@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from ui import fmt, inputs, render, services, sidebar, stored, sweep_job, sweep_view, validate
+from ui import fmt, hosted, inputs, render, services, sidebar, stored, sweep_job, sweep_view, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -40,7 +42,7 @@ def job_view(job_id: str) -> None:
         st.warning("This sweep is no longer running in this server.")
         return
     sweep_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
-    if job.running:
+    if job.running and hosted.can_edit(job_id):
         if st.button("Cancel sweep", key="sw_cancel"):
             registry().cancel(job_id)
             st.toast("Cancelling: calls already running will finish.")
@@ -185,8 +187,13 @@ if problems and (qi.question or not sb.models):
 elif problems:
     st.info("Type a question (or load an example) to see the cost preview and start.")
 
-if start and config is not None:
+if (
+    start
+    and config is not None
+    and (permit := hosted.allow_run("sweep", config.models, estimate_usd=preview.total_usd))
+):
     try:
+        config = dataclasses.replace(config, spend_cap_usd=permit.clamp(config.spend_cap_usd))
         job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}", validated=True)
     except TaleError as e:
         st.error(render.md_text(str(e)))

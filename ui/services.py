@@ -107,27 +107,41 @@ def start_experiment(kind: str, title: str, config: dict, *, parent_id: str | No
     """Open an experiment record in the store; None when there is no store (the run still happens).
 
     The recorder has ``id``, ``sink`` (a CallSink that stores every call) and ``finish(status, summary)``.
+    In hosted mode it raises TaleError unless the page's gate (``hosted.allow_run``) let the run start.
     """
+    from . import hosted
+
+    hosted.require_permit()
     store = get_store()
     if store is None:
         return None
     try:
         from db.recorder import Recorder
 
-        return Recorder.start(kind, title, config, store=store, use_cache=False, parent_id=parent_id)
+        recorder = Recorder.start(kind, title, config, store=store, use_cache=False, parent_id=parent_id)
+        hosted.claim(recorder.id)
+        return recorder
     except Exception as e:  # a broken database must not stop the run
+        if hosted.enabled():  # ... except in hosted mode, where spend is counted from the record
+            raise TaleError(f"Could not record the run, so it was not started: {type(e).__name__}") from None
         st.session_state["_store_error"] = f"Could not save the experiment: {e}"
         return None
 
 
 def resume_experiment(experiment_id: str) -> Any:
-    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store)."""
+    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store, and in
+    hosted mode unless the page's gate let the run start)."""
+    from . import hosted
+
+    hosted.require_permit()
     store = get_store()
     if store is None:
         raise TaleError(store_problem() or "No database: experiments cannot be resumed.")
     from db.recorder import Recorder
 
-    return Recorder.resume(experiment_id, store=store, use_cache=False)
+    recorder = Recorder.resume(experiment_id, store=store, use_cache=False)
+    hosted.count_run_on(experiment_id)
+    return recorder
 
 
 def _summary(runs: dict[str, list]) -> dict:

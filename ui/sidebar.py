@@ -14,7 +14,7 @@ from tale_core.providers import ModelStatus, list_models
 from tale_core.redact import public_url
 from tale_core.settings import Endpoint, ProviderSettings
 
-from . import fmt, keys, render, services
+from . import fmt, hosted, keys, render, services
 from .state import spend_meter
 
 MODELS_KEY = "models"
@@ -236,7 +236,8 @@ def render_sidebar() -> SidebarState:
         st.sidebar.error(render.md_escape(p))
     ready, warnings = _model_picker(statuses)
     _key_inputs()
-    _endpoint_form()
+    if hosted.endpoints_allowed():  # hosted mode: the server would call any address a visitor types
+        _endpoint_form()
     slot = st.sidebar.empty()
     _draw_spend(slot)
     state = SidebarState(

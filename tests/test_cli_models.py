@@ -12,6 +12,8 @@ import pytest
 
 from tale_core import cli
 from tale_core.cli import models as cli_models
+from tale_core.engine.methods import build_messages
+from tale_core.errors import TaleError
 from tale_core.providers import model_install
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,11 +58,23 @@ def test_models_table_and_fake_models():
 
 
 def test_vanilla_prompt_is_the_papers():
-    msgs = cli_models.build_messages("What is 2+3?")
+    msgs = build_messages(cli_models.method_spec("vanilla"), "What is 2+3?")
     assert [m.role for m in msgs] == ["system", "user"]
     assert msgs[0].content == "You are a helpful assistant."
     assert msgs[1].content == VANILLA
-    assert "less than 30 tokens" in cli_models.build_messages("x", "budget", 30)[1].content
+    assert "less than 30 tokens" in build_messages(cli_models.method_spec("budget", 30), "x")[1].content
+
+
+def test_method_options_map_to_registry_specs():
+    assert cli_models.method_spec("chain-of-draft").to_str() == "cod"  # the CLI's old name still works
+    assert cli_models.method_spec("budget:40") == cli_models.method_spec("budget", 40)
+    assert cli_models.method_spec("thinking", 2048).to_str() == "thinking:2048"
+    assert cli_models.method_spec("effort:low").effort == "low"
+    for bad, needle in (("vanilla", "--budget does not apply"), ("nope", "Unknown method")):
+        with pytest.raises(TaleError, match=needle):
+            cli_models.method_spec(bad, 5 if bad == "vanilla" else None)
+    with pytest.raises(TaleError, match="needs --budget"):
+        cli_models.method_spec("constrained")
 
 
 @pytest.mark.slow

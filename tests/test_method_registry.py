@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import pytest
 
-from tale_core.engine import method_registry, prompts
-from tale_core.engine.method_registry import Argument, Method, MethodError, all_methods, get_method, register_method
+from tale_core.engine import prompts
+from tale_core.engine.method_registry import MethodError, all_methods, get_method, register_method
 from tale_core.engine.methods import MethodSpec, build_messages, params_for, run_method
 from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
@@ -113,24 +112,6 @@ def test_tale_ep_estimate_keeps_its_format_line_in_plain_style():
     assert r.records[1].messages[1].content.endswith("use less than 60 tokens:\n")
     assert "[[answer]]" not in r.records[1].messages[1].content
     assert all(rec.extra["prompt_style"] == "plain" for rec in r.records)
-
-
-@pytest.fixture
-def extra_method(monkeypatch):
-    """A method registered for one test (removed afterwards)."""
-    monkeypatch.setattr(method_registry, "_METHODS", dict(method_registry._METHODS))
-    monkeypatch.setattr(method_registry, "_ALIASES", dict(method_registry._ALIASES))
-    return register_method(
-        Method(
-            "shout",
-            "Shouted CoT",
-            lambda q, arg, mc, style: prompts.vanilla_cot(q.upper(), style),
-            label_with_arg="Shouted CoT x{arg}",
-            arg=Argument("words", "Shout level", "shout level", 3, maximum=9),
-            tweak=lambda p, arg: dataclasses.replace(p, max_tokens=p.max_tokens + int(arg or 0)),
-            source="a test method",
-        )
-    )
 
 
 def test_a_registered_method_runs_end_to_end(extra_method):

@@ -121,8 +121,7 @@ def register_method(method: Method) -> Method:
 
 
 def _load() -> None:
-    if not _METHODS:
-        importlib.import_module(_BUILTINS)
+    importlib.import_module(_BUILTINS)  # registers the built-ins on its first import
 
 
 def all_methods() -> tuple[Method, ...]:

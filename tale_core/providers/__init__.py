@@ -15,11 +15,20 @@ from __future__ import annotations
 
 from tale_core.errors import UnknownModel
 from tale_core.providers.base import ChatModel, OnText
-from tale_core.providers.catalog import LOCAL_DEFAULT
-from tale_core.providers.registry import ModelStatus, family_for, statuses
+from tale_core.providers.catalog import LOCAL_DEFAULT, lookup
+from tale_core.providers.registry import ModelStatus, family_for, model_capabilities, statuses
 from tale_core.settings import ProviderSettings
 
-__all__ = ["ChatModel", "OnText", "ModelStatus", "parse_spec", "resolve", "list_models", "LOCAL_DEFAULT"]
+__all__ = [
+    "ChatModel",
+    "OnText",
+    "ModelStatus",
+    "parse_spec",
+    "resolve",
+    "list_models",
+    "capabilities",
+    "LOCAL_DEFAULT",
+]
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -40,3 +49,9 @@ def resolve(spec: str, settings: ProviderSettings | None = None) -> ChatModel:
 def list_models(settings: ProviderSettings | None = None) -> list[ModelStatus]:
     """Every model we can offer, each with whether it is ready now and, if not, why."""
     return statuses(settings or ProviderSettings.from_env())
+
+
+def capabilities(spec: str) -> frozenset[str]:
+    """The budget controls model ``spec`` has (``prompt_budget``, ``thinking_budget``, ``effort``, ...),
+    known without resolving it (no key needed)."""
+    return model_capabilities(lookup(*parse_spec(spec)))

@@ -23,6 +23,12 @@ from tale_core.settings import ProviderSettings
 PROMPT_BUDGET = "prompt_budget"
 THINKING_BUDGET = "thinking_budget"
 EFFORT = "effort"
+#: what a page says a model lacks when it cannot run a method that needs the capability
+CAPABILITY_TEXT = {
+    PROMPT_BUDGET: "a token budget in the prompt",
+    THINKING_BUDGET: "a thinking budget (extended thinking: Claude 3.7 / 4.x)",
+    EFFORT: "reasoning effort (OpenAI reasoning models: o-series, gpt-5)",
+}
 
 _BUILTIN_MODULES = (
     "tale_core.providers.local",

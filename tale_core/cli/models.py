@@ -88,7 +88,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
     print(f"{'method':<{width}}  label")
     for r in rows:
         needs = f" [needs {r['requires']}]" if r["requires"] else ""
-        print(f"{r['example']:<{width}}  {r['label']}{needs}")
+        print(f"{r['example']:<{width}}  {MethodSpec.parse(r['example']).label}{needs}")
     return 0
 
 

@@ -8,6 +8,7 @@ list it from the registry.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from tale_core.engine import prompts
 from tale_core.engine.method_registry import EFFORT, THINKING_BUDGET, Argument, Method, register_method
@@ -62,39 +63,19 @@ register_method(
         source="TALE paper: Let's think step by step and use less than N tokens.",
     )
 )
-register_method(
-    Method(
-        "concise",
-        "Concise CoT (zero-shot)",
-        lambda q, arg, mc, style: prompts.concise_cot(q, mc, style),
-        source="Renze & Guven 2024: the CoT prompt plus 'Be concise.'",
-    )
-)
-register_method(
-    Method(
-        "concise-fewshot",
-        "Concise CoT (few-shot)",
-        lambda q, arg, mc, style: prompts.concise_cot_few_shot(q, mc, style),
-        source="Renze & Guven 2024: 'Be concise' with concise worked examples in the system prompt.",
-    )
-)
-register_method(
-    Method(
-        "cod",
-        "Chain of Draft (zero-shot)",
-        lambda q, arg, mc, style: prompts.chain_of_draft(q, mc, style),
-        source="Xu et al. 2025 (arXiv 2502.18600): five-word drafts per step, answer after ####.",
-        aliases=("chain-of-draft",),
-    )
-)
-register_method(
-    Method(
-        "cod-fewshot",
-        "Chain of Draft (few-shot)",
-        lambda q, arg, mc, style: prompts.chain_of_draft_few_shot(q, mc, style),
-        source="Xu et al. 2025 (arXiv 2502.18600): the draft instruction with worked drafts in the system prompt.",
-    )
-)
+
+
+def _prompt_only(key: str, label: str, builder: Callable[[str, bool, str], tuple[Message, ...]], *aliases: str) -> None:
+    """Register a method that only changes the prompt; the builder's first doc line names its source."""
+    source = (builder.__doc__ or "").strip().splitlines()[0]
+    register_method(Method(key, label, lambda q, arg, mc, style: builder(q, mc, style), source=source, aliases=aliases))
+
+
+# methods that only change the prompt: one line each (key, label, prompt builder, other names)
+_prompt_only("concise", "Concise CoT (zero-shot)", prompts.concise_cot)
+_prompt_only("concise-fewshot", "Concise CoT (few-shot)", prompts.concise_cot_few_shot)
+_prompt_only("cod", "Chain of Draft (zero-shot)", prompts.chain_of_draft, "chain-of-draft")
+_prompt_only("cod-fewshot", "Chain of Draft (few-shot)", prompts.chain_of_draft_few_shot)
 register_method(
     Method(
         "constrained",

@@ -234,8 +234,10 @@ def _few_shot_system(instruction: str, examples: Sequence[WorkedExample], lines:
 
 
 def chain_of_draft_few_shot(question: str, multiple_choice: bool = False, style: str = PAPER) -> tuple[Message, ...]:
-    """Chain of Draft, few-shot (Xu et al. 2025, arXiv 2502.18600): the instruction and worked drafts as
-    the system prompt; the user turn is the zero-shot Chain of Draft prompt."""
+    """Chain of Draft (Xu et al. 2025, arXiv 2502.18600), few-shot: the instruction and worked drafts in the system prompt.
+
+    The user turn is the zero-shot Chain of Draft prompt, so the two differ only by the examples.
+    """
     examples = MC_DRAFT_EXAMPLES if multiple_choice else DRAFT_EXAMPLES
     lines = _answer_lines(examples, style, "#### [[{answer}]]", "#### {answer}")
     system = _few_shot_system(CHAIN_OF_DRAFT_SYSTEM, examples, lines)
@@ -244,8 +246,10 @@ def chain_of_draft_few_shot(question: str, multiple_choice: bool = False, style:
 
 
 def concise_cot_few_shot(question: str, multiple_choice: bool = False, style: str = PAPER) -> tuple[Message, ...]:
-    """Concise CoT, few-shot (Renze & Guven 2024): "be concise" and concise worked solutions as the system
-    prompt; the user turn is the zero-shot Concise CoT prompt."""
+    """Concise CoT (Renze & Guven 2024), few-shot: "be concise" and concise worked solutions in the system prompt.
+
+    The user turn is the zero-shot Concise CoT prompt, so the two differ only by the examples.
+    """
     examples = MC_CONCISE_EXAMPLES if multiple_choice else CONCISE_EXAMPLES
     paper_form = "Choice: [[{answer}]]" if multiple_choice else "Answer: [[{answer}]]"
     lines = _answer_lines(examples, style, paper_form, "The answer is {answer}.")

@@ -208,3 +208,21 @@ def test_install_model_command_in_process(tmp_path, monkeypatch, capsys):
     assert cap.out.strip() == str(tmp_path / "tiny.gguf")
     assert "Verified sha256" in cap.err
     assert (tmp_path / "tiny.gguf").read_bytes() == blob
+
+
+def test_ask_runs_any_registry_method_through_run_method(capsys, monkeypatch):
+    """TALE-EP (two calls) and the plain prompt style through `ask`, in process with a scripted model."""
+    monkeypatch.setenv("TALE_FAKE_MODELS", "1")
+    args = ["ask", "What is 2+3?", "--model", "fake/elastic", "--json"]
+    assert cli.main([*args, "--method", "tale-ep"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["calls"] == 2 and out["estimate"]["status"] == "ok" and out["budget"] == out["estimate"]["parsed"]
+    assert out["output_tokens"] > 0 and out["prompt_style"] == "paper"
+    assert cli.main([*args, "--method", "budget:30", "--prompt-style", "plain"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["budget"], out["prompt_style"], out["calls"]) == (30, "plain", 1)
+    assert cli.main([*args, "--method", "chain-of-draft"]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "chain-of-draft"
+    with pytest.raises(SystemExit):  # argparse refuses an unknown style before anything runs
+        cli.main([*args, "--prompt-style", "fancy"])
+    assert "invalid choice" in capsys.readouterr().err

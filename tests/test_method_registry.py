@@ -123,3 +123,10 @@ def test_a_registered_method_runs_end_to_end(extra_method):
         MethodSpec("shout")
     with pytest.raises(ValueError, match="already registered"):
         register_method(extra_method)
+
+
+def test_sweepable_methods_are_those_with_a_number(extra_method):
+    from tale_core.engine.method_registry import sweepable_methods
+
+    keys = [m.key for m in sweepable_methods()]
+    assert keys[:3] == ["budget", "constrained", "thinking"] and "shout" in keys and "effort" not in keys

@@ -151,3 +151,8 @@ def get_method(name: str) -> Method:
 def supported(method: Method, capabilities: frozenset[str] | set[str]) -> bool:
     """Whether a model with ``capabilities`` can run ``method``."""
     return method.requires is None or method.requires in capabilities
+
+
+def sweepable_methods() -> tuple[Method, ...]:
+    """Methods whose argument is a number, so a sweep can vary it (``budget``, ``constrained``, ``thinking``)."""
+    return tuple(m for m in all_methods() if m.arg is not None and m.arg.numeric)

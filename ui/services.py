@@ -65,7 +65,7 @@ def protect_secret(value: str | None) -> None:
 
 def session_sink(*extra: CallSink | None) -> MultiSink:
     """A sink that counts spend for this session plus any ``extra`` sinks (e.g. an experiment recorder)."""
-    return MultiSink([spend_meter(), *(sink for sink in extra if sink is not None)])
+    return MultiSink([spend_meter(), *extra])
 
 
 @st.cache_data(show_spinner=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tale_core.engine.methods import MethodSpec, run_method
+from tale_core.engine.prompts import PAPER
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SweepConfig
 from tale_core.providers import resolve
@@ -104,6 +105,7 @@ def rerun_playground(detail: Any, settings: ProviderSettings, title: str) -> str
                 params=params,
                 cache=services.call_cache(),
                 sink=sink,
+                prompt_style=str(cfg.get("prompt_style") or PAPER),
             )
             for m in methods
         ]

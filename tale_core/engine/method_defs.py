@@ -1,8 +1,9 @@
 """The built-in methods, one :class:`~tale_core.engine.method_registry.Method` each, in picker order.
 
-To add a method: write its prompt builder in :mod:`tale_core.engine.prompts` and one ``register_method``
-call here (or in any module that is imported); the Playground, the Benchmark page, sweeps and the CLI
-list it from the registry.
+To add a method: write its prompt builder in :mod:`tale_core.engine.prompts`, then add one entry here
+(or in any module that is imported): ``_prompt_only(key, label, builder)`` for a method that only changes
+the prompt, or ``register_method(Method(...))`` for one with an argument, a parameter tweak or a
+capability it needs. The Playground, the Benchmark page, sweeps and the CLI list it from the registry.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from tale_core.errors import BadResponse, ContextTooLong, InvalidRequest, Provid
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
 from tale_core.providers.catalog import ModelInfo
 from tale_core.providers.registry import ProviderFamily, register_provider
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 
 PROVIDER = "local"
@@ -288,11 +289,8 @@ def _local_readiness(info: ModelInfo) -> str:
     return f"not installed: run `python -m tale_core install-model {mf.name}`"
 
 
-register_provider(
-    ProviderFamily(
-        PROVIDER,
-        "Embedded llama.cpp",
-        lambda provider, model, settings: LocalModel(model),
-        readiness=_local_readiness,
-    )
-)
+def _build(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    return LocalModel(model)  # no key, no settings: the runtime runs in this process
+
+
+FAMILY = register_provider(ProviderFamily(PROVIDER, "Embedded llama.cpp", _build, readiness=_local_readiness))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tale_core.errors import TaleError
+from tale_core.providers.registry import EFFORT, THINKING_BUDGET
 from tale_core.types import GenParams, Message
 
 ArgKind = Literal["tokens", "words", "thinking", "effort"]
@@ -26,11 +27,26 @@ PromptBuilder = Callable[[str, "int | str | None", bool, str], tuple[Message, ..
 #: (params, argument) -> the params of the method's answer call
 ParamTweak = Callable[[GenParams, "int | str | None"], GenParams]
 
-#: capability names a method can require (the provider registry says which models have them)
-THINKING_BUDGET = "thinking_budget"
-EFFORT = "effort"
+# capability names a method can require are the provider registry's (it says which models have them)
 
 _BUILTINS = "tale_core.engine.method_defs"
+__all__ = [
+    "EFFORT",
+    "THINKING_BUDGET",
+    "ArgKind",
+    "Argument",
+    "Method",
+    "MethodError",
+    "ParamTweak",
+    "PromptBuilder",
+    "all_methods",
+    "find_method",
+    "get_method",
+    "method_keys",
+    "register_method",
+    "supported",
+    "sweepable_methods",
+]
 
 
 class MethodError(TaleError):

@@ -17,6 +17,7 @@ from db.scrub import register_secret
 from db.store import Store
 from tale_core.data.datasets import load_samples
 from tale_core.engine.methods import MethodResult
+from tale_core.errors import TaleError
 from tale_core.protocols import CallCache, CallSink, MemoryCache
 
 from .state import MultiSink, spend_meter
@@ -96,6 +97,14 @@ def start_experiment(kind: str, title: str, config: dict[str, Any], *, parent_id
     except Exception as e:  # a broken database must not stop the run
         st.session_state["_store_error"] = f"Could not save the experiment: {e}"
         return None
+
+
+def resume_experiment(experiment_id: str) -> Recorder:
+    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store)."""
+    store = get_store()
+    if store is None:
+        raise TaleError(store_problem() or "No database: experiments cannot be resumed.")
+    return Recorder.resume(experiment_id, store=store, use_cache=False)
 
 
 def _summary(runs: dict[str, list[MethodResult]]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tale_core.accounting.pricing import PriceOverrides, cost_usd
+from tale_core.accounting import pricing
+from tale_core.accounting.pricing import PriceOverrides
 from tale_core.errors import ProviderError, TaleError
 from tale_core.protocols import CallCache, CallRecord, CallSink
 from tale_core.providers.base import ChatModel, OnText
@@ -39,7 +40,7 @@ def cost_of(
     """USD for the tokens (:func:`tale_core.accounting.pricing.cost_usd`); None when a count or the price is unknown."""
     if input_tokens is None or output_tokens is None:
         return None
-    return cost_usd(provider, model, int(input_tokens), int(output_tokens), overrides=overrides)
+    return pricing.cost_usd(provider, model, int(input_tokens), int(output_tokens), overrides=overrides)
 
 
 def spent_usd(record: CallRecord) -> float:

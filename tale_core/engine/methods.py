@@ -240,9 +240,6 @@ def params_for(method: MethodSpec, params: GenParams) -> GenParams:
     return method.method.params(params, method.arg)
 
 
-_params_for = params_for  # the sweep executor's name for it
-
-
 def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]:
     """A grader for call_model; the Grade of the last graded record is kept in the returned dict."""
     state: dict[str, Any] = {}

@@ -143,7 +143,7 @@ class MethodResult:
     method: MethodSpec
     spec: str
     records: list[CallRecord]
-    status: str  # "correct" | "wrong" | "no_answer" | "ungraded" | "error"
+    status: str  # "correct" | "wrong" | "no_answer" | "hedged" | "ungraded" | "error"
     text: str
     extracted: str | None
     correct: bool | None
@@ -240,7 +240,9 @@ def params_for(method: MethodSpec, params: GenParams) -> GenParams:
     return method.method.params(params, method.arg)
 
 
-def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]:
+def _make_grader(
+    gold: str | None, multiple_choice: bool, choices: tuple[str, ...] | None = None
+) -> tuple[Grader, dict]:
     """A grader for call_model; the Grade of the last graded record is kept in the returned dict."""
     state: dict[str, Any] = {}
 
@@ -249,12 +251,13 @@ def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]
             return
         text = rec.completion.text or ""
         try:
-            g = grade(text, gold, multiple_choice=multiple_choice)
+            g = grade(text, gold, multiple_choice=multiple_choice, choices=choices)
             status, extracted, how = g.status, g.extracted, g.method
         except Exception as e:  # a grader bug must not lose the call
             status, extracted, how = "ungraded", None, f"grading failed: {type(e).__name__}: {e}"
         rec.extracted_answer = extracted
-        rec.correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        rec.correct = True if status == "correct" else (False if status in ("wrong", "no_answer", "hedged") else None)
+        rec.extra["grade_status"] = status  # keeps "hedged" apart from "wrong" once stored
         state.update(status=status, extracted=extracted, method=how)
 
     return grader, state
@@ -295,7 +298,7 @@ def run_method(
     prompts._check_question(q)
     prompts.check_style(prompt_style)
     gold_s = None if gold is None or str(gold).strip() == "" else str(gold)
-    grader, gstate = _make_grader(gold_s, mc)
+    grader, gstate = _make_grader(gold_s, mc, tuple(str(c) for c in choices) if choices else None)
     call_extra = {**(extra or {}), "prompt_style": prompt_style}
 
     def call(messages: tuple[Message, ...], call_params: GenParams, **meta: Any) -> CallRecord:
@@ -369,7 +372,7 @@ def _summarise(
     else:
         status = gstate.get("status", "ungraded")
         extracted = gstate.get("extracted")
-        correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        correct = True if status == "correct" else (False if status in ("wrong", "no_answer", "hedged") else None)
         if gold is None:
             correct = None
     ans_comp = answer.completion if answer is not None else None

@@ -20,6 +20,7 @@ from tale_core.engine.methods import MethodResult
 from tale_core.errors import TaleError
 from tale_core.protocols import CallCache, CallSink, MemoryCache
 
+from .render import md_escape
 from .state import MultiSink, spend_meter
 
 
@@ -132,7 +133,7 @@ def experiment_link(experiment_id: str | None) -> None:
     problem = st.session_state.pop("_store_error", None) or store_problem()
     if experiment_id:
         cols = st.columns([2, 3], vertical_alignment="center")
-        cols[0].caption(f"Saved as experiment {experiment_id}.")
+        cols[0].caption(md_escape(f"Saved as experiment {experiment_id}."))
         with cols[1]:
             st.page_link(
                 "pages/experiments.py",
@@ -140,7 +141,7 @@ def experiment_link(experiment_id: str | None) -> None:
                 query_params={"experiment": experiment_id},
             )
     elif problem:
-        st.caption(problem)
+        st.caption(md_escape(problem))
 
 
 def linked_experiment_id() -> str | None:

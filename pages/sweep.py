@@ -6,11 +6,19 @@ import dataclasses
 
 import streamlit as st
 
+from tale_core.engine.method_registry import get_method
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
 from ui import fmt, hosted, inputs, render, services, sidebar, stored, sweep_job, sweep_view, validate
 from ui.jobs import registry, rerun_when_finished, show_live
+
+#: how the page names the built-in ways of giving a budget (other sweepable methods show their label)
+SWEEP_METHOD_LABELS = {
+    "budget": "In the prompt (TALE)",
+    "constrained": "Word limit",
+    "thinking": "Thinking budget (Anthropic)",
+}
 
 LIVE_EVERY_S = 1.0
 
@@ -116,11 +124,7 @@ with st.expander("More settings"):
         "How the budget is given",
         SWEEP_METHODS,
         key="sw_method",
-        format_func={
-            "budget": "In the prompt (TALE)",
-            "constrained": "Word limit",
-            "thinking": "Thinking budget (Anthropic)",
-        }.get,
+        format_func=lambda k: SWEEP_METHOD_LABELS.get(k) or get_method(k).label,
     )
     temperature = m2.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="sw_temperature")
     seed = m3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="sw_seed")

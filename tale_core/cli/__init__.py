@@ -25,14 +25,14 @@ _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 #: set by an extension (db) to record runs: factory(kind, title, config) -> object with
 #: ``sink`` (CallSink), ``cache`` (CallCache | None), ``finish(status, summary)`` and ``id``
-RECORDER_FACTORY: Callable | None = None
+RECORDER_FACTORY: Callable[..., Any] | None = None
 
 
 def add_extension(register: Callable[[argparse._SubParsersAction], None]) -> None:
     _EXTENSIONS.append(register)
 
 
-def set_recorder_factory(factory: Callable | None) -> None:
+def set_recorder_factory(factory: Callable[..., Any] | None) -> None:
     global RECORDER_FACTORY
     RECORDER_FACTORY = factory
 
@@ -95,7 +95,7 @@ class _CleanStream:
         return getattr(self.raw, name)
 
 
-def emit(obj, as_json: bool) -> None:
+def emit(obj: Any, as_json: bool) -> None:
     """Print a result: JSON for machines, a readable line or table for people."""
     if as_json:
         print(json.dumps(obj, ensure_ascii=False, indent=None, default=str))
@@ -109,13 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     for name in BUILTIN_COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:
-                continue
-            raise
-        mod.register(sub)
+        importlib.import_module(name).register(sub)
     for reg in _EXTENSIONS:
         reg(sub)
     return p

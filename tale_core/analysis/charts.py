@@ -521,7 +521,10 @@ def vanilla_vs_tale_figure(
         sel = [
             r
             for r in rows
-            if {True: "TALE correct", False: "TALE wrong"}.get(r.get("tale_correct"), "not graded") == name
+            if (
+                "not graded" if r.get("tale_correct") is None else "TALE correct" if r["tale_correct"] else "TALE wrong"
+            )
+            == name
         ]
         if not sel:
             continue

@@ -19,7 +19,7 @@ if store is None:
     st.stop()
 
 experiment_id = services.linked_experiment_id()
-compare_ids = [i for i in (st.query_params.get("compare") or "").split(",") if i]
+compare_ids = ev.unique_ids((st.query_params.get("compare") or "").split(","))
 
 
 def back_to_list() -> None:
@@ -192,16 +192,17 @@ else:
     st.caption(f"{total} experiment(s), newest first.")
     if len(items) >= 2:
         cc1, cc2 = st.columns([5, 1], vertical_alignment="bottom")
+        labels = ev.picker_labels(items)
         picked = cc1.multiselect(
             "Compare",
             [e.id for e in items],
             key="ex_compare_pick",
             max_selections=6,
-            format_func=lambda i: next((e.title for e in items if e.id == i), i),
+            format_func=lambda i: labels.get(i, i),
             placeholder="Pick two or more experiments to compare",
         )
         if cc2.button("Compare", disabled=len(picked) < 2, key="ex_compare_go"):
-            st.query_params["compare"] = ",".join(picked)
+            st.query_params["compare"] = ",".join(ev.unique_ids(picked))
             st.rerun()
     for e in items:
         ev.list_row(e)

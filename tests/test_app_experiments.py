@@ -132,3 +132,29 @@ def test_unknown_link_says_so(fake_env):
     at = new_app(PAGE, query={"experiment": "missing123"})
     no_exception(at)
     assert any("No experiment with id" in e for e in errors(at))
+
+
+def test_two_sweeps_with_one_title_both_stay_pickable_and_compare_without_duplicates(fake_env):
+    a, b = sweep_run("5, 10, 50"), sweep_run("5, 10, 50")
+    at = new_app(PAGE)
+    no_exception(at)
+    ms = at.multiselect(key="ex_compare_pick")
+    # the options as displayed: same title, still two distinct choices
+    assert len(ms.options) == 2 and len(set(ms.options)) == 2, ms.options
+    ms.set_value([a, b]).run()
+    assert sorted(at.multiselect(key="ex_compare_pick").value) == sorted([a, b])  # picking one kept the other
+    button(at, "Compare").click().run()
+    picked = at.query_params["compare"]
+    picked = picked[0] if isinstance(picked, list) else picked
+    assert sorted(picked.split(",")) == sorted([a, b])
+
+
+def test_compare_link_with_a_repeated_id_and_overlaid_region_labels_apart(fake_env):
+    a, b = sweep_run("5, 10, 50"), sweep_run("5, 10, 50")
+    at = new_app(PAGE, query={"compare": f"{a},{a},{b}"})
+    no_exception(at)
+    assert at.subheader[0].value == "Comparing 2 experiments"
+    spec = chart_specs(at)[0]
+    regions = [x for x in spec["layout"]["annotations"] if "elastic region" in x["text"]]
+    assert len(regions) == 2
+    assert len({(r["x"], r["y"], r.get("yshift", 0)) for r in regions}) == 2  # not printed on top of each other

@@ -57,6 +57,27 @@ def when(dt: Any) -> str:
     return dt.strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
+def picker_labels(items: Sequence[Any]) -> dict[str, str]:
+    """A distinct label per experiment id for pickers: title, kind, time and short id.
+
+    Streamlit's multiselect keeps its choices by their displayed label, so two runs with the same title
+    (two sweeps of one question) would collapse into one: picking one hid the other, and "select all"
+    gave the same id twice.
+    """
+    out: dict[str, str] = {}
+    for e in items:
+        label = f"{e.title[:70]} · {SHORT_KIND.get(e.kind, e.kind)} · {when(e.created_at)} · {e.id[:6]}"
+        while label in out.values():  # same title, minute and id prefix: make it unique anyway
+            label += f" ({e.id})"
+        out[e.id] = label
+    return out
+
+
+def unique_ids(ids: Sequence[str]) -> list[str]:
+    """The ids in order, each once (a hand-edited ``?compare=a,a`` compares nothing twice)."""
+    return list(dict.fromkeys(i for i in ids if i))
+
+
 def list_row(e: Any) -> None:
     """One experiment in the history list: title link, kind, status, models, calls and cost."""
     with st.container(border=True):
@@ -124,4 +145,18 @@ def sweep_overlay(details: Sequence[Any]) -> Any | None:
             reports.append(dataclasses.replace(rep, spec=f"{spec} · {d.title[:30]} ({d.id[:6]})"))
     if not reports:
         return None
-    return charts.elasticity_figure(reports, title="Sweeps compared: budget asked vs tokens spent")
+    fig = charts.elasticity_figure(reports, title="Sweeps compared: budget asked vs tokens spent")
+    stack_top_labels(fig)
+    return fig
+
+
+def stack_top_labels(fig: Any, *, line_px: int = 16) -> None:
+    """Labels pinned above the plot (paper y = 1, e.g. each curve's "elastic region") that would print
+    over each other are stacked one line apart, with room made for them in the top margin."""
+    top = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y >= 1.0]
+    if len(top) < 2:
+        return
+    for k, ann in enumerate(top):
+        ann.yshift = k * line_px
+    margin_t = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 60
+    fig.update_layout(margin=dict(t=margin_t + (len(top) - 1) * line_px))

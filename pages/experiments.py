@@ -63,7 +63,7 @@ if experiment_id:
             query_params={"experiment": detail.id},
         )
     st.markdown("**Share**")
-    st.code(ev.share_url("experiments", detail.id), language=None)
+    st.code(ev.share_url_for(detail.kind, detail.id), language=None)
     st.caption("Anyone who can reach this app opens the same experiment with this link.")
 
     tab_calls, tab_edit, tab_actions = st.tabs(["Calls", "Rename and notes", "Rerun, export, delete"])

@@ -7,7 +7,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from ui import fmt, inputs, render, services, sidebar, sweep_job, sweep_view, validate
+from ui import fmt, inputs, jobs, render, services, sidebar, sweep_job, sweep_view, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -20,6 +20,11 @@ st.caption(
 
 sb = sidebar.current()
 experiment_id = services.linked_experiment_id()
+if not experiment_id:  # back from another page: reattach the sweep this session started
+    mine = jobs.session_job("sweep")
+    if mine is not None:
+        experiment_id = mine.id
+        st.query_params["experiment"] = mine.id
 
 
 # ---------------------------------------------------------------- one sweep (live or stored)
@@ -54,8 +59,16 @@ def job_view(job_id: str) -> None:
     rerun_when_finished(job, "sw_watching")
 
 
+def new_sweep() -> None:
+    """Back to the form, filled with the settings of the sweep just shown (to change one and go again)."""
+    services.forget_linked_experiment()
+    job = jobs.forget_session_job("sweep") or registry().get(experiment_id)
+    if job is not None:
+        sweep_view.restore_form("sw", job.config)
+
+
 if experiment_id:
-    st.button("New sweep", on_click=services.forget_linked_experiment)
+    st.button("New sweep", on_click=new_sweep)
     job = registry().get(experiment_id)
     if job is not None:
         show_job_header(job.title, job.config)
@@ -196,6 +209,7 @@ if start and config is not None:
         st.error(str(e))
     else:
         st.session_state["sw_watching"] = job.id
+        jobs.remember_session_job("sweep", job.id)
         st.query_params["experiment"] = job.id
         st.rerun()
 

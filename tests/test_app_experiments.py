@@ -158,3 +158,16 @@ def test_compare_link_with_a_repeated_id_and_overlaid_region_labels_apart(fake_e
     regions = [x for x in spec["layout"]["annotations"] if "elastic region" in x["text"]]
     assert len(regions) == 2
     assert len({(r["x"], r["y"], r.get("yshift", 0)) for r in regions}) == 2  # not printed on top of each other
+
+
+def test_share_link_of_a_sweep_opens_its_chart_page(fake_env):
+    sid = sweep_run("10, 50")
+    at = new_app(PAGE, query={"experiment": sid})
+    no_exception(at)
+    links = [c.value for c in at.code]
+    assert any(v.endswith(f"/sweep?experiment={sid}") for v in links), links
+    assert not any("experiments?experiment=" in v for v in links)
+    # and that link draws the chart
+    at = new_app("pages/sweep.py", query={"experiment": sid})
+    no_exception(at)
+    assert chart_specs(at)

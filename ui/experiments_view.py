@@ -40,6 +40,16 @@ CALL_COLUMNS = [
 ]
 
 
+#: the page whose ``?experiment=<id>`` shows an experiment of each kind with its charts (a Playground
+#: run has no page of its own: the Experiments page shows its answers)
+SHARE_PATH = {"sweep": "sweep", "search": "search", "benchmark": "benchmark", "playground": "experiments"}
+
+
+def share_url_for(kind: str, experiment_id: str) -> str:
+    """The link to share an experiment: the page that draws its kind (a sweep's chart, not its raw calls)."""
+    return share_url(SHARE_PATH.get(kind, "experiments"), experiment_id)
+
+
 def share_url(path: str, experiment_id: str) -> str:
     """The full link to open ``experiment_id`` on page ``path`` (from the address the browser used)."""
     base = ""

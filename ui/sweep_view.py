@@ -139,3 +139,22 @@ def config_line(config: dict[str, Any]) -> str:
         f"{config.get('repeats', 1)} repeat(s) · method {config.get('method', 'budget')} · "
         f"temperature {config.get('temperature', 0)}"
     )
+
+
+def restore_form(prefix: str, config: dict[str, Any]) -> None:
+    """Put a sweep's settings back into the sweep form's widgets (call from a button callback)."""
+    ss = st.session_state
+    ss[f"{prefix}_question"] = str(config.get("question") or "")
+    ss[f"{prefix}_gold"] = str(config.get("gold") or "")
+    ss[f"{prefix}_choices"] = "\n".join(config.get("choices") or [])
+    if config.get("budgets"):
+        ss[f"{prefix}_budget_mode"] = "List"
+        ss[f"{prefix}_budget_list"] = ", ".join(str(b) for b in config["budgets"])
+    ss[f"{prefix}_repeats"] = int(config.get("repeats") or 1)
+    ss[f"{prefix}_cap"] = float(config.get("spend_cap_usd") or 0.0)
+    ss[f"{prefix}_reference"] = bool(config.get("include_reference", True))
+    if config.get("method"):
+        ss[f"{prefix}_method"] = config["method"]
+    ss[f"{prefix}_temperature"] = float(config.get("temperature") or 0.0)
+    ss[f"{prefix}_seed"] = int(config.get("seed") or 0)
+    ss[f"{prefix}_max_tokens"] = int(config.get("max_tokens") or 1024)

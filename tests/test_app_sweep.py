@@ -99,7 +99,23 @@ def test_failing_model_gives_error_cells_not_a_crash(fake_env):
     configure(at)
     job = start_and_finish(at)
     assert job.errors == 5
-    assert any("failed" in w.value for w in at.warning)
+    # a sweep where every call failed reads as a failure, with its cause, before anything else
+    errs = [unescape(e) for e in errors(at)]
+    assert any(e.startswith("Every call failed: 5 of 5 cells") for e in errs), errs
+    assert any(e.startswith("Every call failed. Cause (5 of 5):") for e in errs), errs
+    assert not at.get("progress"), "no full 'Finished' bar for a sweep that produced nothing"
+    assert not chart_specs(at), "no empty chart saying 'start a sweep'"
+    text = " ".join(str(m.value) for m in at.markdown) + " ".join(str(i.value) for i in at.info)
+    assert "Finished" not in text and "No budget results yet" not in text
+
+
+def test_partly_failing_sweep_shows_the_cause_above_the_chart(fake_env):
+    at = new_app(PAGE, models=["fake/flaky"])
+    configure(at)
+    start_and_finish(at)
+    warn = [unescape(str(w.value)) for w in at.warning]
+    assert any("cell(s) failed. Cause" in w for w in warn), warn
+    assert chart_specs(at)
 
 
 def test_cancel_stops_new_calls(fake_env, monkeypatch):

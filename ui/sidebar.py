@@ -11,6 +11,7 @@ import streamlit as st
 
 from tale_core.errors import TaleError
 from tale_core.providers import ModelStatus, list_models
+from tale_core.providers.scripted import SIMULATED_SPEC
 from tale_core.settings import Endpoint, ProviderSettings
 
 from . import fmt, keys, services
@@ -70,6 +71,8 @@ def default_models(statuses: list[ModelStatus]) -> list[str]:
 
 
 def _label(status: ModelStatus) -> str:
+    if status.spec == SIMULATED_SPEC:
+        return f"{status.spec} (SIMULATED demo, no key)"
     return status.spec if status.available else f"{status.spec} ({status.reason})"
 
 

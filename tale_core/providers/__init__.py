@@ -150,10 +150,26 @@ def list_models(settings: ProviderSettings | None = None) -> list[ModelStatus]:
     for ep in settings.endpoints.values():
         for m in ep.models:
             out.append(ModelStatus(lookup(f"compat:{ep.name}", m), True, ""))
-    if fake_models_enabled(settings.env):
-        from tale_core.providers.scripted import SCRIPTED_CURVES
+    from tale_core.providers.scripted import SCRIPTED_CURVES, SIMULATED
 
+    # the simulated demo is always offered (no key, no download), labelled as simulated everywhere
+    out.append(
+        ModelStatus(
+            ModelInfo(
+                "fake",
+                SIMULATED,
+                "Simulated demo model (not a real LLM)",
+                8192,
+                4096,
+                note="SIMULATED: scripted token counts shaped like the TALE paper's curve; no model is called.",
+            ),
+            True,
+        )
+    )
+    if fake_models_enabled(settings.env):
         for name in SCRIPTED_CURVES:
+            if name == SIMULATED:
+                continue
             out.append(
                 ModelStatus(
                     ModelInfo(

@@ -75,7 +75,7 @@ def _wait_gone(page, text: str, timeout_ms: int = LONG_MS) -> None:
 def playground(page, base: str, out: Path) -> None:
     from tests.e2e.browser import wait_idle
 
-    page.goto(base)
+    page.goto(f"{base}/playground")
     page.get_by_role("heading", name="Playground").wait_for(timeout=LONG_MS)
     wait_idle(page)
     _load_example(page, "peyton")

@@ -80,6 +80,7 @@ def test_default_model_prefers_the_elastic_demo_models():
         "local/qwen2.5-coder-1.5b"
     ]
     assert default_models([_status("local/smollm2", True)]) == ["local/smollm2"]
+    assert default_models([_status("local/smollm2", True), _status("fake/simulated", True)]) == ["fake/simulated"]
     assert default_models([_status("openai/gpt-4o", False)]) == []
 
 

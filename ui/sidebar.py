@@ -62,9 +62,12 @@ def build_settings() -> tuple[ProviderSettings, list[str]]:
 
 
 def default_models(statuses: list[ModelStatus]) -> list[str]:
-    """First pick: the local demo model that shows elasticity, else the scripted fake, else SmolLM2."""
+    """First pick: the local model that shows elasticity, else a scripted fake (the simulated demo when
+    test models are off), else SmolLM2."""
     ready = [s.spec for s in statuses if s.available]
-    for spec in ("local/qwen2.5-coder-1.5b", "fake/elastic", "local/smollm2"):
+    # no real model that shows the effect: the SIMULATED demo (labelled so) rather than SmolLM2, whose
+    # answers are all wrong and which ignores budgets
+    for spec in ("local/qwen2.5-coder-1.5b", "fake/elastic", SIMULATED_SPEC, "local/smollm2"):
         if spec in ready:
             return [spec]
     return ready[:1]

@@ -225,9 +225,10 @@ def routes() -> None:
             "`make install-qwen`)."
         )
         st.markdown(
-            "**Cost:** $0 per call. **Time:** about 5-20 s per call on a laptop CPU; this sweep takes "
-            "a few minutes. It shows the cut with the *plain* prompt style (on the Peyton question: ~88 "
-            "tokens for budgets 5-20, ~215 for 50 and more; vanilla CoT ~207)."
+            "**Cost:** $0 per call. **Time:** generation speed is the CPU's: on a busy 2-core server we "
+            "measured 175 s for its 207-token vanilla answer to the Peyton question and 5 s for a 5-token "
+            "one, so this sweep takes minutes there; a free modern CPU is faster. With the paper's prompt it "
+            "answers budgeted questions in a bare `[[10]]`; the *plain* prompt style shows the cut."
         )
         if qwen_installed():
             st.success(f"Installed: {QWEN_SPEC}")

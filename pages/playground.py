@@ -9,7 +9,7 @@ from tale_core.errors import TaleError
 from tale_core.providers import parse_spec, resolve
 from tale_core.providers.catalog import lookup
 from tale_core.types import GenParams
-from ui import inputs, method_cards, render, services, sidebar, validate
+from ui import exports, inputs, method_cards, render, services, sidebar, validate
 
 METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod", "constrained", "thinking", "effort")
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
@@ -211,24 +211,11 @@ if run:
 
 def summary(last: dict) -> None:
     """The table under the cards, and where the run was saved."""
-    rows = [{"model": spec, **r.to_row()} for spec, rs in last["runs"].items() for r in rs]
+    rows = exports.playground_summary(last["runs"])
     if rows:
         st.markdown("**Summary**")
-        render.rows_table(
-            rows,
-            columns=[
-                "model",
-                "spec",
-                "status",
-                "extracted",
-                "output_tokens",
-                "input_tokens",
-                "cost_usd",
-                "latency_s",
-                "cache_hit",
-            ],
-            key="pg_summary",
-        )
+        render.rows_table(rows, key="pg_summary", column_config={"Model": st.column_config.TextColumn(width="medium")})
+        exports.download_row(rows, name="playground-summary", key="pg_summary_dl", label="summary")
     services.experiment_link(last.get("experiment"))
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 from tale_core.analysis import charts
 from tale_core.experiments.benchmark import PAPER_TABLE3, PAPER_TABLE3_SOURCE, ROW_COLUMNS, paper_reference, summarize
 
-from . import fmt, render
+from . import exports, fmt, render
 
 
 def paper_row(dataset_name: str) -> tuple[str, dict]:
@@ -41,26 +41,25 @@ def table_rows(rows: Sequence[dict], dataset_name: str) -> tuple[list[dict], str
     for s in summarize(rows):
         p = paper.get(s.method)
         is_ref = s.method == "vanilla"
+        # what answers "which method?" first (visible without scrolling), the paper's figures after
         out.append(
             {
                 "Model": s.spec,
                 "Method": s.label,
                 "Accuracy (%)": None if s.accuracy is None else round(100 * s.accuracy, 1),
-                "Paper accuracy (%)": p[0] if p else None,
                 "Output tokens (mean)": None if s.avg_output_tokens is None else round(s.avg_output_tokens, 1),
-                "Paper output tokens": p[1] if p else None,
-                "Expense (USD)": s.expense_usd,
-                "Paper expense (1e-5 $)": p[2] if p else None,
                 "Tokens vs vanilla": "reference"
                 if is_ref
-                else (
-                    None if s.reduction_tokens_vs_vanilla is None else f"{-100 * s.reduction_tokens_vs_vanilla:+.0f}%"
-                ),
+                else (None if s.reduction_tokens_vs_vanilla is None else fmt.change(-s.reduction_tokens_vs_vanilla)),
                 "Accuracy vs vanilla (points)": None
                 if is_ref or s.accuracy_delta_vs_vanilla is None
                 else round(100 * s.accuracy_delta_vs_vanilla, 1),
+                "Expense (USD)": s.expense_usd,
                 "Questions": s.n,
                 "Errors": s.errors,
+                "Paper accuracy (%)": p[0] if p else None,
+                "Paper output tokens": p[1] if p else None,
+                "Paper expense (1e-5 $)": p[2] if p else None,
             }
         )
     return out, which
@@ -115,8 +114,14 @@ def results(rows: Sequence[dict], *, dataset_name: str, key: str) -> None:
     table, which = table_rows(rows, dataset_name)
     st.markdown("**Summary, like the paper's Table 3**")
     render.rows_table(
-        table, key=f"{key}_table", column_config={"Expense (USD)": st.column_config.NumberColumn(format="$%.6f")}
+        table,
+        key=f"{key}_table",
+        column_config={
+            "Model": st.column_config.TextColumn(width="medium", pinned=True),
+            "Expense (USD)": st.column_config.NumberColumn(format="$%.6f"),
+        },
     )
+    exports.download_row(table, name="benchmark-summary", key=f"{key}_summary", label="summary")
     st.caption(
         f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. The paper's expense cannot be rebuilt "
         "from list prices; ours is usage times a dated price table."

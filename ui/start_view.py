@@ -39,7 +39,8 @@ def demo_question() -> tuple[str, str]:
     return (q, gold) if q and gold else FALLBACK
 
 
-def demo_config() -> SweepConfig:
+def demo_config(*, live: bool = False) -> SweepConfig:
+    """The demo sweep; ``live`` skips the cache so every point is drawn as it arrives (classroom mode)."""
     q, gold = demo_question()
     return SweepConfig(
         question=q,
@@ -50,12 +51,13 @@ def demo_config() -> SweepConfig:
         include_reference=True,
         temperature=0.0,
         max_tokens=1024,
+        use_cache=False if live else None,
     )
 
 
-def start_demo() -> Job:
+def start_demo(*, live: bool = False) -> Job:
     """Start the simulated sweep (recorded like any sweep, titled as simulated) and remember it."""
-    config = demo_config()
+    config = demo_config(live=live)
     q, gold = demo_question()
     # the scripted model knows this question's answer, so correct / wrong follows its curve
     models = {SIMULATED_SPEC: scripted_model(SIMULATED, answers={q: gold})}

@@ -117,5 +117,5 @@ def test_classroom_mode_reveals_the_lesson_step_by_step(peyton):
     button(at, "Next ▶").click().run()
     assert button(at, "Next ▶").proto.disabled is not False
     assert at.session_state[classroom.STEP_KEY] == len(classroom.SLIDES) - 1
-    button(at, "Leave classroom mode").click().run()
+    button(at, "Exit").click().run()
     assert at.title[0].value == "Learn: token elasticity"

@@ -5,6 +5,7 @@ discuss at every step. Readable at 1280x720 from the back of a room.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import streamlit as st
@@ -109,7 +110,7 @@ def render_mode(question: str, gold: str) -> None:
     top[0].markdown(f"## {i + 1} / {len(SLIDES)} · {slide.title}")
     top[1].button("◀ Back", key="cls_back", on_click=go, args=(-1,), disabled=i == 0)
     top[2].button("Next ▶", key="cls_next", on_click=go, args=(1,), type="primary", disabled=i == len(SLIDES) - 1)
-    top[3].button("Leave classroom mode", key="cls_leave", on_click=leave)
+    top[3].button("Exit", key="cls_leave", on_click=leave, help="Leave classroom mode")
     st.progress((i + 1) / len(SLIDES))
     if i == 0:
         render.model_text(question)
@@ -138,4 +139,4 @@ def live_curve() -> None:
     job = registry().get(job.id) or job
     from .jobs import show_live
 
-    show_live(job, start_view.demo_view, watch_key=start_view.WATCH_KEY, every_s=0.5)
+    show_live(job, functools.partial(start_view.demo_view, font_size=20), watch_key=start_view.WATCH_KEY, every_s=0.5)

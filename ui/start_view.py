@@ -71,8 +71,9 @@ def demo_job() -> Job | None:
     return registry().get(st.session_state.get(DEMO_JOB_KEY))
 
 
-def demo_view(job_id: str) -> None:
-    """Progress and the curve so far (a timed fragment redraws it while the sweep runs)."""
+def demo_view(job_id: str, font_size: int | None = None) -> None:
+    """Progress and the curve so far (a timed fragment redraws it while the sweep runs); ``font_size``
+    enlarges the chart's text (classroom mode)."""
     job = registry().get(job_id)
     if job is None:
         st.info("The demo sweep is no longer in this server's memory: run it again.")
@@ -86,7 +87,10 @@ def demo_view(job_id: str) -> None:
         fig = charts.elasticity_figure(
             reports, title="Token elasticity of the SIMULATED demo model: budget asked vs tokens spent"
         )
-        fig.update_layout(height=430)
+        fig.update_layout(height=430 if font_size is None else 500)
+        if font_size is not None:
+            fig.update_layout(font=dict(size=font_size), title=dict(font=dict(size=font_size + 4)))
+            fig.update_annotations(font_size=font_size - 2)
         st.plotly_chart(fig, key="start_curve")
         if not job.running:
             for line in sweep_view.report_lines(reports):

@@ -154,10 +154,41 @@ if compare_ids:
     render.rows_table(ev.compare_rows(details), key="ex_compare")
     st.stop()
 
+
+def bulk_delete(items: list) -> None:
+    """Delete several listed experiments at once, after a confirmation that names how many."""
+    labels = ev.picker_labels(items)
+    with st.expander("Delete several experiments"):
+        chosen = st.multiselect(
+            "Experiments to delete", [e.id for e in items], key="ex_bulk_pick", format_func=lambda i: labels.get(i, i)
+        )
+        if not chosen:
+            return
+        if not st.session_state.get("ex_bulk_confirm"):
+            if st.button(f"Delete {len(chosen)} experiment(s)", key="ex_bulk_delete"):
+                st.session_state["ex_bulk_confirm"] = True
+                st.rerun()
+            return
+        st.warning(f"Delete {len(chosen)} experiment(s) and all their calls? This cannot be undone.")
+        b1, b2 = st.columns(2)
+        if b1.button("Yes, delete them", key="ex_bulk_yes", type="primary"):
+            gone = sum(1 for i in chosen if store.delete(i))
+            st.session_state.pop("ex_bulk_confirm", None)
+            st.session_state.pop("ex_bulk_pick", None)
+            st.session_state["ex_flash"] = f"Deleted {gone} experiment(s)."
+            st.rerun()
+        if b2.button("Keep them", key="ex_bulk_no"):
+            st.session_state.pop("ex_bulk_confirm", None)
+            st.rerun()
+
+
 # ---------------------------------------------------------------- the list
 flash = st.session_state.pop("ex_flash", None)
 if flash:
     st.success(flash)
+imported_id = st.session_state.pop("ex_imported", None)
+if imported_id:
+    st.page_link("pages/experiments.py", label="Open the imported experiment", query_params={"experiment": imported_id})
 f1, f2, f3 = st.columns([3, 1, 1])
 search = f1.text_input("Search titles, notes and questions", key="ex_search", placeholder="e.g. Peyton")
 kind = f2.selectbox(
@@ -206,6 +237,7 @@ else:
             st.rerun()
     for e in items:
         ev.list_row(e)
+    bulk_delete(items)
     if shown < total and st.button(f"Show {min(PAGE_SIZE, total - shown)} more", key="ex_more"):
         st.session_state["ex_shown"] = shown + PAGE_SIZE
         st.rerun()
@@ -217,10 +249,12 @@ with st.expander("Import an experiment (JSON bundle)"):
             from db.bundle import import_bundle
 
             new_id = import_bundle(up.getvalue(), store)
+            imported = store.get_experiment(new_id)
+            if not imported.title.startswith(ev.IMPORTED_PREFIX):  # told apart from its original in the list
+                store.rename(new_id, ev.IMPORTED_PREFIX + imported.title)
         except TaleError as e:
             st.error(str(e))
         else:
-            st.success("Imported.")
-            st.page_link(
-                "pages/experiments.py", label="Open the imported experiment", query_params={"experiment": new_id}
-            )
+            st.session_state["ex_flash"] = "Imported: it is at the top of the list, marked 'Imported copy'."
+            st.session_state["ex_imported"] = new_id
+            st.rerun()  # the list above shows it now

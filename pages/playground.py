@@ -9,7 +9,7 @@ from tale_core.errors import TaleError
 from tale_core.providers import parse_spec, resolve
 from tale_core.providers.catalog import lookup
 from tale_core.types import GenParams
-from ui import exports, inputs, method_cards, render, services, sidebar, validate
+from ui import exports, inputs, method_cards, render, services, sidebar, titles, validate
 
 METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod", "constrained", "thinking", "effort")
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
@@ -155,7 +155,11 @@ if run:
         params = GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=int(seed))
         recorder = services.start_experiment(
             "playground",
-            question.strip()[:80],
+            titles.run_title(
+                "Playground",
+                question,
+                f"{len(specs)} method{'s' if len(specs) != 1 else ''} · {titles.models_word(sb.models)}",
+            ),
             {
                 "question": question.strip(),
                 "gold": gold.strip() or None,

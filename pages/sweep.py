@@ -7,7 +7,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from ui import fmt, inputs, jobs, render, services, sidebar, sweep_job, sweep_view, validate
+from ui import fmt, inputs, jobs, render, services, sidebar, sweep_job, sweep_view, titles, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -204,7 +204,11 @@ elif problems:
 
 if start and config is not None:
     try:
-        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}")
+        settings = (
+            f"{len(config.budgets)} budgets {min(config.budgets)}-{max(config.budgets)} · "
+            f"{titles.models_word(config.models)}"
+        )
+        job = sweep_job.start_sweep(config, models, title=titles.run_title("Sweep", config.question, settings))
     except TaleError as e:
         st.error(str(e))
     else:

@@ -12,7 +12,7 @@ import streamlit as st
 from tale_core.analysis import charts
 from tale_core.analysis.elasticity import analyze
 
-from . import fmt, rebuild, render
+from . import fmt, rebuild, render, titles
 
 KIND_LABELS = {
     "playground": "Playground",
@@ -43,6 +43,10 @@ CALL_COLUMNS = [
 #: the page whose ``?experiment=<id>`` shows an experiment of each kind with its charts (a Playground
 #: run has no page of its own: the Experiments page shows its answers)
 SHARE_PATH = {"sweep": "sweep", "search": "search", "benchmark": "benchmark", "playground": "experiments"}
+
+
+#: the title mark of an experiment imported from a bundle (the original may be in the same list)
+IMPORTED_PREFIX = "Imported copy: "
 
 
 def share_url_for(kind: str, experiment_id: str) -> str:
@@ -152,7 +156,7 @@ def sweep_overlay(details: Sequence[Any]) -> Any | None:
         if d.kind != "sweep":
             continue
         for spec, rep in analyze(rebuild.sweep_cells(d.records)).items():
-            reports.append(dataclasses.replace(rep, spec=f"{spec} · {d.title[:30]} ({d.id[:6]})"))
+            reports.append(dataclasses.replace(rep, spec=f"{spec} · {titles.clip(d.title, 44)} ({d.id[:6]})"))
     if not reports:
         return None
     fig = charts.elasticity_figure(reports, title="Sweeps compared: budget asked vs tokens spent")

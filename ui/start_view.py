@@ -87,7 +87,7 @@ def demo_view(job_id: str, font_size: int | None = None) -> None:
         fig = charts.elasticity_figure(
             reports, title="Token elasticity of the SIMULATED demo model: budget asked vs tokens spent"
         )
-        fig.update_layout(height=430 if font_size is None else 500)
+        fig.update_layout(height=430 if font_size is None else 390)
         if font_size is not None:
             fig.update_layout(font=dict(size=font_size), title=dict(font=dict(size=font_size + 4)))
             fig.update_annotations(font_size=font_size - 2)

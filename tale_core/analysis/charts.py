@@ -275,10 +275,15 @@ def elasticity_figure(
                 text=note,
                 showarrow=True,
                 arrowhead=2,
-                ax=30,
-                ay=-40,
+                # below and to the right: the sweet spot is the curve's lowest correct point, so the space
+                # under it to the right holds no points (above-left it printed over the descending curve)
+                ax=40,
+                ay=48,
+                xanchor="left",
                 font=dict(size=12, color="#333"),
-                bgcolor="rgba(255,255,255,0.8)",
+                bgcolor="rgba(255,255,255,0.88)",
+                bordercolor=GUIDE,
+                borderwidth=1,
             )
         region = _get(rep, "elastic_region")
         if region:

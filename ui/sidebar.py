@@ -14,7 +14,7 @@ from tale_core.providers import ModelStatus, list_models
 from tale_core.providers.scripted import SIMULATED_SPEC
 from tale_core.settings import Endpoint, ProviderSettings
 
-from . import fmt, keys, services
+from . import fmt, keys, prices, services
 from .state import spend_meter
 
 MODELS_KEY = "models"
@@ -212,6 +212,7 @@ def render_sidebar() -> SidebarState:
     ready, warnings = _model_picker(statuses)
     _key_inputs()
     _endpoint_form()
+    prices.editor(statuses)  # also loads the saved prices for this run
     slot = st.sidebar.empty()
     _draw_spend(slot)
     state = SidebarState(

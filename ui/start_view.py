@@ -91,6 +91,9 @@ def demo_view(job_id: str, font_size: int | None = None) -> None:
         if font_size is not None:
             fig.update_layout(font=dict(size=font_size), title=dict(font=dict(size=font_size + 4)))
             fig.update_annotations(font_size=font_size - 2)
+            for axis in (fig.update_xaxes, fig.update_yaxes):  # the theme's own axis fonts are small
+                axis(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
+            fig.update_layout(legend=dict(font=dict(size=font_size - 4)))
         st.plotly_chart(fig, key="start_curve")
         if not job.running:
             for line in sweep_view.report_lines(reports):

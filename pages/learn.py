@@ -24,6 +24,9 @@ if example is None:
 question, gold = str(example["question"]), str(example.get("answer", ""))
 
 if st.query_params.get("classroom"):
+    # pinned in the address bar: a link to the page already shown leaves it out, and the next click's
+    # rerun would drop back to the normal page (as services.linked_experiment_id does for ?experiment=)
+    st.query_params["classroom"] = "1"
     classroom.render_mode(question, gold)
     st.stop()
 

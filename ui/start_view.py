@@ -93,7 +93,19 @@ def demo_view(job_id: str, font_size: int | None = None) -> None:
             fig.update_annotations(font_size=font_size - 2)
             for axis in (fig.update_xaxes, fig.update_yaxes):  # the theme's own axis fonts are small
                 axis(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
-            fig.update_layout(legend=dict(font=dict(size=font_size - 4)))
+            # inside the plot, top left (above the curve's left end): below it, it ran into the axis title
+            fig.update_layout(
+                legend=dict(
+                    font=dict(size=font_size - 5),
+                    orientation="v",
+                    x=0.01,
+                    xanchor="left",
+                    y=0.99,
+                    yanchor="top",
+                    bgcolor="rgba(255,255,255,0.75)",
+                ),
+                margin=dict(b=60),
+            )
         st.plotly_chart(fig, key="start_curve")
         if not job.running:
             for line in sweep_view.report_lines(reports):

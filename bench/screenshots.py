@@ -177,7 +177,9 @@ def experiments(page, base: str, out: Path) -> None:
 
     page.goto(f"{base}/experiments")
     page.get_by_role("heading", name="Experiments").wait_for(timeout=LONG_MS)
+    page.get_by_text("newest first").wait_for(timeout=LONG_MS)
     wait_idle(page)
+    page.wait_for_timeout(1000)  # the list's widgets paint after the script ends (skeletons otherwise)
     _shot(page, out, "experiments")
 
 

@@ -102,7 +102,7 @@ def unique_ids(ids: Sequence[str]) -> list[str]:
 def list_row(e: Any) -> None:
     """One experiment in the history list: title link, kind, status, models, calls and cost."""
     with st.container(border=True):
-        c1, c2 = st.columns([4, 2], vertical_alignment="center")
+        c1, c2 = st.columns([6, 1], vertical_alignment="center")  # room for titles that tell runs apart
         c1.page_link("pages/experiments.py", label=render.md_escape(e.title), query_params={"experiment": e.id})
         with c2:
             st.badge(e.status.capitalize(), color=STATUS_COLORS.get(e.status, "gray"))

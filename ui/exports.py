@@ -77,13 +77,29 @@ def playground_summary(runs: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def download_row(rows: Sequence[dict[str, Any]] | pd.DataFrame, *, name: str, key: str, label: str = "table") -> None:
-    """Three download buttons side by side: the table as CSV, Markdown and LaTeX."""
+def download_row(
+    rows: Sequence[dict[str, Any]] | pd.DataFrame, *, name: str, key: str, label: str = "table", csv: bool = True
+) -> None:
+    """Download buttons side by side: the table as CSV (unless the page offers its own), Markdown and LaTeX."""
     if frame(rows).empty:
         return
-    c1, c2, c3, _ = st.columns([1, 1, 1, 2])
-    c1.download_button(
-        f"{label.capitalize()} as CSV", to_csv(rows), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv"
+    cols = st.columns([1, 1, 1, 2])
+    if csv:
+        cols[0].download_button(
+            f"{label.capitalize()} as CSV", to_csv(rows), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv"
+        )
+    md, tex = (cols[1], cols[2]) if csv else (cols[0], cols[1])
+    md.download_button(
+        f"{label.capitalize()} as Markdown" if not csv else "Markdown",
+        to_markdown(rows),
+        file_name=f"{name}.md",
+        mime="text/markdown",
+        key=f"{key}_md",
     )
-    c2.download_button("Markdown", to_markdown(rows), file_name=f"{name}.md", mime="text/markdown", key=f"{key}_md")
-    c3.download_button("LaTeX", to_latex(rows), file_name=f"{name}.tex", mime="application/x-tex", key=f"{key}_tex")
+    tex.download_button(
+        f"{label.capitalize()} as LaTeX" if not csv else "LaTeX",
+        to_latex(rows),
+        file_name=f"{name}.tex",
+        mime="application/x-tex",
+        key=f"{key}_tex",
+    )

@@ -85,6 +85,8 @@ class _Run:
         self.sink = getattr(self.rec, "sink", None)
         cache = getattr(self.rec, "cache", None) if self.rec is not None else None
         self.cache = cache if cache is not None else MemoryCache()
+        #: True when the recorder could not store every finished call (the run then exits non-zero)
+        self.lost_calls = False
 
     @property
     def experiment_id(self) -> str | None:
@@ -94,7 +96,10 @@ class _Run:
         """Close the recorded experiment with the store's status for the engine's (the summary keeps the
         engine's own status, e.g. ``spend_cap``)."""
         if self.rec is not None:
-            self.rec.finish(store_status(status), summary)
+            stored = self.rec.finish(store_status(status), summary)
+            if stored == FAILED and store_status(status) != FAILED:  # finished calls the store could not keep
+                self.lost_calls = True
+                print(f"error: experiment {self.rec.id}: some finished calls could not be stored", file=sys.stderr)
 
     def __enter__(self) -> _Run:
         return self
@@ -147,9 +152,10 @@ def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> str:
     return "\n".join("  ".join(c[i].ljust(widths[i]) for i in range(len(cols))).rstrip() for c in cells)
 
 
-def _exit_code(status: str) -> int:
-    """0, or 1 when every cell of the run failed (the output still shows each error)."""
-    return 1 if status == FAILED else 0
+def _exit_code(status: str, run: _Run | None = None) -> int:
+    """0, or 1 when every cell of the run failed or a finished call could not be stored (the output still
+    shows each result and error)."""
+    return 1 if status == FAILED or (run is not None and run.lost_calls) else 0
 
 
 def _emit(obj: dict[str, Any], text: str, as_json: bool) -> None:
@@ -239,7 +245,7 @@ def sweep_into(
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
     _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id), as_json)
-    return _exit_code(outcome.status)
+    return _exit_code(outcome.status, run)
 
 
 def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
@@ -266,6 +272,7 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
                 else ""
             )
             + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else "")
+            + (f"; cliff: wrong at budget {a['cliff'][0]}" if a.get("cliff") else "")
         )
         lines += [f"  note: {n}" for n in a.get("notes") or ()]
     lines.append(f"status {outcome.status}, {outcome.errors} error(s), spent {_money(outcome.spent_usd)}")
@@ -343,7 +350,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         "experiment_id": run.experiment_id,
     }
     _emit(obj, _search_text(obj), args.json)
-    return _exit_code(out.status)
+    return _exit_code(out.status, run)
 
 
 def _search_text(obj: dict[str, Any]) -> str:
@@ -498,34 +505,56 @@ def bench_into(
     if with_rows:
         obj["rows"] = rows
     _emit(obj, _bench_text(obj), as_json)
-    return _exit_code(out.status)
+    return _exit_code(out.status, run)
+
+
+def _ci_text(value: Any, ci: Any, scale: float = 1.0, digits: int = 1, suffix: str = "") -> str | None:
+    """``"72.0% [61.2, 80.9]"``: a value with its 95% interval (none shown when there is none)."""
+    if value is None:
+        return None
+    text = f"{scale * value:.{digits}f}{suffix}"
+    if ci and ci[0] is not None and ci[1] is not None:
+        text += f" [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+    return text
 
 
 def _bench_text(obj: dict[str, Any]) -> str:
     rows = [
         dict(
             s,
-            accuracy=None if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%",
-            reduction=None
-            if s["reduction_tokens_vs_vanilla"] is None
-            else f"{100 * s['reduction_tokens_vs_vanilla']:.1f}%",
+            n=f"{s.get('n_questions') or s['n']}x{s.get('repeats') or 1}",
+            accuracy=_ci_text(s["accuracy"], s.get("accuracy_ci"), 100, 1, "%"),
+            answer=_ci_text(s["avg_output_tokens"], s.get("avg_output_tokens_ci")),
+            estimator=None if s.get("estimator_tokens") is None else f"{s['estimator_tokens']:.1f}",
+            total=_ci_text(s.get("total_tokens"), s.get("total_tokens_ci")),
+            reduction="reference"
+            if s["method"] == "vanilla"
+            else _ci_text(s["reduction_tokens_vs_vanilla"], s.get("reduction_vs_vanilla_ci"), 100, 1, "%"),
+            mcnemar=None if s.get("mcnemar_p") is None else f"{s['mcnemar_p']:.3g}",
         )
         for s in obj["summary"]
     ]
     cols = [
         ("spec", "model"),
         ("method", "method"),
-        ("n", "n"),
-        ("accuracy", "accuracy"),
-        ("avg_output_tokens", "avg out tokens"),
-        ("reduction", "vs vanilla"),
-        ("expense_usd", "expense"),
+        ("n", "questions x repeats"),
+        ("accuracy", "accuracy [95% CI]"),
+        ("answer", "answer tokens [95% CI]"),
+        ("estimator", "estimator tokens"),
+        ("total", "total tokens [95% CI]"),
+        ("reduction", "answer tokens vs vanilla [95% CI]"),
+        ("mcnemar", "McNemar p"),
+        ("expense_usd", "expense (both calls)"),
+        ("hedged", "hedged"),
         ("no_answer", "no answer"),
         ("errors", "errors"),
     ]
     lines = [
         f"{obj['dataset']}: {obj['items']} question(s), status {obj['status']}, {obj['elapsed_s']:.1f} s",
         _table(rows, cols),
+        "answer tokens: the answer call only (the paper's convention); total: answer + TALE-EP's estimate "
+        "call; intervals: 95%, accuracy Wilson (bootstrap over questions with repeats), tokens bootstrap, "
+        "reduction paired bootstrap over questions; McNemar: exact test on the same questions.",
     ]
     lines += [f"note: {n}" for n in obj.get("notes") or ()]
     if obj.get("rows_csv"):

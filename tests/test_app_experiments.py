@@ -126,7 +126,7 @@ def test_bulk_delete_asks_once_and_deletes_the_chosen(fake_env):
     button(at, "Yes, delete them").click().run()
     no_exception(at)
     assert store.count_experiments() == 1 and store.exists(c) and not store.exists(a)
-    assert any("Deleted 2 experiment(s)." in s.value for s in at.success)
+    assert any("Deleted 2 experiment(s)." in unescape(s.value) for s in at.success)
 
 
 def test_importing_garbage_is_refused_in_words(fake_env):

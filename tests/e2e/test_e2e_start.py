@@ -34,6 +34,7 @@ def test_fresh_visitor_without_a_key_sees_an_elasticity_curve_within_30_s(tmp_pa
         assert curve["x"] == BUDGETS
         spent = dict(zip(curve["x"], curve["y"]))
         assert spent[10] > spent[50] < spent[400], spent  # the curve bends back up: elasticity
+        print(f"curve drawn {elapsed:.1f} s after opening the app ({width}x{height}, {theme})")
         assert elapsed < 30, f"the curve took {elapsed:.1f} s"
         wait_idle(page)
         page.locator("[data-testid='stPlotlyChart']").first.scroll_into_view_if_needed()

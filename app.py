@@ -19,7 +19,8 @@ keep_legacy_pages_mode_off()
 st.set_page_config(page_title="TALE Explorer", layout="wide")
 
 PAGES = [
-    st.Page("pages/playground.py", title="Playground", default=True),
+    st.Page("pages/start.py", title="Start here", default=True),
+    st.Page("pages/playground.py", title="Playground"),
     st.Page("pages/sweep.py", title="Elasticity sweep"),
     st.Page("pages/search.py", title="Budget search"),
     st.Page("pages/benchmark.py", title="Benchmark"),

@@ -9,7 +9,19 @@ from tale_core.errors import TaleError
 from tale_core.experiments.playground import PlaygroundConfig
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import hosted, inputs, method_cards, method_picker, playground_job, render, services, sidebar, validate
+from ui import (
+    exports,
+    hosted,
+    inputs,
+    method_cards,
+    method_picker,
+    playground_job,
+    render,
+    services,
+    sidebar,
+    titles,
+    validate,
+)
 
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
 RESULTS_KEY = "pg_results"
@@ -91,7 +103,12 @@ if run:
             prompt_style=prompt_style,
         )
         # a click during streaming interrupts this script run: the experiment is then closed as cancelled
-        with playground_job.recording(config, question.strip()[:80]) as rec:
+        title = titles.run_title(
+            "Playground",
+            question,
+            f"{len(specs)} method{'s' if len(specs) != 1 else ''} · {titles.models_word(sb.models)}",
+        )
+        with playground_job.recording(config, title) as rec:
             for spec in sb.models:
                 st.subheader(render.md_escape(spec))
                 slots = method_cards.card_grid([m.label for m in specs], per_row=per_row(len(specs)))
@@ -117,24 +134,11 @@ if run:
 
 def summary(last: dict) -> None:
     """The table under the cards, and where the run was saved."""
-    rows = [{"model": spec, **r.to_row()} for spec, rs in last["runs"].items() for r in rs]
+    rows = exports.playground_summary(last["runs"])
     if rows:
         st.markdown("**Summary**")
-        render.rows_table(
-            rows,
-            columns=[
-                "model",
-                "spec",
-                "status",
-                "extracted",
-                "output_tokens",
-                "input_tokens",
-                "cost_usd",
-                "latency_s",
-                "cache_hit",
-            ],
-            key="pg_summary",
-        )
+        render.rows_table(rows, key="pg_summary", column_config={"Model": st.column_config.TextColumn(width="medium")})
+        exports.download_row(rows, name="playground-summary", key="pg_summary_dl", label="summary")
     services.experiment_link(last.get("experiment"))
 
 

@@ -10,7 +10,7 @@ from tale_core.engine.method_registry import get_method
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from ui import fmt, hosted, inputs, render, services, sidebar, stored, sweep_job, sweep_view, validate
+from ui import fmt, hosted, inputs, jobs, render, services, sidebar, stored, sweep_job, sweep_view, titles, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 #: how the page names the built-in ways of giving a budget (other sweepable methods show their label)
@@ -30,6 +30,11 @@ st.caption(
 
 sb = sidebar.current()
 experiment_id = services.linked_experiment_id()
+if not experiment_id:  # back from another page: reattach the sweep this session started
+    mine = jobs.session_job("sweep")
+    if mine is not None:
+        experiment_id = mine.id
+        st.query_params["experiment"] = mine.id
 
 
 # ---------------------------------------------------------------- one sweep (live or stored)
@@ -64,8 +69,16 @@ def job_view(job_id: str) -> None:
     rerun_when_finished(job, "sw_watching")
 
 
+def new_sweep() -> None:
+    """Back to the form, filled with the settings of the sweep just shown (to change one and go again)."""
+    services.forget_linked_experiment()
+    job = jobs.forget_session_job("sweep") or registry().get(experiment_id)
+    if job is not None:
+        sweep_view.restore_form("sw", job.config)
+
+
 if experiment_id:
-    st.button("New sweep", on_click=services.forget_linked_experiment)
+    st.button("New sweep", on_click=new_sweep)
     job = registry().get(experiment_id)
     if job is not None:
         show_job_header(job.title, job.config)
@@ -198,11 +211,18 @@ if (
 ):
     try:
         config = dataclasses.replace(config, spend_cap_usd=permit.clamp(config.spend_cap_usd))
-        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}", validated=True)
+        settings = (
+            f"{len(config.budgets)} budgets {min(config.budgets)}-{max(config.budgets)} · "
+            f"{titles.models_word(config.models)}"
+        )
+        job = sweep_job.start_sweep(
+            config, models, title=titles.run_title("Sweep", config.question, settings), validated=True
+        )
     except TaleError as e:
         st.error(render.md_text(str(e)))
     else:
         st.session_state["sw_watching"] = job.id
+        jobs.remember_session_job("sweep", job.id)
         st.query_params["experiment"] = job.id
         st.rerun()
 

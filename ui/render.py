@@ -76,6 +76,9 @@ def estimate_note(result: Any) -> str | None:
         return None
     parsed = est.get("parsed")
     status = est.get("status")
+    if status == "error":  # the estimator call itself failed (rate limit, timeout...): an error, not an estimate
+        why = error_text(getattr(result, "error", None)) or "no reason given"
+        return f"The budget estimate call failed ({why}), so TALE-EP made no answer call."
     if status == "ok" and parsed is not None:
         return f"Estimated budget: {parsed} tokens"
     raw = (est.get("raw") or "").strip().replace("\n", " ")

@@ -154,9 +154,29 @@ def price_table_version(at: datetime | date | None = None) -> str:
     return f"genai-prices {_package_version()} data {latest.isoformat() if latest else 'undated'}"
 
 
+#: prices the app's users saved (per model, dated): consulted after a call's explicit ``overrides`` and
+#: before the built-in table, so previews, caps, costs and exports all use them; see set_user_prices
+_user_prices: PriceOverrides = {}
+
+
+def set_user_prices(prices: PriceOverrides) -> None:
+    """Replace the process-wide user prices (the app loads them from its data folder on every run)."""
+    global _user_prices
+    _user_prices = dict(prices)
+
+
+def user_prices() -> PriceOverrides:
+    return dict(_user_prices)
+
+
 def _override_for(spec: str, provider: str, overrides: PriceOverrides | None) -> Price | None:
-    if not overrides:
-        return None
+    found = _lookup_override(spec, provider, overrides) if overrides else None
+    if found is None and _user_prices:
+        found = _lookup_override(spec, provider, _user_prices)
+    return found
+
+
+def _lookup_override(spec: str, provider: str, overrides: PriceOverrides) -> Price | None:
     found = overrides.get(spec) or overrides.get(f"{provider}/*")
     if found is not None and not isinstance(found, Price):
         found = Price.from_dict(found) if isinstance(found, dict) else None

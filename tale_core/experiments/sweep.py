@@ -377,7 +377,10 @@ def preview_cost(
     if not all(r["exact_tokens"] for r in per_model.values()):
         notes.append("Input tokens of some models are estimated with a generic tokenizer.")
     if unpriced:
-        notes.append(f"No known price for {', '.join(unpriced)}: add a price override to estimate its cost.")
+        notes.append(
+            f"No known price for {', '.join(unpriced)}: set its price under 'Prices per model' in the sidebar "
+            "to estimate its cost."
+        )
     if n_cached:
         notes.append(f"{n_cached} call(s) are already in the cache and cost nothing.")
     return CostPreview(

@@ -119,6 +119,28 @@ _ELASTIC_POINTS = (
     (258, 258),
 )
 
+# the always-available demo: the paper's shape with the irregularities of a measured curve (it is
+# still scripted, and every place that offers it says "simulated")
+SIMULATED = "simulated"
+SIMULATED_SPEC = f"{PROVIDER}/{SIMULATED}"
+_SIMULATED_POINTS = (
+    (1, 183),
+    (5, 171),
+    (10, 159),
+    (15, 143),
+    (20, 127),
+    (30, 104),
+    (40, 93),
+    (50, 87),
+    (60, 90),
+    (75, 99),
+    (100, 121),
+    (150, 164),
+    (200, 203),
+    (300, 249),
+    (400, 262),
+)
+
 SCRIPTED_CURVES: dict[str, Curve] = {
     c.name: c
     for c in (
@@ -159,6 +181,18 @@ SCRIPTED_CURVES: dict[str, Curve] = {
             fail_every=3,
         ),
         Curve("error", "Every call fails with a rate-limit error.", always_error=True),
+        Curve(
+            SIMULATED,
+            "SIMULATED demo model (no language model is called): scripted token counts shaped like the "
+            "paper's GPT-4o-mini curve (vanilla 265, budget 50 -> 87, budget 10 -> 159); wrong below budget 10.",
+            vanilla_tokens=265,
+            direct_tokens=14,
+            points=_SIMULATED_POINTS,
+            fail_below=10,
+            estimate_text="Budget: [[62]]",
+            latency=0.35,
+            max_concurrency=3,
+        ),
         Curve(
             "bad-estimator",
             "Like elastic but its budget estimate is unparseable.",
@@ -354,10 +388,23 @@ def fake_models_enabled(env: Mapping[str, str] | None = None) -> bool:
 
 
 def _listed(settings: ProviderSettings) -> list[ModelInfo]:
+    # the simulated demo is always offered (no key, no download), labelled as simulated everywhere
+    demo = ModelInfo(
+        PROVIDER,
+        SIMULATED,
+        "Simulated demo model (not a real LLM)",
+        8192,
+        4096,
+        note="SIMULATED: scripted token counts shaped like the TALE paper's curve; no model is called.",
+    )
     if not fake_models_enabled(settings.env):
-        return []
+        return [demo]
     note = "Simulated model for tests and offline demos."
-    return [ModelInfo(PROVIDER, name, f"Scripted fake: {name}", 8192, 4096, note=note) for name in SCRIPTED_CURVES]
+    return [demo] + [
+        ModelInfo(PROVIDER, name, f"Scripted fake: {name}", 8192, 4096, note=note)
+        for name in SCRIPTED_CURVES
+        if name != SIMULATED
+    ]
 
 
 register_provider(

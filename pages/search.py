@@ -15,8 +15,9 @@ LIVE_EVERY_S = 1.0
 st.title("Budget search")
 st.caption(
     "Find the smallest token budget that still gets the right answer. The paper's search halves the "
-    "budget while the answer stays correct and shorter. Ours scans down in big steps, then narrows in "
-    "on the cheapest correct budget. Both start from one vanilla CoT answer."
+    "budget while the answer stays correct and shorter. Ours replays those halvings (so it never ends "
+    "dearer than the paper's), then spends a few more calls looking past bumps and narrowing in on the "
+    "cheapest correct budget. Both start from one vanilla CoT answer."
 )
 
 sb = sidebar.current()
@@ -84,7 +85,14 @@ algorithms = (
 )
 with st.expander("More settings"):
     m1, m2, m3 = st.columns(3)
-    max_calls = m1.number_input("Max calls (bracketing search)", min_value=2, max_value=30, value=8, key="se_max_calls")
+    max_calls = m1.number_input(
+        "Max calls (bracketing search)",
+        min_value=2,
+        max_value=30,
+        value=8,
+        key="se_max_calls",
+        help="Caps the calls after the paper's halving chain, which always runs to its end.",
+    )
     max_tokens = m2.number_input(
         "Max output tokens", min_value=16, max_value=64_000, value=1024, step=64, key="se_max_tokens"
     )

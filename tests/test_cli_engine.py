@@ -225,7 +225,7 @@ def test_bench_text_output(capsys):
         cli.main(["bench", "--dataset", "samples", "--limit", "1", "--methods", "vanilla", "--model", "fake/flat"]) == 0
     )
     out = capsys.readouterr().out
-    assert "fake/flat" in out and "avg out tokens" in out
+    assert "fake/flat" in out and "answer tokens [95% CI]" in out and "McNemar p" in out
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ STATUS_BADGE = {
     "correct": ("Correct", "green"),
     "wrong": ("Wrong", "red"),
     "no_answer": ("No answer", "orange"),
+    "hedged": ("Hedged", "orange"),
     "ungraded": ("Not graded", "gray"),
     "error": ("Error", "red"),
     "running": ("Running", "blue"),
@@ -22,7 +23,7 @@ STATUS_BADGE = {
 
 
 def status_badge(status: str, container: Any = None) -> None:
-    """A coloured badge: correct / wrong / no answer / not graded / error."""
+    """A coloured badge: correct / wrong / no answer / hedged / not graded / error."""
     label, color = STATUS_BADGE.get(status, (status.replace("_", " ").capitalize(), "gray"))
     (container or st).badge(label, color=color)
 

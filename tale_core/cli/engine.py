@@ -266,6 +266,7 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
                 else ""
             )
             + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else "")
+            + (f"; cliff: wrong at budget {a['cliff'][0]}" if a.get("cliff") else "")
         )
         lines += [f"  note: {n}" for n in a.get("notes") or ()]
     lines.append(f"status {outcome.status}, {outcome.errors} error(s), spent {_money(outcome.spent_usd)}")
@@ -501,31 +502,53 @@ def bench_into(
     return _exit_code(out.status)
 
 
+def _ci_text(value: Any, ci: Any, scale: float = 1.0, digits: int = 1, suffix: str = "") -> str | None:
+    """``"72.0% [61.2, 80.9]"``: a value with its 95% interval (none shown when there is none)."""
+    if value is None:
+        return None
+    text = f"{scale * value:.{digits}f}{suffix}"
+    if ci and ci[0] is not None and ci[1] is not None:
+        text += f" [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+    return text
+
+
 def _bench_text(obj: dict[str, Any]) -> str:
     rows = [
         dict(
             s,
-            accuracy=None if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%",
-            reduction=None
-            if s["reduction_tokens_vs_vanilla"] is None
-            else f"{100 * s['reduction_tokens_vs_vanilla']:.1f}%",
+            n=f"{s.get('n_questions') or s['n']}x{s.get('repeats') or 1}",
+            accuracy=_ci_text(s["accuracy"], s.get("accuracy_ci"), 100, 1, "%"),
+            answer=_ci_text(s["avg_output_tokens"], s.get("avg_output_tokens_ci")),
+            estimator=None if s.get("estimator_tokens") is None else f"{s['estimator_tokens']:.1f}",
+            total=_ci_text(s.get("total_tokens"), s.get("total_tokens_ci")),
+            reduction="reference"
+            if s["method"] == "vanilla"
+            else _ci_text(s["reduction_tokens_vs_vanilla"], s.get("reduction_vs_vanilla_ci"), 100, 1, "%"),
+            mcnemar=None if s.get("mcnemar_p") is None else f"{s['mcnemar_p']:.3g}",
         )
         for s in obj["summary"]
     ]
     cols = [
         ("spec", "model"),
         ("method", "method"),
-        ("n", "n"),
-        ("accuracy", "accuracy"),
-        ("avg_output_tokens", "avg out tokens"),
-        ("reduction", "vs vanilla"),
-        ("expense_usd", "expense"),
+        ("n", "questions x repeats"),
+        ("accuracy", "accuracy [95% CI]"),
+        ("answer", "answer tokens [95% CI]"),
+        ("estimator", "estimator tokens"),
+        ("total", "total tokens [95% CI]"),
+        ("reduction", "answer tokens vs vanilla [95% CI]"),
+        ("mcnemar", "McNemar p"),
+        ("expense_usd", "expense (both calls)"),
+        ("hedged", "hedged"),
         ("no_answer", "no answer"),
         ("errors", "errors"),
     ]
     lines = [
         f"{obj['dataset']}: {obj['items']} question(s), status {obj['status']}, {obj['elapsed_s']:.1f} s",
         _table(rows, cols),
+        "answer tokens: the answer call only (the paper's convention); total: answer + TALE-EP's estimate "
+        "call; intervals: 95%, accuracy Wilson (bootstrap over questions with repeats), tokens bootstrap, "
+        "reduction paired bootstrap over questions; McNemar: exact test on the same questions.",
     ]
     lines += [f"note: {n}" for n in obj.get("notes") or ()]
     if obj.get("rows_csv"):

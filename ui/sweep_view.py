@@ -9,6 +9,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from tale_core.analysis import charts
@@ -124,10 +125,12 @@ def results(cells: list[SweepCell], *, key: str, version: tuple | None = None) -
         return
     reports, raw, elasticity_fig, acc_cost_fig = _figures(cells, version)
     raw = [dict(r) for r in raw]  # the table below edits its rows
-    st.plotly_chart(elasticity_fig, key=f"{key}_elasticity")
+    # the memoized figures are shared by every session: each draw gets its own copy (plotly_chart changes
+    # the figure it is given, and a figure drawn by one session drew nothing in another)
+    st.plotly_chart(go.Figure(elasticity_fig), key=f"{key}_elasticity")
     for line in report_lines(reports):
         st.markdown(line)
-    st.plotly_chart(acc_cost_fig, key=f"{key}_acc_cost")
+    st.plotly_chart(go.Figure(acc_cost_fig), key=f"{key}_acc_cost")
     with st.expander(f"All {len(cells)} cells", expanded=False):
         rows = sorted(raw, key=lambda r: (r["spec"], r["budget"] is not None, r["budget"] or 0, r["repeat"]))
         for r in rows:

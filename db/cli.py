@@ -242,5 +242,10 @@ def _factory(kind: str, title: str, config: dict | None = None):
     return recorder_factory(kind, title, config)
 
 
+def _load_experiment(experiment_id: str) -> dict:
+    return _store().get_experiment(experiment_id, with_calls=False).to_dict(with_calls=False)
+
+
 core_cli.add_extension(register)
 core_cli.set_recorder_factory(_factory)
+core_cli.set_experiment_loader(_load_experiment)

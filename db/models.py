@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-KINDS = ("playground", "sweep", "search", "benchmark")
+KINDS = ("playground", "sweep", "search", "benchmark", "search-dataset")
 STATUSES = ("running", "done", "cancelled", "failed")
 
 # named constraints keep alembic's SQLite batch mode (table copy) able to find them again

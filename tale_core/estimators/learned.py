@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -201,6 +202,11 @@ def default_name(model_spec: str, search_experiment_id: str | None) -> str:
     safe = re.sub(r"[^A-Za-z0-9.-]+", "_", model_spec).strip("_") or "model"
     exp = re.sub(r"[^A-Za-z0-9]+", "", search_experiment_id or "")[:8] or "adhoc"
     return f"{safe}__{exp}__v{ARTIFACT_VERSION}"
+
+
+def estimators_dir() -> Path:
+    """Where learned estimators are saved: ``$TALE_ESTIMATORS_DIR`` or ``<data dir>/estimators``."""
+    return Path(os.environ.get("TALE_ESTIMATORS_DIR") or Path(os.environ.get("TALE_DATA_DIR", "data")) / "estimators")
 
 
 def list_saved(directory: str | Path) -> list[LearnedEstimator]:

@@ -1,5 +1,8 @@
 """Search the optimal budget of every question of a dataset (TALE-PT's first step), as one experiment.
 
+A planner on :mod:`tale_core.experiments.search_plan` (which runs on the engine's one runner) that keeps, per
+question, what budget estimators and TALE-PT need.
+
 For each question: one vanilla CoT call; a question vanilla CoT answers wrongly is skipped, as in the
 paper; otherwise the chosen search (the paper's halving or our bracketing search,
 :mod:`tale_core.experiments.search`) finds the budget with the fewest spent tokens that still answers
@@ -25,6 +28,7 @@ from typing import Any
 
 from tale_core.errors import TaleError
 from tale_core.experiments.search import ALGORITHMS, BRACKET, PAPER, Probe, SearchResult
+from tale_core.experiments.search_plan import SearchConfig, SearchQuestion, run_search
 from tale_core.protocols import CallRecord, CallSink
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams
@@ -94,18 +98,26 @@ def cell_id(spec: str, question_id: str) -> str:
 
 
 class _Collect:
-    """Tags every record with the question's cell id, passes it on to ``sink`` and keeps it (answer texts)."""
+    """Tags every record with its question's cell id, passes it on to ``sink`` and keeps it by question
+    (for the answer texts). Called from the runner's worker threads."""
 
-    def __init__(self, sink: CallSink | None, cell: str) -> None:
+    def __init__(self, sink: CallSink | None, spec: str) -> None:
         self.sink = sink
-        self.cell = cell
-        self.records: list[CallRecord] = []
+        self.spec = spec
+        self.lock = threading.Lock()
+        self.records: dict[str, list[CallRecord]] = {}
 
     def on_call(self, record: CallRecord) -> None:
-        record.extra.setdefault("cell", self.cell)
-        self.records.append(record)
+        qid = str(record.question_id)
+        record.extra.setdefault("cell", cell_id(self.spec, qid))
+        with self.lock:
+            self.records.setdefault(qid, []).append(record)
         if self.sink is not None:
             self.sink.on_call(record)
+
+    def of(self, qid: str) -> list[CallRecord]:
+        with self.lock:
+            return list(self.records.get(qid, []))
 
 
 def _text(records: Sequence[CallRecord], *, role: str, budget: int | None) -> str:
@@ -166,45 +178,61 @@ def search_dataset(
     skip: set[str] | None = None,
     cancel: threading.Event | None = None,
     on_question: Callable[[QuestionSearch], None] | None = None,
-    search_options: Mapping[str, Any] | None = None,
+    spend_cap_usd: float | None = None,
+    max_calls: int = 8,
 ) -> DatasetSearch:
-    """Search every item (``id``, ``question``, ``answer``, optional ``choices``); see the module docstring."""
+    """Search every item (``id``, ``question``, ``answer``, optional ``choices``); see the module docstring.
+
+    The questions run through the engine's search planner (:func:`tale_core.experiments.search_plan.run_search`,
+    itself a planner on the one runner): side by side up to the model's concurrency, cancel and the spend
+    cap stop new questions. ``on_question`` is called as each question's search finishes (any order).
+    """
     if algorithm not in ALGORITHMS:
         raise TaleError(f"Unknown search {algorithm!r}; use {PAPER} or {BRACKET}.")
-    search = ALGORITHMS[algorithm]
-    done: list[QuestionSearch] = []
-    status = "done"
+    todo: list[SearchQuestion] = []
+    texts: dict[str, str] = {}
     for index, item in enumerate(items):
         qid = str(item.get("id") or index + 1)
         if skip and qid in skip:
             continue
-        if cancel is not None and cancel.is_set():
-            status = "cancelled"
-            break
         question = item.get("question")
         if not isinstance(question, str) or not question.strip():
             raise TaleError(f"Item {qid} has no question text.")
         gold = item.get("answer")
-        gold_s = None if gold in (None, "") else str(gold)
-        if gold_s is None:
+        if gold in (None, ""):
             raise TaleError(f"Item {qid} has no gold answer: a search needs one to tell correct answers.")
         choices = item.get("choices")
-        collect = _Collect(sink, cell_id(model.spec, qid))
-        result = search(
-            model,
-            question,
-            gold_s,
-            params=params,
-            cache=cache,
-            sink=collect,
-            use_cache=use_cache,
-            price_overrides=price_overrides,
-            question_id=qid,
-            choices=tuple(choices) if choices else None,
-            **dict(search_options or {}),
-        )
-        qs = summarise_question(qid, question, gold_s, result, collect.records)
-        done.append(qs)
+        todo.append(SearchQuestion(question, str(gold), qid, tuple(choices) if choices else None))
+        texts[qid] = question
+    if not todo:
+        return DatasetSearch(algorithm=algorithm, spec=model.spec, questions=[])
+    config = SearchConfig(
+        questions=tuple(todo),
+        model=model.spec,
+        algorithms=(algorithm,),
+        params=params or GenParams(),
+        max_calls=max_calls,
+        use_cache=use_cache,
+        spend_cap_usd=spend_cap_usd,
+    )
+    collect = _Collect(sink, model.spec)
+    summaries: dict[str, QuestionSearch] = {}
+
+    def finished(index: int, algo: str, result: SearchResult) -> None:
+        q = todo[index]
+        qid = str(q.id)
+        qs = summarise_question(qid, q.question, q.gold, result, collect.of(qid))
+        summaries[qid] = qs
         if on_question is not None:
             on_question(qs)
-    return DatasetSearch(algorithm=algorithm, spec=model.spec, questions=done, status=status)
+
+    outcome = run_search(
+        config, model, cache=cache, sink=collect, cancel=cancel, on_result=finished, price_overrides=price_overrides
+    )
+    ordered = [summaries[str(q.id)] for q in todo if str(q.id) in summaries]
+    for qsearch in outcome.questions:  # a question whose chain failed outright (no search result)
+        qid = str(qsearch.question.id)
+        if qid not in summaries and qsearch.error:
+            ordered.append(QuestionSearch(qid, texts[qid], qsearch.question.gold, "error", reason=qsearch.error))
+    status = "done" if outcome.status == "done" and len(ordered) == len(todo) else outcome.status
+    return DatasetSearch(algorithm=algorithm, spec=model.spec, questions=ordered, status=status)

@@ -315,7 +315,7 @@ def versions(browser_version: str) -> dict[str, str]:
     for pkg in ("streamlit", "plotly", "sqlalchemy", "playwright"):
         try:
             out[pkg] = version(pkg)
-        except Exception:  # noqa: BLE001 - a missing version is not a reason to lose the run
+        except Exception:  # a missing version is not a reason to lose the run
             out[pkg] = "?"
     return out
 

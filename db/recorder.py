@@ -41,7 +41,7 @@ class RecordingSink:
     def on_call(self, record: CallRecord) -> None:
         try:
             new = self.store.record_call(self.experiment_id, record)
-        except Exception as e:  # noqa: BLE001 - never break the engine's run over storage
+        except Exception as e:  # never break the engine's run over storage
             log.error("could not record call %s of experiment %s: %s", record.call_id, self.experiment_id, e)
             with self._lock:
                 self.failures.append(str(e)[:300])

@@ -107,6 +107,6 @@ def scrub(obj: Any, secrets: list[str] | None = None, _depth: int = 0) -> Any:
     if hasattr(obj, "to_dict"):
         try:
             return scrub(obj.to_dict(), secrets, _depth + 1)
-        except Exception:  # noqa: BLE001 - fall back to its text
+        except Exception:  # fall back to its text
             pass
     return clean_text(str(obj), secrets)

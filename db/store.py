@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tale_core import __version__
+from tale_core.accounting.pricing import price_table_version
 from tale_core.errors import TaleError
 from tale_core.protocols import CallRecord
 
@@ -51,33 +53,6 @@ class ExperimentNotFound(StoreError):
 def new_id() -> str:
     """An unguessable 12-character id for share links (72 random bits, URL-safe)."""
     return _secrets.token_urlsafe(9)
-
-
-def _app_version() -> str:
-    try:
-        from tale_core import __version__
-
-        return str(__version__)
-    except Exception:  # noqa: BLE001
-        return ""
-
-
-def price_table_version() -> str | None:
-    """The version of the price table costs are computed with (None while tale_core.accounting.pricing is absent)."""
-    try:
-        from tale_core.accounting import pricing
-    except ImportError:
-        return None
-    for name in ("price_table_version", "PRICE_TABLE_VERSION", "PRICES_VERSION", "VERSION"):
-        v = getattr(pricing, name, None)
-        if callable(v):
-            try:
-                v = v()
-            except Exception:  # noqa: BLE001
-                v = None
-        if isinstance(v, (str, int, float)) and str(v):
-            return str(v)[:100]
-    return None
 
 
 @dataclass
@@ -267,7 +242,7 @@ class Store:
             "parent_id": parent_id,
             "summary": None,
             "price_table": price_table or price_table_version(),
-            "app_version": _app_version(),
+            "app_version": __version__,
         }
         clip_to_columns(_EXP, row)
         with self._write.begin() as s:

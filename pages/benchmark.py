@@ -5,15 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from tale_core.data.datasets import load_dataset, load_samples
-from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, services, sidebar
+from ui import bench_job, bench_view, method_picker, render, services, sidebar
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
-METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod")
 SOURCES = ("Bundled samples", "Upload a file", "File on the server")
 
 st.title("Benchmark")
@@ -120,20 +118,9 @@ if dataset is not None:
     shuffle = c2.checkbox(
         "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
     )
-    methods = (
-        st.pills(
-            "Methods",
-            METHOD_CHOICES,
-            selection_mode="multi",
-            default=["direct", "vanilla", "tale-ep"],
-            key="bm_methods",
-            format_func=lambda k: "Budget N" if k == "budget" else MethodSpec(k).label,
-        )
-        or []
-    )
-    budget_n = None
-    if "budget" in methods:
-        budget_n = st.number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, key="bm_budget")
+    # every picked model runs every method, so only methods all of them can run are offered
+    methods = method_picker.pick(sb.models, key="bm_methods", default=["direct", "vanilla", "tale-ep"], every=True)
+    method_args = method_picker.arguments(methods, prefix="bm")
     with st.expander("More settings"):
         m1, m2, m3 = st.columns(3)
         max_tokens = m1.number_input(
@@ -149,8 +136,8 @@ if dataset is not None:
             format="%.2f",
             key="bm_cap",
         )
-    specs = [MethodSpec("budget", budget=int(budget_n)) if k == "budget" else MethodSpec(k) for k in methods]
-    calls = int(n) * len(sb.models) * sum(2 if m.key == "tale-ep" else 1 for m in specs)
+    specs = method_picker.specs(methods, method_args)
+    calls = int(n) * len(sb.models) * method_picker.calls_per_question(specs)
     st.caption(
         f"{int(n)} question(s) x {len(specs)} method(s) x {len(sb.models)} model(s): about {calls} call(s). "
         "Deterministic calls made before are free from the cache."

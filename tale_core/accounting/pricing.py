@@ -225,14 +225,6 @@ def cost_usd(
     return float(calc.input_price + calc.output_price)
 
 
-def cost_for_spec(
-    spec: str, input_tokens: int | None, output_tokens: int | None, overrides: PriceOverrides | None = None
-) -> float | None:
-    """:func:`cost_usd` for a ``provider/model`` spec."""
-    provider, _, model = (spec or "").partition("/")
-    return cost_usd(provider, model, input_tokens, output_tokens, overrides)
-
-
 def estimate_call_cost(
     model: ChatModel, prompt_text: str, expected_output_tokens: int, overrides: PriceOverrides | None = None
 ) -> tuple[float | None, int, bool]:
@@ -269,7 +261,6 @@ __all__ = [
     "LOCAL_PRICE",
     "price_for",
     "cost_usd",
-    "cost_for_spec",
     "estimate_call_cost",
     "price_table_version",
     "user_price",

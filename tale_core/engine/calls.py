@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tale_core.accounting.pricing import PriceOverrides, cost_usd
 from tale_core.errors import ProviderError, TaleError
 from tale_core.protocols import CallCache, CallRecord, CallSink
 from tale_core.providers.base import ChatModel, OnText
@@ -29,22 +30,15 @@ _RESERVED = {"spec", "messages", "params", "completion", "error", "cache_key", "
 
 
 def cost_of(
-    provider: str, model: str, input_tokens: int | None, output_tokens: int | None, overrides: Any = None
+    provider: str,
+    model: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    overrides: PriceOverrides | None = None,
 ) -> float | None:
-    """USD for the tokens through :func:`tale_core.accounting.pricing.cost_usd`; None when the price is unknown.
-
-    While :mod:`tale_core.accounting.pricing` is absent, only an override (``{spec: Price}`` with
-    ``input_per_mtok``/``output_per_mtok``) prices a call.
-    """
+    """USD for the tokens (:func:`tale_core.accounting.pricing.cost_usd`); None when a count or the price is unknown."""
     if input_tokens is None or output_tokens is None:
         return None
-    try:
-        from tale_core.accounting.pricing import cost_usd
-    except ImportError:
-        price = (overrides or {}).get(f"{provider}/{model}") if isinstance(overrides, dict) else None
-        if price is None:
-            return None
-        return (input_tokens * float(price.input_per_mtok) + output_tokens * float(price.output_per_mtok)) / 1e6
     return cost_usd(provider, model, int(input_tokens), int(output_tokens), overrides=overrides)
 
 
@@ -68,7 +62,7 @@ def call_model(
     sink: CallSink | None = None,
     use_cache: bool | None = None,
     on_text: OnText | None = None,
-    price_overrides: Any = None,
+    price_overrides: PriceOverrides | None = None,
     grader: Grader | None = None,
     **meta: Any,
 ) -> CallRecord:
@@ -92,11 +86,11 @@ def call_model(
     key = cache_key(model.provider, model.model, msgs, params, model.runtime())
     record = CallRecord(spec=model.spec, messages=msgs, params=params, cache_key=key, extra=extra, **fields)
 
-    allowed = cache is not None and _cache_allowed(use_cache, params)
+    store = cache if cache is not None and _cache_allowed(use_cache, params) else None
     started = time.perf_counter()
     hit: Completion | None = None
-    if allowed:
-        hit = cache.get(key)
+    if store is not None:
+        hit = store.get(key)
     if hit is not None:
         record.completion = dataclasses.replace(hit, cached=True)
         record.cache_hit = True
@@ -128,8 +122,8 @@ def call_model(
         record.cost_is_estimate = comp.usage_source != "provider"
         if grader is not None:
             grader(record)
-        if allowed and not record.cache_hit and record.error is None:
-            cache.put(key, record)
+        if store is not None and not record.cache_hit and record.error is None:
+            store.put(key, record)
     if sink is not None:
         sink.on_call(record)
     return record

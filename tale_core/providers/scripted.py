@@ -16,16 +16,20 @@ Specs take options after ``?``: ``fake/slow?latency=0.5``, ``fake/elastic?estima
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 from urllib.parse import parse_qsl
 
 from tale_core.errors import RateLimitError, ServerError, UnknownModel
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.providers.catalog import ModelInfo
+from tale_core.providers.registry import EFFORT, PROMPT_BUDGET, THINKING_BUDGET, ProviderFamily, register_provider
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message
 
 PROVIDER = "fake"
@@ -340,3 +344,30 @@ def scripted_model(name: str, answers: dict[str, str] | None = None) -> Scripted
         except ValueError:
             raise UnknownModel(f"Option {k}={v!r} of scripted model {base!r} is not a number") from None
     return ScriptedModel(replace(curve, **changes) if changes else curve, model=name, answers=answers)
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+def fake_models_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """Scripted models are listed only with ``TALE_FAKE_MODELS`` set (they always resolve)."""
+    env = os.environ if env is None else env
+    return env.get("TALE_FAKE_MODELS", "") not in ("", "0", "false")
+
+
+def _listed(settings: ProviderSettings) -> list[ModelInfo]:
+    if not fake_models_enabled(settings.env):
+        return []
+    note = "Simulated model for tests and offline demos."
+    return [ModelInfo(PROVIDER, name, f"Scripted fake: {name}", 8192, 4096, note=note) for name in SCRIPTED_CURVES]
+
+
+register_provider(
+    ProviderFamily(
+        PROVIDER,
+        "Scripted fake models",
+        lambda provider, model, settings: scripted_model(model),
+        extra_models=_listed,
+        describe=lambda provider, model: ModelInfo(provider, model, model, 8192, 4096),
+        # scripted models simulate every budget control
+        capabilities=lambda info: frozenset({PROMPT_BUDGET, THINKING_BUDGET, EFFORT}),
+    )
+)

@@ -162,3 +162,36 @@ def test_questions_vanilla_gets_wrong_are_not_training_data():
     assert [q.status for q in res.questions] == ["vanilla_wrong", "vanilla_wrong"]
     assert all(q.optimal_budget is None for q in res.questions)
     assert tale_pt.examples(res.questions, "sft") == []
+
+
+def test_tale_learned_method_needs_an_estimator_then_answers_with_one_call(tmp_path, monkeypatch, searched):
+    from tale_core.engine.method_registry import MethodError
+    from tale_core.engine.methods import run_method
+    from tale_core.providers import capabilities
+
+    monkeypatch.setenv("TALE_ESTIMATORS_DIR", str(tmp_path / "est"))
+    model = KnownOptimumModel()
+    assert "learned_estimator" not in capabilities(model.spec)
+    with pytest.raises(MethodError, match="No learned budget estimator"):
+        run_method(model, "tale-learned", searched.questions[0].question)
+    ex = [TrainingExample(q.question_id, q.question, q.optimal_budget) for q in searched.questions]
+    LearnedEstimator(ex, model_spec=model.spec, search_experiment_id="e1").save(tmp_path / "est")
+    assert "learned_estimator" in capabilities(model.spec)
+    q = searched.questions[3]  # k = 4: optimum 50
+    res = run_method(model, "tale-learned", q.question, gold=q.gold)
+    assert len(res.records) == 1 and res.records[0].role == "answer"  # no estimator call
+    assert res.correct is True and res.estimate["source"].startswith("fake_known-optimum")
+    assert abs(res.budget_used - q.optimal_budget) <= 2 and res.output_tokens == res.budget_used
+    tale_ep = run_method(model, "tale-ep", q.question, gold=q.gold)
+    assert len(tale_ep.records) == 2 and tale_ep.output_tokens >= res.output_tokens
+
+
+def test_tale_learned_is_offered_in_the_pickers_once_an_estimator_exists(tmp_path, monkeypatch, searched):
+    from ui.method_picker import offered
+
+    monkeypatch.setenv("TALE_ESTIMATORS_DIR", str(tmp_path / "est"))
+    assert "tale-learned" not in [m.key for m in offered(["fake/elastic"])]
+    ex = [TrainingExample(q.question_id, q.question, q.optimal_budget) for q in searched.questions]
+    LearnedEstimator(ex, model_spec="fake/elastic", search_experiment_id="e1").save(tmp_path / "est")
+    assert "tale-learned" in [m.key for m in offered(["fake/elastic"])]
+    assert "tale-learned" not in [m.key for m in offered(["fake/flat"])]

@@ -10,7 +10,8 @@ import streamlit as st
 from tale_core.analysis import estimator_charts
 from tale_core.data import tale_pt
 from tale_core.errors import TaleError
-from tale_core.estimators.learned import LearnedEstimator, TrainingExample, estimators_dir, list_saved
+from tale_core.estimators.learned import LearnedEstimator, TrainingExample, list_saved
+from tale_core.estimators.saved import estimators_dir
 from tale_core.estimators.scoring import score_against_optimum
 from tale_core.estimators.simple import FixedEstimator, OracleEstimator
 from tale_core.experiments.search_dataset import DatasetSearch, QuestionSearch

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tale_core.errors import TaleError
-from tale_core.estimators.learned import LearnedEstimator, TrainingExample, estimators_dir, for_model, list_saved
+from tale_core.estimators.learned import LearnedEstimator, TrainingExample, for_model, list_saved
+from tale_core.estimators.saved import estimators_dir
 from tale_core.experiments.search import ALGORITHMS, PAPER
 from tale_core.experiments.search_dataset import DatasetSearch, QuestionSearch, search_dataset
 from tale_core.types import GenParams

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tale_core.errors import TaleError
 from tale_core.types import GenParams, Message
@@ -26,8 +26,12 @@ PromptBuilder = Callable[[str, "int | str | None", bool, str], tuple[Message, ..
 #: (params, argument) -> the params of the method's answer call
 ParamTweak = Callable[[GenParams, "int | str | None"], GenParams]
 
+#: (model, question) -> (budget or None, what the estimate was) for methods that get their budget without a call
+BudgetSource = Callable[[Any, str], "tuple[int | None, dict[str, Any]]"]
 #: capability names a method can require (the provider registry says which models have them)
 THINKING_BUDGET = "thinking_budget"
+#: not a model capability: a learned budget estimator was trained for this model (tale_core.estimators)
+LEARNED_ESTIMATOR = "learned_estimator"
 EFFORT = "effort"
 
 _BUILTINS = "tale_core.engine.method_defs"
@@ -88,6 +92,9 @@ class Method:
     calls: int = 1
     #: first ask the model for a token budget (TALE-EP), then build the prompt with it as the argument
     estimates_budget: bool = False
+    #: a budget from elsewhere, with no model call: (model, question) -> (budget or None, estimate info);
+    #: None as budget falls back to vanilla CoT, like an unusable TALE-EP estimate
+    budget_from: BudgetSource | None = None
     #: where it comes from, one line (shown as help in pickers and in ``python -m tale_core methods``)
     source: str = ""
     #: other names accepted by :meth:`MethodSpec.parse` (``chain-of-draft`` for ``cod``)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import time
 from collections.abc import Sequence
@@ -33,8 +32,8 @@ from sklearn.pipeline import Pipeline
 from tale_core.errors import TaleError
 from tale_core.estimators.base import BudgetEstimate
 from tale_core.estimators.features import feature_union
+from tale_core.estimators.saved import ARTIFACT_FORMAT
 
-ARTIFACT_FORMAT = "tale-learned-estimator"
 ARTIFACT_VERSION = 1
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 MIN_TRAINING = 4
@@ -202,11 +201,6 @@ def default_name(model_spec: str, search_experiment_id: str | None) -> str:
     safe = re.sub(r"[^A-Za-z0-9.-]+", "_", model_spec).strip("_") or "model"
     exp = re.sub(r"[^A-Za-z0-9]+", "", search_experiment_id or "")[:8] or "adhoc"
     return f"{safe}__{exp}__v{ARTIFACT_VERSION}"
-
-
-def estimators_dir() -> Path:
-    """Where learned estimators are saved: ``$TALE_ESTIMATORS_DIR`` or ``<data dir>/estimators``."""
-    return Path(os.environ.get("TALE_ESTIMATORS_DIR") or Path(os.environ.get("TALE_DATA_DIR", "data")) / "estimators")
 
 
 def list_saved(directory: str | Path) -> list[LearnedEstimator]:

@@ -14,6 +14,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from tale_core.engine.method_registry import LEARNED_ESTIMATOR
 from tale_core.errors import AuthError, UnknownModel
 from tale_core.providers.base import ChatModel
 from tale_core.providers.catalog import CATALOG, ModelInfo
@@ -28,6 +29,7 @@ CAPABILITY_TEXT = {
     PROMPT_BUDGET: "a token budget in the prompt",
     THINKING_BUDGET: "a thinking budget (extended thinking: Claude 3.7 / 4.x)",
     EFFORT: "reasoning effort (OpenAI reasoning models: o-series, gpt-5)",
+    LEARNED_ESTIMATOR: "a learned budget estimator (train one on the Budget estimators page)",
 }
 
 _BUILTIN_MODULES = (

@@ -24,6 +24,7 @@ PAGES = [
     st.Page("pages/sweep.py", title="Elasticity sweep"),
     st.Page("pages/search.py", title="Budget search"),
     st.Page("pages/benchmark.py", title="Benchmark"),
+    st.Page("pages/estimators.py", title="Budget estimators"),
     st.Page("pages/experiments.py", title="Experiments"),
     st.Page("pages/learn.py", title="Learn: token elasticity"),
 ]

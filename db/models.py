@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-KINDS = ("playground", "sweep", "search", "benchmark")
+KINDS = ("playground", "sweep", "search", "benchmark", "search-dataset")
 #: ``interrupted``: its process stopped (a signal, a crash, a redeploy) before it finished; it can be resumed
 STATUSES = ("running", "done", "cancelled", "failed", "interrupted")
 

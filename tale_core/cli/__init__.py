@@ -19,13 +19,22 @@ from typing import Any, TextIO
 from tale_core.redact import redact_urls
 
 # modules inside tale_core that contribute subcommands
-BUILTIN_COMMAND_MODULES = ("tale_core.cli.models", "tale_core.cli.engine")
+BUILTIN_COMMAND_MODULES = ("tale_core.cli.models", "tale_core.cli.engine", "tale_core.cli.estimators")
 
 _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 #: set by an extension (db) to record runs: factory(kind, title, config) -> object with
 #: ``sink`` (CallSink), ``cache`` (CallCache | None), ``finish(status, summary)`` and ``id``
 RECORDER_FACTORY: Callable[..., Any] | None = None
+
+
+#: set by an extension (db) to read a stored experiment: loader(id) -> {"kind", "config", "summary", ...}
+EXPERIMENT_LOADER: Callable[[str], dict] | None = None
+
+
+def set_experiment_loader(loader: Callable[[str], dict] | None) -> None:
+    global EXPERIMENT_LOADER
+    EXPERIMENT_LOADER = loader
 
 
 def add_extension(register: Callable[[argparse._SubParsersAction], None]) -> None:

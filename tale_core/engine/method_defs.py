@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from tale_core.engine import prompts
 from tale_core.engine.method_registry import EFFORT, THINKING_BUDGET, Argument, Method, register_method
+from tale_core.providers.registry import LEARNED_ESTIMATOR
 from tale_core.types import GenParams, Message
 
 
@@ -52,6 +53,24 @@ register_method(
         calls=2,
         estimates_budget=True,
         source="TALE paper (arXiv 2412.18547): the model estimates a token budget, then answers within it.",
+    )
+)
+
+
+def _learned_budget(model: object, question: str) -> tuple[int | None, dict]:
+    from tale_core.estimators.method import learned_budget  # scikit-learn loads only when this method runs
+
+    return learned_budget(model, question)
+
+
+register_method(
+    Method(
+        "tale-learned",
+        "TALE (learned budget)",
+        _budget,
+        budget_from=_learned_budget,
+        requires=LEARNED_ESTIMATOR,
+        source="TALE with the budget from an estimator learned from budget searches: no estimator call.",
     )
 )
 register_method(

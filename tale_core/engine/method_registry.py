@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tale_core.errors import TaleError
 from tale_core.providers.registry import EFFORT, THINKING_BUDGET
@@ -27,6 +27,8 @@ PromptBuilder = Callable[[str, "int | str | None", bool, str], tuple[Message, ..
 #: (params, argument) -> the params of the method's answer call
 ParamTweak = Callable[[GenParams, "int | str | None"], GenParams]
 
+#: (model, question) -> (budget or None, what the estimate was) for methods that get their budget without a call
+BudgetSource = Callable[[Any, str], "tuple[int | None, dict[str, Any]]"]
 # capability names a method can require are the provider registry's (it says which models have them)
 
 _BUILTINS = "tale_core.engine.method_defs"
@@ -104,6 +106,9 @@ class Method:
     calls: int = 1
     #: first ask the model for a token budget (TALE-EP), then build the prompt with it as the argument
     estimates_budget: bool = False
+    #: a budget from elsewhere, with no model call: (model, question) -> (budget or None, estimate info);
+    #: None as budget falls back to vanilla CoT, like an unusable TALE-EP estimate
+    budget_from: BudgetSource | None = None
     #: where it comes from, one line (shown as help in pickers and in ``python -m tale_core methods``)
     source: str = ""
     #: other names accepted by :meth:`MethodSpec.parse` (``chain-of-draft`` for ``cod``)

@@ -337,6 +337,13 @@ def run_method(
                 answer_method = MethodSpec(method.fallback)
         else:
             estimate = {"raw": None, "parsed": None, "status": "error", "fallback": None}
+    elif method.method.budget_from is not None:
+        budget, estimate = method.method.budget_from(model, question)
+        if budget is not None:
+            budget_used = budget
+        else:
+            estimate = {**estimate, "fallback": "vanilla"}
+            answer_method = MethodSpec("vanilla")
     if not records or records[-1].ok:
         msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used, style=prompt_style)
         rec = call(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from tale_core.errors import UnknownModel
 from tale_core.providers.base import ChatModel, OnText
 from tale_core.providers.catalog import LOCAL_DEFAULT, lookup
-from tale_core.providers.registry import ModelStatus, family_for, model_capabilities, statuses
+from tale_core.providers.registry import LEARNED_ESTIMATOR, ModelStatus, family_for, model_capabilities, statuses
 from tale_core.settings import ProviderSettings
 
 __all__ = [
@@ -53,5 +53,9 @@ def list_models(settings: ProviderSettings | None = None) -> list[ModelStatus]:
 
 def capabilities(spec: str) -> frozenset[str]:
     """The budget controls model ``spec`` has (``prompt_budget``, ``thinking_budget``, ``effort``, ...),
-    known without resolving it (no key needed)."""
-    return model_capabilities(lookup(*parse_spec(spec)))
+    known without resolving it (no key needed), plus ``learned_estimator`` once a learned budget estimator
+    was saved for it (what the "TALE (learned budget)" method needs)."""
+    from tale_core.estimators.saved import trained_models
+
+    caps = model_capabilities(lookup(*parse_spec(spec)))
+    return caps | {LEARNED_ESTIMATOR} if spec in trained_models() else caps

@@ -23,11 +23,14 @@ from tale_core.settings import ProviderSettings
 PROMPT_BUDGET = "prompt_budget"
 THINKING_BUDGET = "thinking_budget"
 EFFORT = "effort"
+#: not a model capability: a learned budget estimator was saved for this model (tale_core.estimators)
+LEARNED_ESTIMATOR = "learned_estimator"
 #: what a page says a model lacks when it cannot run a method that needs the capability
 CAPABILITY_TEXT = {
     PROMPT_BUDGET: "a token budget in the prompt",
     THINKING_BUDGET: "a thinking budget (extended thinking: Claude 3.7 / 4.x)",
     EFFORT: "reasoning effort (OpenAI reasoning models: o-series, gpt-5)",
+    LEARNED_ESTIMATOR: "a learned budget estimator (train one on the Budget estimators page)",
 }
 
 _BUILTIN_MODULES = (

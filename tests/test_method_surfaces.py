@@ -18,7 +18,7 @@ def _method_labels(at) -> list[str]:
 
 
 def test_registered_method_is_offered_and_runs_in_the_playground(fake_env, extra_method):
-    at = new_app()
+    at = new_app("pages/playground.py")
     no_exception(at)
     labels = _method_labels(at)
     assert SHOUT_LABEL in labels and "Chain of Draft (few-shot)" in labels and "Concise CoT (few-shot)" in labels

@@ -95,7 +95,7 @@ def call_model(
     allowed = cache is not None and _cache_allowed(use_cache, params)
     started = time.perf_counter()
     hit: Completion | None = None
-    if allowed:
+    if allowed and cache is not None:
         hit = cache.get(key)
     if hit is not None:
         record.completion = dataclasses.replace(hit, cached=True)
@@ -125,10 +125,14 @@ def call_model(
             )
         except TaleError as e:  # e.g. a provider that reported negative token counts
             record.extra["cost_error"] = str(e)
+        factor = comp.raw_usage.get("price_factor") if isinstance(comp.raw_usage, dict) else None
+        if isinstance(factor, (int, float)) and record.cost_usd is not None:  # a batch call: its discount
+            record.cost_usd = record.cost_usd * float(factor)
+            record.extra["price_basis"] = comp.raw_usage.get("price_basis", f"{factor:g} x list price")
         record.cost_is_estimate = comp.usage_source != "provider"
         if grader is not None:
             grader(record)
-        if allowed and not record.cache_hit and record.error is None:
+        if allowed and cache is not None and not record.cache_hit and record.error is None:
             cache.put(key, record)
     if sink is not None:
         sink.on_call(record)

@@ -220,3 +220,40 @@ def test_model_without_batch_api_is_refused() -> None:
 def test_bad_session_settings_are_refused() -> None:
     with pytest.raises(ValueError):
         BatchSession(poll_s=0)
+
+
+def test_cli_bench_batch_stores_batch_ids_and_batch_priced_calls(monkeypatch, tmp_path, capsys) -> None:
+    import json
+
+    from db.engine import dispose
+    from db.store import Store
+    from tale_core import cli as core_cli
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("TALE_DATABASE_URL", url)
+    old_factory = core_cli.RECORDER_FACTORY
+    import db.cli  # noqa: F401 - registers the recorder factory
+
+    data = tmp_path / "qs.jsonl"
+    data.write_text("".join(json.dumps(it) + "\n" for it in ITEMS[:2]))
+    try:
+        with FakeBatchServer() as srv:
+            monkeypatch.setenv("OPENAI_BASE_URL", srv.openai_url)
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+            rc = core_cli.main(
+                ["bench", "--dataset", str(data), "--methods", "direct,tale-ep", "--model", "openai/gpt-4o-mini"]
+                + ["--batch", "--batch-poll", "0.01", "--json"]
+            )
+            out = capsys.readouterr()
+            assert rc == 0, out.err
+            obj = json.loads(out.out)
+            assert "batch" in out.err  # progress lines
+            exp = Store(url).get_experiment(obj["experiment_id"])
+            stored = exp.config["batch"]["batches"]
+            assert [b["batch_id"] for b in stored] == sorted(srv.batches) and [b["requests"] for b in stored] == [4, 2]
+            assert "batch discount" in exp.summary["batch"]["price"]
+            calls = exp.records
+            assert len(calls) == 6 and all(c.ok and "batch price" in c.extra["price_basis"] for c in calls)
+    finally:
+        core_cli.set_recorder_factory(old_factory)
+        dispose(url)

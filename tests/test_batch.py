@@ -257,3 +257,85 @@ def test_cli_bench_batch_stores_batch_ids_and_batch_priced_calls(monkeypatch, tm
     finally:
         core_cli.set_recorder_factory(old_factory)
         dispose(url)
+
+
+def test_cli_resume_collects_the_stored_batch(monkeypatch, tmp_path, capsys) -> None:
+    """A --batch benchmark whose process died after sending round 1: `experiments resume` reads the batch id
+    stored with the experiment and pays for no request twice."""
+    import json
+
+    from db.engine import dispose
+    from db.recorder import Recorder
+    from db.store import Store
+    from tale_core import cli as core_cli
+    from tale_core.types import GenParams
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("TALE_DATABASE_URL", url)
+    old_factory = core_cli.RECORDER_FACTORY
+    import db.cli  # noqa: F401
+
+    data = tmp_path / "qs.jsonl"
+    data.write_text("".join(json.dumps(it) + "\n" for it in ITEMS[:2]))
+    hold = threading.Event()
+    try:
+        with FakeBatchServer() as srv:
+            monkeypatch.setenv("OPENAI_BASE_URL", srv.openai_url)
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+            store = Store(url)
+            config = {
+                "dataset": {"source": str(data), "name": "qs"},
+                "item_ids": ["q0", "q1"],
+                "methods": ["direct", "tale-ep"],
+                "models": ["openai/gpt-4o-mini"],
+                "params": GenParams().to_dict(),
+                "spend_cap_usd": None,
+                "repeats": 1,
+                "batch": {"poll_s": 0.01, "batches": []},
+            }
+            rec = Recorder.start("benchmark", "crashing", config, store=store)
+            first = BatchSession(poll_s=0.01, settle_s=0.1, on_batch=rec.add_batch, sleep=lambda s: hold.wait(120))
+            models = first.wrap(_openai(srv))
+            args = (ITEMS[:2], ["direct", "tale-ep"], models)
+            threading.Thread(
+                target=run_benchmark, args=args, kwargs={"sink": rec.sink, "cache": rec.cache}, daemon=True
+            ).start()
+            for _ in range(400):  # bounded: until round 1 is stored with the experiment
+                if store.get_experiment(rec.id, with_calls=False).config["batch"]["batches"]:
+                    break
+                hold.wait(0.05)
+            rec._stop_beat.set()
+            store.set_status(rec.id, "interrupted")  # the process "died" here
+
+            rc = core_cli.main(["experiments", "resume", rec.id, "--json"])
+            out = capsys.readouterr()
+            assert rc == 0, out.err
+            exp = store.get_experiment(rec.id)
+            assert [b["round"] for b in exp.config["batch"]["batches"]] == [1, 2]
+            assert len(srv.batches) == 2  # round 1 was collected, not sent again
+            assert len(exp.records) == 6 and all(r.ok for r in exp.records)
+            assert exp.status == "done"
+    finally:
+        hold.set()
+        core_cli.set_recorder_factory(old_factory)
+        dispose(url)
+
+
+def test_cli_sweep_batch(monkeypatch, capsys) -> None:
+    import json
+
+    from tale_core import cli as core_cli
+
+    monkeypatch.setattr(core_cli, "RECORDER_FACTORY", None)
+    with FakeBatchServer() as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.openai_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        rc = core_cli.main(
+            ["sweep", "What is 2 + 40?", "--answer", "42", "--model", "openai/gpt-4o-mini", "--budgets", "10,50"]
+            + ["--batch", "--batch-poll", "0.01", "--json"]
+        )
+        out = capsys.readouterr()
+        assert rc == 0, out.err
+        obj = json.loads(out.out)
+        assert [b["requests"] for b in obj["batch"]["batches"]] == [3]  # 2 budgets + the reference, one round
+        assert len(obj["rows"]) == 3 and obj["errors"] == 0

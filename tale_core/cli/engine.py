@@ -184,8 +184,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         method=args.method,
     ).validate()
     models = _resolve_models(config.models)
-    with _Run("sweep", f"Sweep: {args.question.strip()[:60]}", config.to_dict()) as run:
-        return sweep_into(run, config, models, as_json=args.json)
+    stored = config.to_dict()
+    if args.batch:
+        if args.batch_poll <= 0:
+            raise TaleError("--batch-poll must be a positive number of seconds.")
+        stored["batch"] = {"poll_s": float(args.batch_poll), "batches": []}
+    with _Run("sweep", f"Sweep: {args.question.strip()[:60]}", stored) as run:
+        return sweep_into(run, config, models, as_json=args.json, batch=stored.get("batch"))
 
 
 def sweep_into(
@@ -196,19 +201,22 @@ def sweep_into(
     as_json: bool,
     skip: set[str] | None = None,
     prior: Sequence[Any] = (),
+    batch: dict[str, Any] | None = None,
 ) -> int:
     """Run a validated sweep into ``run``'s experiment; ``skip`` / ``prior`` (cells already stored) resume
-    one. Prints the rows and the analysis of every cell (prior and new); returns the exit code."""
+    one. Prints the rows and the analysis of every cell (prior and new); returns the exit code. ``batch``
+    (the stored config's ``batch`` dict) runs it through the providers' batch APIs."""
     from tale_core.analysis.elasticity import analyze
     from tale_core.engine.progress import Progress
     from tale_core.experiments.sweep import plan_cells, run_sweep
 
     cancel = threading.Event()
+    session = _batch_session(run, batch, cancel) if batch is not None else None
     with Progress(len(plan_cells(config)) - len(skip or ()), "sweep") as bar:
         try:
             outcome = run_sweep(
                 config,
-                models,
+                session.wrap(models) if session is not None else models,
                 cache=run.cache,
                 sink=run.sink,
                 cancel=cancel,
@@ -219,6 +227,9 @@ def sweep_into(
         except KeyboardInterrupt:
             cancel.set()
             raise
+        finally:
+            if session is not None:
+                session.close()
     order = {s: i for i, s in enumerate(config.models)}
     new_ids = {c.key.id for c in outcome.cells}
     cells = sorted(
@@ -235,6 +246,8 @@ def sweep_into(
     }
     if skip:
         summary["resumed_skipped"] = outcome.skipped
+    if session is not None:
+        summary["batch"] = _batch_summary(session)
     run.finish(outcome.status, summary)
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
@@ -461,6 +474,16 @@ def _batch_session(run: _Run, batch: dict[str, Any], cancel: threading.Event) ->
     )
 
 
+def _batch_summary(session: Any) -> dict[str, Any]:
+    from tale_core.accounting.batch_pricing import AS_OF
+
+    return {
+        "batches": session.batches,
+        "rounds": session.rounds,
+        "price": f"cost at the providers' published batch discount (as of {AS_OF}; see each call's price_basis)",
+    }
+
+
 def bench_into(
     run: _Run,
     items: Sequence[Any],
@@ -516,13 +539,7 @@ def bench_into(
         "summary": [s.to_dict() for s in (summarize(rows) if prior else out.summary)],
     }
     if session is not None:
-        from tale_core.accounting.batch_pricing import AS_OF
-
-        summary["batch"] = {
-            "batches": session.batches,
-            "rounds": session.rounds,
-            "price": f"cost at the providers' published batch discount (as of {AS_OF}; see record price_basis)",
-        }
+        summary["batch"] = _batch_summary(session)
     run.finish(out.status, summary)
     csv_path = str(write_rows_csv(rows, out_csv)) if out_csv else None
     obj = {
@@ -627,7 +644,9 @@ def resume(
         if kind == "sweep":
             models = _resolve_models(config.models)
             prior = [c for c in rebuild.sweep_cells(records) if c.key.id in skip]
-            return sweep_into(run, config, models, as_json=as_json, skip=skip, prior=prior)
+            return sweep_into(
+                run, config, models, as_json=as_json, skip=skip, prior=prior, batch=stored_config.get("batch")
+            )
         ds = load_dataset(dict(config.dataset))
         by_id = {it.id: it for it in ds.items}
         missing = [i for i in config.item_ids if i not in by_id]
@@ -656,6 +675,16 @@ def resume(
 # ------------------------------------------------------------------------------------ registration
 
 
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="use the provider's batch API (OpenAI/Anthropic): about half the price, results within 24 h; "
+        "TALE-EP takes two batch rounds",
+    )
+    p.add_argument("--batch-poll", type=float, default=30.0, help="seconds between batch status checks (default 30)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``sweep``, ``search`` and ``bench`` to the ``python -m tale_core`` parser."""
     p = sub.add_parser(
@@ -678,6 +707,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("budget", "constrained", "thinking"),
         help="how the budget is given (default: 'use less than N tokens' in the prompt)",
     )
+    _batch_args(p)
     _common_args(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -711,12 +741,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rows", action="store_true", help="include every row in the --json output")
     p.add_argument("--repeats", type=int, default=1, help="trials per question and method (seed + repeat)")
     p.add_argument("--spend-cap", type=float, default=None, help="stop scheduling calls once this many USD are spent")
-    p.add_argument(
-        "--batch",
-        action="store_true",
-        help="use the provider's batch API (OpenAI/Anthropic): about half the price, results within 24 h; "
-        "TALE-EP takes two batch rounds",
-    )
-    p.add_argument("--batch-poll", type=float, default=30.0, help="seconds between batch status checks (default 30)")
+    _batch_args(p)
     _common_args(p)
     p.set_defaults(func=cmd_bench)

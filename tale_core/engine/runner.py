@@ -3,7 +3,8 @@
 A planner turns an experiment's configuration into :class:`Cell` objects (a stable id, the model spec and a
 ``work()`` callable that makes the cell's calls through :func:`~tale_core.engine.methods.run_method`);
 :class:`Runner` runs them and hands back each result as it finishes. This is the only module of
-``tale_core`` that starts threads for model calls.
+``tale_core`` that starts threads for model calls (with the batch executor, :mod:`tale_core.engine.batch`, the
+cells' calls still run here and wait while its one worker thread sends and polls the provider's batches).
 
 What the runner does for every kind, in one place:
 

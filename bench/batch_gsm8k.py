@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from db.recorder import Recorder
     from db.store import Store
     from tale_core.data.datasets import load_dataset
-    from tale_core.engine.batch import BatchSession
+    from tale_core.engine.batch import BatchEvent, BatchSession
     from tale_core.experiments.benchmark import run_benchmark
     from tale_core.providers.openai_compat import OpenAIModel
     from tests.fake_batch_servers import FakeBatchServer
@@ -55,11 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
         rec = Recorder.start("benchmark", "batch gsm8k", {"methods": METHODS}, store=store)
         model = OpenAIModel("gpt-4o-mini", api_key="sk-test", base_url=srv.openai_url, max_retries=0)
-        events: list[str] = []
-        session = BatchSession(
-            poll_s=args.poll, settle_s=1.0, on_event=lambda ev: events.append(ev.line()), on_batch=rec.add_batch
-        )
+        marks: list[dict[str, object]] = []
         t0 = time.perf_counter()
+
+        def on_event(ev: BatchEvent) -> None:
+            if ev.kind in ("submitted", "ended"):
+                marks.append({"at_s": round(time.perf_counter() - t0, 2), "event": ev.kind, "round": ev.round})
+
+        session = BatchSession(poll_s=args.poll, settle_s=1.0, on_event=on_event, on_batch=rec.add_batch)
         with session:
             out = run_benchmark(items, METHODS, session.wrap({model.spec: model}), sink=rec.sink, cache=rec.cache)
         wall = time.perf_counter() - t0
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "batches": [{k: b[k] for k in ("batch_id", "round", "requests")} for b in session.batches],
         "batch_ids_stored_with_experiment": len(cfg_batches),
         "rounds": session.rounds,
+        "timeline": marks,
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(peak_mb, 1),
         "poll_s": args.poll,
@@ -108,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Status {out.status}, {out.errors} error rows; {priced} of {len(stored)} stored calls priced at the batch "
         "discount (50% of the genai-prices list price, `tale_core/accounting/batch_pricing.py`, "
         f"spend ${res['spent_usd_at_batch_price']}). Peak RSS is `ru_maxrss` of the whole process (server included).",
+        "",
+        "Timeline (seconds from the start): "
+        + ", ".join(f"{m['event']} round {m['round']} at {m['at_s']}" for m in marks)
+        + ". Between a round's end and the next round (or the end) the cells' threads parse, grade and record "
+        "their calls into SQLite.",
         "",
     ]
     (RESULTS / "batch_gsm8k.md").write_text("\n".join(md))

@@ -74,6 +74,8 @@ class FakeBatchServer:
         self.fail = fail
         self.expire_after = expire_after
         self.done_before_cancel = done_before_cancel
+        #: with ``expire_after``: only these batch ids expire (None: every batch)
+        self.expire_only: set[str] | None = None
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, FakeBatch] = {}
         self.log: list[tuple[str, str]] = []
@@ -232,7 +234,7 @@ class FakeBatchServer:
             if b.cancel_reads > 1:
                 self._finish(b, ran=min(self.done_before_cancel, len(b.requests)), rest="cancelled")
         elif b.state == "in_progress" and b.reads > self.polls_until_done:
-            if self.expire_after is not None:
+            if self.expire_after is not None and (self.expire_only is None or b.id in self.expire_only):
                 self._finish(b, ran=min(self.expire_after, len(b.requests)), rest="expired")
             else:
                 self._finish(b, ran=len(b.requests), rest="")

@@ -183,6 +183,33 @@ def test_resume_after_restart_reads_the_stored_batch() -> None:
         assert [b["round"] for b in second.batches] == [2] and second.batches[0]["requests"] == 3
 
 
+def test_resume_sends_again_what_an_expired_stored_batch_did_not_run() -> None:
+    with FakeBatchServer(polls_until_done=1) as srv:
+        stored: list[dict[str, Any]] = []
+        hold = threading.Event()
+        first = BatchSession(poll_s=0.01, settle_s=0.1, on_batch=stored.append, sleep=lambda s: hold.wait(120))
+        args = (ITEMS, ["direct", "tale-ep"], first.wrap(_openai(srv)))
+        threading.Thread(target=run_benchmark, args=args, daemon=True).start()
+        for _ in range(400):
+            if stored:
+                break
+            hold.wait(0.05)
+        assert stored
+        srv.expire_after, srv.expire_only = 2, {stored[0]["batch_id"]}  # it expires with 2 of 6 run
+
+        sink = ListSink()
+        second = _session(resume=stored)
+        with second:
+            out = run_benchmark(ITEMS, ["direct", "tale-ep"], second.wrap(_openai(srv)), sink=sink)
+        hold.set()
+        assert out.status == "done" and out.errors == 0 and len(sink.records) == 9
+        # the 4 requests the expired batch never ran are sent again, then TALE-EP's 3 answers (the one whose
+        # estimate came from the stored batch may go in a round of its own): 7 requests, none twice
+        sent = [(b["round"], b["requests"]) for b in second.batches]
+        assert sent[0] == (1, 4) and sum(n for _, n in sent[1:]) == 3, sent
+        assert len(srv.batches) == 1 + len(sent)
+
+
 def test_custom_id_is_provider_safe_and_stable() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     a = custom_id("openai/gpt-4o|q1|tale-ep|r0", body)

@@ -186,6 +186,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     models = _resolve_models(config.models)
     stored = config.to_dict()
     if args.batch:
+        if args.spend_cap is not None:
+            raise TaleError("--spend-cap cannot stop a batch: its requests are sent at once. Leave out one of the two.")
         if args.batch_poll <= 0:
             raise TaleError("--batch-poll must be a positive number of seconds.")
         stored["batch"] = {"poll_s": float(args.batch_poll), "batches": []}
@@ -436,6 +438,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "repeats": args.repeats,
     }
     if args.batch:  # the providers' batch APIs: cheaper, slower; the batch ids are stored as they are sent
+        if args.spend_cap is not None:
+            raise TaleError("--spend-cap cannot stop a batch: its requests are sent at once. Leave out one of the two.")
         if args.batch_poll <= 0:
             raise TaleError("--batch-poll must be a positive number of seconds.")
         config["batch"] = {"poll_s": float(args.batch_poll), "batches": []}

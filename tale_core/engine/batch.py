@@ -331,7 +331,7 @@ class BatchSession:
         known = self._known.get(spec, {})
         todo: dict[str, list[BatchRequest]] = {}
         for _, req in items:
-            if req.custom_id in known:
+            if req.custom_id in known and self._resumable(backend, req, known[req.custom_id]):
                 self._answer(backend, req, known[req.custom_id])
             else:
                 todo.setdefault(req.custom_id, []).append(req)  # identical requests share one batch line
@@ -404,6 +404,18 @@ class BatchSession:
             self._wait(self.poll_s if not cancelled else min(self.poll_s, 1.0), watch_cancel=not cancelled)
         self.notes.append(f"Batch {bid} did not end after {polls} polls.")
         return None
+
+    @staticmethod
+    def _resumable(backend: BatchBackend, req: BatchRequest, raw: Any) -> bool:
+        """Whether a resumed batch's result answers ``req``: yes unless the request never ran there
+        (cancelled or expired), in which case it is sent again."""
+        try:
+            backend.parse(raw, req)
+        except (BatchCancelled, BatchFailed):
+            return False
+        except Exception:  # a genuine per-request error is that request's answer
+            return True
+        return True
 
     def _answer(self, backend: BatchBackend, req: BatchRequest, raw: Any) -> None:
         try:

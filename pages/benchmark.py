@@ -9,7 +9,7 @@ from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, services, sidebar, stored
+from ui import bench_job, bench_view, render, server_files, services, sidebar, stored
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -37,9 +37,9 @@ def job_view(job_id: str) -> None:
             registry().cancel(job_id)
     else:
         for note in job.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if job.error:
-            st.error(f"The benchmark stopped with an error: {job.error}")
+            st.error(render.md_escape(f"The benchmark stopped with an error: {job.error}"))
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
     bench_view.results(rows, dataset_name=(job.config.get("dataset") or {}).get("name", ""), key="bm_job")
     rerun_when_finished(job, "bm_watching")
@@ -50,12 +50,12 @@ if experiment_id:
     job = registry().get(experiment_id)
     if job is not None:
         st.subheader(render.md_escape(job.title))
-        st.caption(bench_view.config_line(job.config))
+        st.caption(render.md_escape(bench_view.config_line(job.config)))
         show_live(job, job_view, watch_key="bm_watching", every_s=LIVE_EVERY_S)
     else:
         found = stored.open_or_stop(experiment_id, "benchmark")
         st.subheader(render.md_escape(found.detail.title))
-        st.caption(bench_view.config_line(found.detail.config))
+        st.caption(render.md_escape(bench_view.config_line(found.detail.config)))
 
         def stored_view(eid: str) -> None:
             """From the database, so a run started by another app process shows live too."""
@@ -77,7 +77,8 @@ if experiment_id:
     st.stop()
 
 # ---------------------------------------------------------------- a new benchmark
-source_kind = st.radio("Questions", SOURCES, horizontal=True, key="bm_source")
+sources = SOURCES if server_files.enabled() else SOURCES[:2]
+source_kind = st.radio("Questions", sources, horizontal=True, key="bm_source")
 dataset, source, upload = None, None, None
 try:
     if source_kind == SOURCES[0]:
@@ -97,18 +98,22 @@ try:
         else:
             dataset = load_dataset(upload.getvalue(), name=upload.name)
     else:
-        path = st.text_input("Path of a JSONL, JSON or CSV file on the server", key="bm_path")
+        path = st.text_input(
+            "File in the app's data folder (JSONL, JSON or CSV)",
+            key="bm_path",
+            help="Only files inside the data folder the host allowed can be read; upload anything else.",
+        )
         if path.strip():
-            dataset = load_dataset(path.strip())
+            dataset = server_files.load(path.strip())
             source = {"source": "path", "path": path.strip(), "name": dataset.name}
         else:
-            st.info("Type the path of a question file on the machine that runs this app.")
+            st.info("Type the name of a question file in the app's data folder, e.g. gsm8k_test.jsonl.")
 except TaleError as e:  # DatasetError lists every problem with its line
-    st.error(str(e))
+    st.error(render.md_text(str(e)))
     dataset = None
 
 if dataset is not None:
-    st.caption(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}.")
+    st.caption(render.md_escape(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}."))
     c1, c2 = st.columns(2)
     n = c1.number_input(
         "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
@@ -175,7 +180,7 @@ if dataset is not None:
                 spend_cap_usd=float(spend_cap) or None,
             )
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_text(str(e)))
         else:
             st.session_state["bm_watching"] = job.id
             st.query_params["experiment"] = job.id

@@ -99,7 +99,7 @@ else:
     )
     if last:
         if last["model"] != model_spec:
-            st.caption(f"These results are from {last['model']}; run again to try {model_spec}.")
+            st.caption(render.md_escape(f"These results are from {last['model']}; run again to try {model_spec}."))
         services.experiment_link(last.get("experiment"))
 
 st.subheader("4. How TALE uses this")

@@ -26,7 +26,7 @@ experiment_id = services.linked_experiment_id()
 
 def header(title: str, config: dict) -> None:
     st.subheader(render.md_escape(title))
-    st.caption(f"Model {config.get('model')} · gold answer {config.get('gold')}")
+    st.caption(render.md_escape(f"Model {config.get('model')} · gold answer {config.get('gold')}"))
     with st.expander("Question"):
         render.model_text(str(config.get("question", "")))
 
@@ -41,7 +41,7 @@ def job_view(job_id: str) -> None:
         if st.button("Cancel search", key="se_cancel"):
             registry().cancel(job_id)
     elif job.error:
-        st.error(f"The search stopped with an error: {job.error}")
+        st.error(render.md_escape(f"The search stopped with an error: {job.error}"))
     elif job.status == "cancelled":
         st.warning("Cancelled.")
     search_view.results(search_job.live_results(job), list(job.extra.get("curve") or []), key="se_job")
@@ -64,7 +64,7 @@ if experiment_id:
             if not results[algo].get("probes"):
                 results[algo]["probes"] = found.result.get(algo, [])
         if not results:
-            st.info(f"This search ended as '{detail.status}' before any algorithm finished.")
+            st.info(render.md_escape(f"This search ended as '{detail.status}' before any algorithm finished."))
         search_view.results(results, summary.get("curve") or [], key="se_stored")
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
@@ -112,7 +112,7 @@ if not algorithms:
     problems.append("Pick at least one search.")
 start = st.button("Start search", type="primary", disabled=bool(problems))
 for p in problems:
-    st.info(p)
+    st.info(render.md_escape(p))
 
 if start and not problems:
     try:
@@ -129,7 +129,7 @@ if start and not problems:
             choices=qi.choices,
         )
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
     else:
         st.session_state["se_watching"] = job.id
         st.query_params["experiment"] = job.id

@@ -25,12 +25,12 @@ experiment_id = services.linked_experiment_id()
 # ---------------------------------------------------------------- one sweep (live or stored)
 def show_job_header(title: str, config: dict) -> None:
     st.subheader(render.md_escape(title))
-    st.caption(sweep_view.config_line(config))
+    st.caption(render.md_escape(sweep_view.config_line(config)))
     if config.get("question"):
         with st.expander("Question"):
             render.model_text(str(config["question"]))
             if config.get("gold"):
-                st.caption(f"Gold answer: {config['gold']}")
+                st.caption(render.md_escape(f"Gold answer: {config['gold']}"))
 
 
 def job_view(job_id: str) -> None:
@@ -46,9 +46,9 @@ def job_view(job_id: str) -> None:
             st.toast("Cancelling: calls already running will finish.")
     else:
         for note in job.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if job.error:
-            st.error(f"The sweep stopped with an error: {job.error}")
+            st.error(render.md_escape(f"The sweep stopped with an error: {job.error}"))
     cells = job.snapshot()
     sweep_view.results(cells, key="sw_job", version=(job.id, len(cells)))
     rerun_when_finished(job, "sw_watching")
@@ -173,7 +173,7 @@ if config is not None:
         p2.metric("Estimated cost", fmt.usd(preview.total_usd), help="Output tokens are a guess.")
         p3.metric("Worst case", fmt.usd(preview.worst_case_usd), help="If every call wrote max output tokens.")
         for note in preview.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if config.spend_cap_usd:
             st.caption(f"Spend cap: the sweep stops scheduling calls after {fmt.usd(config.spend_cap_usd)}.")
 
@@ -181,7 +181,7 @@ start = st.button("Start sweep", type="primary", disabled=config is None)
 if problems and (qi.question or not sb.models):
     for p in problems:
         if p not in shown_in_place:
-            st.info(p)
+            st.info(render.md_escape(p))
 elif problems:
     st.info("Type a question (or load an example) to see the cost preview and start.")
 
@@ -189,7 +189,7 @@ if start and config is not None:
     try:
         job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}", validated=True)
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
     else:
         st.session_state["sw_watching"] = job.id
         st.query_params["experiment"] = job.id

@@ -192,15 +192,17 @@ def results(rows: Sequence[dict], *, dataset_name: str, key: str) -> None:
         column_config={"Expense, both calls (USD)": st.column_config.NumberColumn(format="$%.6f")},
     )
     st.caption(
-        f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. Answer tokens count the answer call only, "
-        "as the paper and its code do, so they compare with the paper's output tokens; the estimator "
-        "column is TALE-EP's budget-estimate call and the total adds both; the paper token count is "
-        "tiktoken cl100k_base over the answer text, as the official code counts. Intervals are 95%: "
-        "accuracy Wilson (a bootstrap over questions when questions are repeated), tokens bootstrap, "
-        "tokens vs vanilla a paired bootstrap over the same questions. McNemar p: exact test of "
-        "correctness against vanilla CoT on the same questions (small p: the accuracy difference is "
-        "unlikely to be chance). Hedged answers ('5 or 6') count as not correct. The paper's expense "
-        "cannot be rebuilt from list prices; ours is usage times a dated price table, both calls."
+        render.md_escape(
+            f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. Answer tokens count the answer call only, "
+            "as the paper and its code do, so they compare with the paper's output tokens; the estimator "
+            "column is TALE-EP's budget-estimate call and the total adds both; the paper token count is "
+            "tiktoken cl100k_base over the answer text, as the official code counts. Intervals are 95%: "
+            "accuracy Wilson (a bootstrap over questions when questions are repeated), tokens bootstrap, "
+            "tokens vs vanilla a paired bootstrap over the same questions. McNemar p: exact test of "
+            "correctness against vanilla CoT on the same questions (small p: the accuracy difference is "
+            "unlikely to be chance). Hedged answers ('5 or 6') count as not correct. The paper's expense "
+            "cannot be rebuilt from list prices; ours is usage times a dated price table, both calls."
+        )
     )
     specs = list(dict.fromkeys(r["spec"] for r in rows))
     have_both = [

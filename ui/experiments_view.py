@@ -77,7 +77,7 @@ def list_row(e: Any) -> None:
         )
         if e.models:
             line += " · " + ", ".join(e.models[:4]) + (" ..." if len(e.models) > 4 else "")
-        st.caption(line)
+        st.caption(render.md_escape(line))
 
 
 def calls_table(calls: Sequence[Any], *, key: str) -> None:

@@ -36,6 +36,11 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
+def md_text(text: str) -> str:
+    """Like :func:`md_escape` but keeps line breaks (multi-line messages such as a dataset's problem list)."""
+    return "  \n".join(md_escape(line) for line in str(text).splitlines()) or md_escape(text)
+
+
 def model_text(text: str, container: Any = None) -> None:
     """Show text a model or a user wrote: as plain text (no HTML, no markdown surprises), wrapped."""
     (container or st).text(text if text else " ", wrap=True)

@@ -14,6 +14,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
 
+from .render import md_escape
 from .state import MultiSink, spend_meter
 
 
@@ -152,7 +153,7 @@ def experiment_link(experiment_id: str | None) -> None:
     problem = st.session_state.pop("_store_error", None) or store_problem()
     if experiment_id:
         cols = st.columns([2, 3], vertical_alignment="center")
-        cols[0].caption(f"Saved as experiment {experiment_id}.")
+        cols[0].caption(md_escape(f"Saved as experiment {experiment_id}."))
         with cols[1]:
             st.page_link(
                 "pages/experiments.py",
@@ -160,7 +161,7 @@ def experiment_link(experiment_id: str | None) -> None:
                 query_params={"experiment": experiment_id},
             )
     elif problem:
-        st.caption(problem)
+        st.caption(md_escape(problem))
 
 
 def linked_experiment_id() -> str | None:

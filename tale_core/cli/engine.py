@@ -85,6 +85,8 @@ class _Run:
         self.sink = getattr(self.rec, "sink", None)
         cache = getattr(self.rec, "cache", None) if self.rec is not None else None
         self.cache = cache if cache is not None else MemoryCache()
+        #: True when the recorder could not store every finished call (the run then exits non-zero)
+        self.lost_calls = False
 
     @property
     def experiment_id(self) -> str | None:
@@ -94,7 +96,10 @@ class _Run:
         """Close the recorded experiment with the store's status for the engine's (the summary keeps the
         engine's own status, e.g. ``spend_cap``)."""
         if self.rec is not None:
-            self.rec.finish(store_status(status), summary)
+            stored = self.rec.finish(store_status(status), summary)
+            if stored == FAILED and store_status(status) != FAILED:  # finished calls the store could not keep
+                self.lost_calls = True
+                print(f"error: experiment {self.rec.id}: some finished calls could not be stored", file=sys.stderr)
 
     def __enter__(self) -> _Run:
         return self
@@ -147,9 +152,10 @@ def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> str:
     return "\n".join("  ".join(c[i].ljust(widths[i]) for i in range(len(cols))).rstrip() for c in cells)
 
 
-def _exit_code(status: str) -> int:
-    """0, or 1 when every cell of the run failed (the output still shows each error)."""
-    return 1 if status == FAILED else 0
+def _exit_code(status: str, run: _Run | None = None) -> int:
+    """0, or 1 when every cell of the run failed or a finished call could not be stored (the output still
+    shows each result and error)."""
+    return 1 if status == FAILED or (run is not None and run.lost_calls) else 0
 
 
 def _emit(obj: dict[str, Any], text: str, as_json: bool) -> None:
@@ -254,7 +260,7 @@ def sweep_into(
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
     _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id), as_json)
-    return _exit_code(outcome.status)
+    return _exit_code(outcome.status, run)
 
 
 def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
@@ -359,7 +365,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         "experiment_id": run.experiment_id,
     }
     _emit(obj, _search_text(obj), args.json)
-    return _exit_code(out.status)
+    return _exit_code(out.status, run)
 
 
 def _search_text(obj: dict[str, Any]) -> str:
@@ -558,7 +564,7 @@ def bench_into(
     if with_rows:
         obj["rows"] = rows
     _emit(obj, _bench_text(obj), as_json)
-    return _exit_code(out.status)
+    return _exit_code(out.status, run)
 
 
 def _ci_text(value: Any, ci: Any, scale: float = 1.0, digits: int = 1, suffix: str = "") -> str | None:

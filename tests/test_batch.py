@@ -210,6 +210,22 @@ def test_resume_sends_again_what_an_expired_stored_batch_did_not_run() -> None:
         assert len(srv.batches) == 1 + len(sent)
 
 
+def test_abandon_leaves_the_batch_running_and_returns_at_once() -> None:
+    with FakeBatchServer(polls_until_done=10**6) as srv:
+        stored: list[dict[str, Any]] = []
+        sess = _session(on_batch=stored.append, poll_s=0.05)
+        args = (ITEMS, ["direct"], sess.wrap(_openai(srv)))
+        threading.Thread(target=run_benchmark, args=args, daemon=True).start()
+        for _ in range(400):
+            if stored:
+                break
+            threading.Event().wait(0.05)
+        sess.abandon()
+        sess.close()  # must not wait for the batch (it would wait for ever: the server never ends it)
+        assert stored and not any(p.endswith("/cancel") for _, p in srv.log)
+        assert srv.batches[stored[0]["batch_id"]].state == "in_progress"
+
+
 def test_custom_id_is_provider_safe_and_stable() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     a = custom_id("openai/gpt-4o|q1|tale-ep|r0", body)

@@ -219,7 +219,7 @@ def sweep_into(
     from tale_core.experiments.sweep import plan_cells, run_sweep
 
     cancel = threading.Event()
-    session = _batch_session(run, batch, cancel) if batch is not None else None
+    session = _batch_session(run, batch) if batch is not None else None
     with Progress(len(plan_cells(config)) - len(skip or ()), "sweep") as bar:
         try:
             outcome = run_sweep(
@@ -234,6 +234,8 @@ def sweep_into(
             )
         except KeyboardInterrupt:
             cancel.set()
+            if session is not None:  # the batches go on at the provider: a resume collects them
+                session.abandon()
             raise
         finally:
             if session is not None:
@@ -464,9 +466,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
 
 
-def _batch_session(run: _Run, batch: dict[str, Any], cancel: threading.Event) -> Any:
+def _batch_session(run: _Run, batch: dict[str, Any]) -> Any:
     """A :class:`~tale_core.engine.batch.BatchSession` for a ``--batch`` run: progress on stderr, each
-    submitted batch stored with the experiment (``Recorder.add_batch``), stored batches resumed."""
+    submitted batch stored with the experiment (``Recorder.add_batch``), stored batches resumed. Ctrl-C
+    leaves the submitted batches running at the provider (``experiments resume`` collects them)."""
     from tale_core.engine.batch import BatchSession
 
     def on_batch(info: dict[str, Any]) -> None:
@@ -477,7 +480,6 @@ def _batch_session(run: _Run, batch: dict[str, Any], cancel: threading.Event) ->
 
     return BatchSession(
         poll_s=float(batch.get("poll_s") or 30.0),
-        cancel=cancel,
         on_event=lambda ev: print(ev.line(), file=sys.stderr),
         on_batch=on_batch,
         resume=list(batch.get("batches") or []),
@@ -516,7 +518,7 @@ def bench_into(
     from tale_core.experiments.benchmark import run_benchmark, summarize, write_rows_csv
 
     cancel = threading.Event()
-    session = _batch_session(run, batch, cancel) if batch is not None else None
+    session = _batch_session(run, batch) if batch is not None else None
     with Progress(config.plan_size() - len(skip or ()), "bench") as bar:
         try:
             out = run_benchmark(
@@ -535,6 +537,8 @@ def bench_into(
             )
         except KeyboardInterrupt:
             cancel.set()
+            if session is not None:  # the batches go on at the provider: a resume collects them
+                session.abandon()
             raise
         finally:
             if session is not None:

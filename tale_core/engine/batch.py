@@ -216,6 +216,7 @@ class BatchSession:
         self._known: dict[str, dict[str, Any]] = {}  # spec -> custom_id -> raw result (resumed batches)
         self._resumed: set[str] = set()
         self._closed = False
+        self._abandoned = False
         self._worker: threading.Thread | None = None
 
     # ----------------------------------------------------------------- the models' side
@@ -246,12 +247,19 @@ class BatchSession:
         return req.future.result()
 
     def close(self) -> None:
-        """No more requests: the worker ends once it has answered what is queued."""
+        """No more requests: the worker ends once it has answered what is queued (unless abandoned)."""
         with self._lock:
             self._closed = True
             self._lock.notify_all()
-        if self._worker is not None:
+        if self._worker is not None and not self._abandoned:
             self._worker.join(timeout=self.max_wait_s)
+
+    def abandon(self) -> None:
+        """Stop waiting without cancelling anything (the process is going away, e.g. Ctrl-C): the batches
+        already sent go on at the provider and a session resumed with their ids collects them."""
+        with self._lock:
+            self._abandoned = self._closed = True
+            self._lock.notify_all()
 
     def __enter__(self) -> BatchSession:
         return self

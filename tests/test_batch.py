@@ -382,3 +382,4 @@ def test_cli_sweep_batch(monkeypatch, capsys) -> None:
         obj = json.loads(out.out)
         assert [b["requests"] for b in obj["batch"]["batches"]] == [3]  # 2 budgets + the reference, one round
         assert len(obj["rows"]) == 3 and obj["errors"] == 0
+        assert any("batch prices" in n for n in obj["notes"])

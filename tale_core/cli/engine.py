@@ -240,6 +240,8 @@ def sweep_into(
         finally:
             if session is not None:
                 session.close()
+    if session is not None:
+        outcome.notes.append(_batch_summary(session)["note"])
     order = {s: i for i, s in enumerate(config.models)}
     new_ids = {c.key.id for c in outcome.cells}
     cells = sorted(
@@ -493,6 +495,8 @@ def _batch_summary(session: Any) -> dict[str, Any]:
         "batches": session.batches,
         "rounds": session.rounds,
         "price": f"cost at the providers' published batch discount (as of {AS_OF}; see each call's price_basis)",
+        "note": f"Batch run: {len(session.batches)} batch(es) in {session.rounds} round(s); costs are batch prices "
+        f"(list price x the published batch discount as of {AS_OF}, overridable).",
     }
 
 
@@ -543,6 +547,8 @@ def bench_into(
         finally:
             if session is not None:
                 session.close()
+    if session is not None:
+        out.notes.append(_batch_summary(session)["note"])
     new_ids = {r["cell_id"] for r in out.rows}
     rows = [r for r in prior if r.get("cell_id") not in new_ids] + list(out.rows)
     summary = {

@@ -21,6 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tale_core import __version__
+from tale_core.accounting.pricing import price_table_version
 from tale_core.errors import TaleError
 from tale_core.protocols import CallRecord
 
@@ -52,33 +54,6 @@ class ExperimentNotFound(StoreError):
 def new_id() -> str:
     """An unguessable 12-character id for share links (72 random bits, URL-safe)."""
     return _secrets.token_urlsafe(9)
-
-
-def _app_version() -> str:
-    try:
-        from tale_core import __version__
-
-        return str(__version__)
-    except Exception:  # noqa: BLE001
-        return ""
-
-
-def price_table_version() -> str | None:
-    """The version of the price table costs are computed with (None while tale_core.accounting.pricing is absent)."""
-    try:
-        from tale_core.accounting import pricing
-    except ImportError:
-        return None
-    for name in ("price_table_version", "PRICE_TABLE_VERSION", "PRICES_VERSION", "VERSION"):
-        v = getattr(pricing, name, None)
-        if callable(v):
-            try:
-                v = v()
-            except Exception:  # noqa: BLE001
-                v = None
-        if isinstance(v, (str, int, float)) and str(v):
-            return str(v)[:100]
-    return None
 
 
 #: a running experiment's process writes ``summary[HEARTBEAT_KEY]`` every ``HEARTBEAT_EVERY_S`` seconds
@@ -296,7 +271,7 @@ class Store:
             "parent_id": parent_id,
             "summary": None,
             "price_table": price_table or price_table_version(),
-            "app_version": _app_version(),
+            "app_version": __version__,
         }
         clip_to_columns(_EXP, row)
         with self._write.begin() as s:
@@ -427,9 +402,12 @@ class Store:
         status: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        *,
+        owner_hash: str | None = None,
     ) -> list[ExperimentSummary]:
         """Experiments newest first, with call counts, cost and model specs; ``search`` matches title,
-        notes and the questions asked (case-insensitive substring)."""
+        notes and the questions asked (case-insensitive substring). ``owner_hash`` (hosted mode) keeps only
+        that owner's experiments; None lists everyone's."""
         if kind is not None and kind not in KINDS:
             raise StoreError(f"Unknown experiment kind {kind!r}; use one of {', '.join(KINDS)}")
         if status is not None and status not in STATUSES:
@@ -446,7 +424,7 @@ class Store:
             _EXP.c.parent_id,
             _EXP.c.summary,
         )
-        q = q.where(*self._filters(search, kind, status))
+        q = q.where(*self._filters(search, kind, status, owner_hash))
         q = q.order_by(_EXP.c.created_at.desc(), _EXP.c.id.desc()).limit(limit).offset(offset)
         with self._read() as s:
             out = [
@@ -486,11 +464,18 @@ class Store:
                 e.models.sort()
             return out
 
-    def count_experiments(self, search: str | None = None, kind: str | None = None, status: str | None = None) -> int:
+    def count_experiments(
+        self,
+        search: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        *,
+        owner_hash: str | None = None,
+    ) -> int:
         with self._read() as s:
             return int(
                 s.execute(
-                    select(func.count()).select_from(_EXP).where(*self._filters(search, kind, status))
+                    select(func.count()).select_from(_EXP).where(*self._filters(search, kind, status, owner_hash))
                 ).scalar_one()
             )
 
@@ -499,8 +484,10 @@ class Store:
         return self.list_experiments(search=text, limit=limit)
 
     @staticmethod
-    def _filters(search: str | None, kind: str | None, status: str | None) -> list:
+    def _filters(search: str | None, kind: str | None, status: str | None, owner_hash: str | None = None) -> list:
         conds = []
+        if owner_hash is not None:
+            conds.append(_EXP.c.owner_hash == owner_hash)
         if kind:
             conds.append(_EXP.c.kind == kind)
         if status:

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from tale_core.engine.method_registry import sweepable_methods
 from tale_core.engine.runner import FAILED, INTERRUPTED, finish_quietly, store_status
 from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
@@ -724,7 +725,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method",
         default="budget",
-        choices=("budget", "constrained", "thinking"),
+        choices=[m.key for m in sweepable_methods()],
         help="how the budget is given (default: 'use less than N tokens' in the prompt)",
     )
     _batch_args(p)

@@ -82,7 +82,7 @@ def finish_quietly(recorder: Finishable | None, status: str, summary: dict[str, 
         return False
     try:
         recorder.finish(store_status(status), summary or {})
-    except Exception:  # noqa: BLE001 - never lose the run's results over closing its record
+    except Exception:  # never lose the run's results over closing its record
         return False
     return True
 

@@ -93,7 +93,7 @@ class FakeBatchServer:
             protocol_version = "HTTP/1.1"
             timeout = 30
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
             def do_GET(self) -> None:

@@ -122,6 +122,10 @@ class Recorder:
         """Cells already stored: pass as ``skip=`` to ``run_sweep`` to run only the missing ones."""
         return self.store.done_cell_ids(self.id)
 
+    def add_batch(self, info: dict[str, Any]) -> None:
+        """Store a submitted provider batch with the experiment (see :mod:`tale_core.engine.batch`)."""
+        self.store.add_batch(self.id, info)
+
     def spend(self) -> float:
         return self.store.spend(self.id)
 

@@ -299,6 +299,19 @@ class Store:
             if res.rowcount == 0:
                 raise ExperimentNotFound(experiment_id)
 
+    def add_batch(self, experiment_id: str, info: dict[str, Any]) -> None:
+        """Remember a provider batch submitted for this experiment (``config["batch"]["batches"]``), so a
+        restarted run can collect its results instead of paying for it again."""
+        with self._write.begin() as s:
+            row = s.execute(select(_EXP.c.config).where(_EXP.c.id == experiment_id)).first()
+            if row is None:
+                raise ExperimentNotFound(experiment_id)
+            config = dict(row[0] or {})
+            batch = dict(config.get("batch") or {})
+            batch["batches"] = [*list(batch.get("batches") or []), scrub(dict(info))]
+            config["batch"] = batch
+            s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(config=config))
+
     def set_status(self, experiment_id: str, status: str) -> None:
         self.finish_experiment(experiment_id, status)
 

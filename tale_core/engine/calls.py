@@ -155,6 +155,10 @@ def call_model(
             )
         except TaleError as e:  # e.g. a provider that reported negative token counts
             record.extra["cost_error"] = str(e)
+        factor = comp.raw_usage.get("price_factor") if isinstance(comp.raw_usage, dict) else None
+        if isinstance(factor, (int, float)) and record.cost_usd is not None:  # a batch call: its discount
+            record.cost_usd = record.cost_usd * float(factor)
+            record.extra["price_basis"] = comp.raw_usage.get("price_basis", f"{factor:g} x list price")
         record.cost_is_estimate = comp.usage_source != "provider"
         if grader is not None:
             grader(record)

@@ -3,7 +3,8 @@
 A planner turns an experiment's configuration into :class:`Cell` objects (a stable id, the model spec and a
 ``work()`` callable that makes the cell's calls through :func:`~tale_core.engine.methods.run_method`);
 :class:`Runner` runs them and hands back each result as it finishes. This is the only module of
-``tale_core`` that starts threads for model calls.
+``tale_core`` that starts threads for model calls (with the batch executor, :mod:`tale_core.engine.batch`, the
+cells' calls still run here and wait while its one worker thread sends and polls the provider's batches).
 
 What the runner does for every kind, in one place:
 
@@ -26,6 +27,7 @@ calls and bundles have ``extra["cell_id"]``, which :func:`cell_of` still reads.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 import time
@@ -47,6 +49,9 @@ SPEND_CAP = "spend_cap"
 INTERRUPTED = "interrupted"
 #: what a finished run can be; ``spend_cap`` is a cancel with its reason
 FINAL_STATUSES = (DONE, CANCELLED, SPEND_CAP, FAILED, INTERRUPTED)
+
+#: the id of the cell whose work runs in this thread (None outside a cell); batch executors name requests by it
+CURRENT_CELL: contextvars.ContextVar[str | None] = contextvars.ContextVar("tale_current_cell", default=None)
 
 #: how often the dispatcher wakes up while waiting (so Ctrl-C and cancel are seen promptly)
 _POLL_S = 0.25
@@ -198,6 +203,7 @@ class Runner(Generic[R]):
             return 1
 
     def _execute(self, cell: Cell[R]) -> None:
+        CURRENT_CELL.set(cell.id)  # a fresh thread: its context is its own
         try:
             result = cell.work()
         except Exception as e:  # a bug or a failing sink: an error cell, and the run goes on

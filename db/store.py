@@ -14,9 +14,9 @@ import secrets as _secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Result, Table, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,11 @@ _EXP: Table = Experiment.__table__  # type: ignore[assignment]
 _CALL: Table = ModelCall.__table__  # type: ignore[assignment]
 _CACHE: Table = CacheEntry.__table__  # type: ignore[assignment]
 _DATA: Table = Dataset.__table__  # type: ignore[assignment]
+
+
+def _cursor(result: Result[Any]) -> CursorResult[Any]:
+    """An UPDATE or DELETE's result, which carries ``rowcount`` (SQLAlchemy types ``execute`` generically)."""
+    return cast("CursorResult[Any]", result)
 
 
 class StoreError(TaleError):
@@ -144,7 +149,7 @@ class ExperimentDetail:
         return sum(c.cost_usd or 0.0 for c in self.calls if not c.cache_hit)
 
     def to_dict(self, with_calls: bool = True) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "notes": self.notes,
@@ -217,6 +222,7 @@ class Store:
         """Insert rows, silently skipping those that clash with a primary key or unique constraint."""
         if not rows:
             return 0
+        stmt: sqlite.Insert | postgresql.Insert
         if self.dialect == "sqlite":
             stmt = sqlite.insert(table).on_conflict_do_nothing()
         elif self.dialect == "postgresql":
@@ -295,7 +301,7 @@ class Store:
         if summary is not None:
             values["summary"] = scrub(summary)
         with self._write.begin() as s:
-            res = s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values))
+            res = _cursor(s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values)))
             if res.rowcount == 0:
                 raise ExperimentNotFound(experiment_id)
 
@@ -322,8 +328,10 @@ class Store:
         """
         beat = {HEARTBEAT_KEY: now().isoformat(), "pid": os.getpid()}
         with self._write.begin() as s:
-            res = s.execute(
-                update(_EXP).where(_EXP.c.id == experiment_id, _EXP.c.status == "running").values(summary=beat)
+            res = _cursor(
+                s.execute(
+                    update(_EXP).where(_EXP.c.id == experiment_id, _EXP.c.status == "running").values(summary=beat)
+                )
             )
             return bool(res.rowcount)
 
@@ -339,14 +347,14 @@ class Store:
 
     def _update(self, experiment_id: str, **values: Any) -> None:
         with self._write.begin() as s:
-            res = s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values))
+            res = _cursor(s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values)))
             if res.rowcount == 0:
                 raise ExperimentNotFound(experiment_id)
 
     def delete(self, experiment_id: str) -> bool:
         """Delete an experiment and its calls; returns False when there was none."""
         with self._write.begin() as s:
-            res = s.execute(delete(_EXP).where(_EXP.c.id == experiment_id))
+            res = _cursor(s.execute(delete(_EXP).where(_EXP.c.id == experiment_id)))
             return bool(res.rowcount)
 
     def rerun(self, experiment_id: str, title: str | None = None) -> str:
@@ -621,7 +629,7 @@ class Store:
 
     def clear_cache(self) -> int:
         with self._write.begin() as s:
-            return int(s.execute(delete(_CACHE)).rowcount or 0)
+            return int(_cursor(s.execute(delete(_CACHE))).rowcount or 0)
 
     # -- datasets ------------------------------------------------------------------------------------------
 
@@ -672,4 +680,4 @@ class Store:
 
     def delete_dataset(self, dataset_id: str) -> bool:
         with self._write.begin() as s:
-            return bool(s.execute(delete(_DATA).where(_DATA.c.id == dataset_id)).rowcount)
+            return bool(_cursor(s.execute(delete(_DATA).where(_DATA.c.id == dataset_id))).rowcount)

@@ -39,6 +39,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tale_core.engine.runner import spawn
 from tale_core.errors import ProviderError
 from tale_core.providers.base import ChatModel, OnText
 from tale_core.types import Completion, GenParams, Message
@@ -241,8 +242,7 @@ class BatchSession:
             self._pending.setdefault(model.spec, []).append((model, req))
             self._last_request = time.monotonic()
             if self._worker is None:
-                self._worker = threading.Thread(target=self._loop, daemon=True, name="batch-session")
-                self._worker.start()
+                self._worker = spawn(self._loop, "batch-session")
             self._lock.notify_all()
         return req.future.result()
 

@@ -336,8 +336,7 @@ def stream_text(work: Callable[[Callable[[str], None]], R]) -> Iterator[str | R]
         except BaseException as e:  # re-raised in the consumer
             q.put((_END, None, e))
 
-    t = threading.Thread(target=target, daemon=True, name="stream")
-    t.start()
+    t = spawn(target, "stream")
     while True:
         item = q.get()
         if isinstance(item, tuple) and len(item) == 3 and item[0] is _END:
@@ -347,3 +346,11 @@ def stream_text(work: Callable[[Callable[[str], None]], R]) -> Iterator[str | R]
             yield item[1]
             return
         yield item
+
+
+def spawn(target: Callable[[], None], name: str) -> threading.Thread:
+    """Start a daemon thread for engine work around model calls (the batch executor's sender and poller,
+    a streamed call). With the runner's own cell threads, every thread of ``tale_core`` starts here."""
+    t = threading.Thread(target=target, daemon=True, name=name)
+    t.start()
+    return t

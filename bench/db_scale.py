@@ -37,38 +37,17 @@ from db.cache import DbCallCache  # noqa: E402
 from db.engine import dispose, get_engine  # noqa: E402
 from db.models import CacheEntry, Experiment, ModelCall  # noqa: E402
 from db.store import Store  # noqa: E402
+from tale_core.providers.scripted import FILLER  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BIG_CALLS = 500
 CHUNK = 5_000
 SPECS = ("openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "local/smollm2", "fake/elastic")
 KINDS = ("playground", "sweep", "search", "benchmark")
-WORDS = (
-    "First",
-    "we",
-    "read",
-    "the",
-    "question",
-    "and",
-    "note",
-    "the",
-    "numbers.",
-    "Then",
-    "we",
-    "combine",
-    "them",
-    "step",
-    "by",
-    "step,",
-    "checking",
-    "each",
-    "partial",
-    "result.",
-)
 
 
 def _text(rng: random.Random, n_words: int, answer: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n_words)) + f" Answer: [[{answer}]]"
+    return " ".join(rng.choice(FILLER) for _ in range(n_words)) + f" Answer: [[{answer}]]"
 
 
 def _key(i: int) -> str:

@@ -14,10 +14,11 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tale_core.accounting.batch_pricing import batch_price_factor, price_basis
+from tale_core.accounting.batch_pricing import price_basis
 from tale_core.engine.batch import BatchCancelled, BatchFailed, BatchRequest, BatchStatus
 from tale_core.errors import ProviderError
 from tale_core.providers.base import Stopwatch
+from tale_core.providers.batch_base import SdkBatch
 from tale_core.providers.openai_compat import OpenAIModel, _reasoning_text
 from tale_core.types import Completion, GenParams, Message
 
@@ -25,22 +26,7 @@ ENDPOINT = "/v1/chat/completions"
 ENDED = ("completed", "expired", "cancelled", "failed")
 
 
-class OpenAIBatch:
-    def __init__(self, model: OpenAIModel, factor: float | None = None):
-        self.m = model
-        self.provider = model.provider
-        self.factor = batch_price_factor(model.provider, factor)
-
-    def _call(self, what: str, fn: Any, *args: Any, **kw: Any) -> Any:
-        try:
-            return fn(*args, **kw)
-        except ProviderError:
-            raise
-        except Exception as e:  # the SDK's errors become the typed ones, with what we were doing
-            err = self.m.map_error(e)
-            err.message = f"Batch {what}: {err.message}"
-            raise err from e
-
+class OpenAIBatch(SdkBatch[OpenAIModel]):
     def body(self, messages: Sequence[Message], params: GenParams) -> dict[str, Any]:
         return self.m.build_request(messages, params, stream=False)
 

@@ -35,7 +35,7 @@ from tale_core.types import Completion, GenParams, Message
 PROVIDER = "fake"
 RUNTIME = "scripted-fake 1"
 
-_FILLER = (
+FILLER = (  # also the vocabulary of bench/db_scale.py's synthetic outputs
     "First",
     "we",
     "read",
@@ -217,7 +217,7 @@ def _text_of(n_tokens: int, answer: str) -> list[str]:
     """``n_tokens`` words ending with ``Answer: [[answer]]`` (just ``[[answer]]`` when n is 1)."""
     n = max(1, int(n_tokens))
     final = [f"[[{answer}]]"] if n == 1 else ["Answer:", f"[[{answer}]]"]
-    filler = [_FILLER[i % len(_FILLER)] for i in range(n - len(final))]
+    filler = [FILLER[i % len(FILLER)] for i in range(n - len(final))]
     return filler + final
 
 

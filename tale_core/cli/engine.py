@@ -16,10 +16,11 @@ and its id printed (``experiment_id``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -220,27 +221,17 @@ def sweep_into(
     from tale_core.experiments.sweep import plan_cells, run_sweep
 
     cancel = threading.Event()
-    session = _batch_session(run, batch) if batch is not None else None
-    with Progress(len(plan_cells(config)) - len(skip or ()), "sweep") as bar:
-        try:
-            outcome = run_sweep(
-                config,
-                session.wrap(models) if session is not None else models,
-                cache=run.cache,
-                sink=run.sink,
-                cancel=cancel,
-                skip=skip,
-                on_cell=lambda c: bar.advance(note=f"{c.key.spec} {c.key.budget or 'ref'}"),
-                validated=True,
-            )
-        except KeyboardInterrupt:
-            cancel.set()
-            if session is not None:  # the batches go on at the provider: a resume collects them
-                session.abandon()
-            raise
-        finally:
-            if session is not None:
-                session.close()
+    with Progress(len(plan_cells(config)) - len(skip or ()), "sweep") as bar, _batched(run, batch, cancel) as session:
+        outcome = run_sweep(
+            config,
+            session.wrap(models) if session is not None else models,
+            cache=run.cache,
+            sink=run.sink,
+            cancel=cancel,
+            skip=skip,
+            on_cell=lambda c: bar.advance(note=f"{c.key.spec} {c.key.budget or 'ref'}"),
+            validated=True,
+        )
     if session is not None:
         outcome.notes.append(_batch_summary(session)["note"])
     order = {s: i for i, s in enumerate(config.models)}
@@ -469,6 +460,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
 
 
+@contextlib.contextmanager
+def _batched(run: _Run, batch: dict[str, Any] | None, cancel: threading.Event) -> Iterator[Any]:
+    """The batch session for ``batch`` (None without one) around a grid run, closed at the end. Ctrl-C sets
+    ``cancel`` and abandons the session: the batches go on at the provider, and a resume collects them."""
+    session = _batch_session(run, batch) if batch is not None else None
+    try:
+        yield session
+    except KeyboardInterrupt:
+        cancel.set()
+        if session is not None:
+            session.abandon()
+        raise
+    finally:
+        if session is not None:
+            session.close()
+
+
 def _batch_session(run: _Run, batch: dict[str, Any]) -> Any:
     """A :class:`~tale_core.engine.batch.BatchSession` for a ``--batch`` run: progress on stderr, each
     submitted batch stored with the experiment (``Recorder.add_batch``), stored batches resumed. Ctrl-C
@@ -523,31 +531,21 @@ def bench_into(
     from tale_core.experiments.benchmark import run_benchmark, summarize, write_rows_csv
 
     cancel = threading.Event()
-    session = _batch_session(run, batch) if batch is not None else None
-    with Progress(config.plan_size() - len(skip or ()), "bench") as bar:
-        try:
-            out = run_benchmark(
-                items,
-                list(config.methods),
-                session.wrap(models) if session is not None else models,
-                params=config.params,
-                cache=run.cache,
-                sink=run.sink,
-                on_result=lambda row: bar.advance(note=f"{row['item_id']} {row['method']}"),
-                cancel=cancel,
-                use_cache=use_cache,
-                repeats=config.repeats,
-                spend_cap_usd=config.spend_cap_usd,
-                skip=skip,
-            )
-        except KeyboardInterrupt:
-            cancel.set()
-            if session is not None:  # the batches go on at the provider: a resume collects them
-                session.abandon()
-            raise
-        finally:
-            if session is not None:
-                session.close()
+    with Progress(config.plan_size() - len(skip or ()), "bench") as bar, _batched(run, batch, cancel) as session:
+        out = run_benchmark(
+            items,
+            list(config.methods),
+            session.wrap(models) if session is not None else models,
+            params=config.params,
+            cache=run.cache,
+            sink=run.sink,
+            on_result=lambda row: bar.advance(note=f"{row['item_id']} {row['method']}"),
+            cancel=cancel,
+            use_cache=use_cache,
+            repeats=config.repeats,
+            spend_cap_usd=config.spend_cap_usd,
+            skip=skip,
+        )
     if session is not None:
         out.notes.append(_batch_summary(session)["note"])
     new_ids = {r["cell_id"] for r in out.rows}

@@ -18,7 +18,7 @@ import math
 import threading
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from tale_core.engine.budgets import MAX_BUDGET, BudgetError, normalize_budgets, parse_budget_list
 from tale_core.engine.method_registry import sweepable_methods
@@ -464,28 +464,45 @@ def plan_sweep(
     return [Cell(k.id, k.spec, work(k), k) for k in plan_cells(config)]
 
 
+class SweepOptions(TypedDict, total=False):
+    """The keyword options of :func:`iter_sweep` and :func:`run_sweep` (all optional).
+
+    ``cache`` / ``sink``: where calls are looked up and recorded; ``on_cell``: called with each finished
+    cell; ``cancel``: set to stop; ``skip``: cell ids already done (resume); ``price_overrides``: prices
+    that win over the catalog's; ``validated=True`` skips ``config.validate()`` for a config just checked.
+    """
+
+    cache: CallCache | None
+    sink: CallSink | None
+    on_cell: Callable[[SweepCell], None] | None
+    cancel: threading.Event | None
+    skip: Iterable[str] | None
+    price_overrides: Any
+    validated: bool
+
+
 def _sweep_runner(
     config: SweepConfig,
     models: Mapping[str, ChatModel],
-    *,
-    cache: CallCache | None,
-    sink: CallSink | None,
-    on_cell: Callable[[SweepCell], None] | None,
-    cancel: threading.Event | None,
-    skip: Iterable[str] | None,
-    price_overrides: Any,
-    validated: bool = False,
+    **options: Unpack[SweepOptions],
 ) -> Runner[SweepCell]:
-    if not validated:
+    if not options.get("validated", False):
         config.validate()
-    cells = plan_sweep(config, models, cache=cache, sink=sink, price_overrides=price_overrides)
+    cells = plan_sweep(
+        config,
+        models,
+        cache=options.get("cache"),
+        sink=options.get("sink"),
+        price_overrides=options.get("price_overrides"),
+    )
+    on_cell = options.get("on_cell")
     return Runner(
         cells,
         concurrency=model_concurrency(models),
         on_error=lambda cell, e: _internal_error_cell(config, cell.key, e),
-        cancel=cancel,
+        cancel=options.get("cancel"),
         spend_cap_usd=config.spend_cap_usd,
-        skip=skip,
+        skip=options.get("skip"),
         on_cell=(lambda fin: on_cell(fin.result)) if on_cell is not None else None,
         spent=lambda c: c.result.spent_usd,
         ok=lambda c: c.result.ok,
@@ -513,14 +530,7 @@ def _sweep_outcome(config: SweepConfig, out: RunOutcome[SweepCell]) -> SweepOutc
 def iter_sweep(
     config: SweepConfig,
     models: Mapping[str, ChatModel],
-    *,
-    cache: CallCache | None = None,
-    sink: CallSink | None = None,
-    on_cell: Callable[[SweepCell], None] | None = None,
-    cancel: threading.Event | None = None,
-    skip: Iterable[str] | None = None,
-    price_overrides: Any = None,
-    validated: bool = False,
+    **options: Unpack[SweepOptions],
 ) -> Generator[SweepCell, None, SweepOutcome]:
     """Yield each :class:`SweepCell` as soon as it completes (completion order, not plan order).
 
@@ -529,17 +539,7 @@ def iter_sweep(
     cancels the rest. Raises :class:`SweepError` for a bad config (``validated=True`` skips the check for a
     config the caller has just validated).
     """
-    runner = _sweep_runner(
-        config,
-        models,
-        cache=cache,
-        sink=sink,
-        on_cell=on_cell,
-        cancel=cancel,
-        skip=skip,
-        price_overrides=price_overrides,
-        validated=validated,
-    )
+    runner = _sweep_runner(config, models, **options)
     return _iter(config, runner)
 
 
@@ -557,25 +557,8 @@ def _iter(config: SweepConfig, runner: Runner[SweepCell]) -> Generator[SweepCell
 def run_sweep(
     config: SweepConfig,
     models: Mapping[str, ChatModel],
-    *,
-    cache: CallCache | None = None,
-    sink: CallSink | None = None,
-    on_cell: Callable[[SweepCell], None] | None = None,
-    cancel: threading.Event | None = None,
-    skip: Iterable[str] | None = None,
-    price_overrides: Any = None,
-    validated: bool = False,
+    **options: Unpack[SweepOptions],
 ) -> SweepOutcome:
     """Run the whole sweep and return its :class:`SweepOutcome` (cells in completion order)."""
-    runner = _sweep_runner(
-        config,
-        models,
-        cache=cache,
-        sink=sink,
-        on_cell=on_cell,
-        cancel=cancel,
-        skip=skip,
-        price_overrides=price_overrides,
-        validated=validated,
-    )
+    runner = _sweep_runner(config, models, **options)
     return _sweep_outcome(config, runner.run())

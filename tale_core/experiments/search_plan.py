@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from tale_core.engine.budgets import log_grid
 from tale_core.engine.methods import MethodResult, MethodSpec, run_method
@@ -185,28 +185,40 @@ OnProbe = Callable[[int, str, Probe], None]
 OnPhase = Callable[[int, str], None]
 
 
+class SearchHooks(TypedDict, total=False):
+    """The keyword options of :func:`search_question`, :func:`plan_search` and :func:`run_search`.
+
+    ``cache`` / ``sink``: where calls are looked up and recorded; ``cancel``: set to stop (between two
+    algorithms of a chain); ``on_probe(index, algorithm, probe)``, ``on_phase(index, phase)`` and
+    ``on_result(index, algorithm, result)``: progress; ``price_overrides``: prices over the catalog's.
+    """
+
+    cache: CallCache | None
+    sink: CallSink | None
+    cancel: threading.Event | None
+    on_probe: OnProbe | None
+    on_phase: OnPhase | None
+    on_result: Callable[[int, str, SearchResult], None] | None
+    price_overrides: Any
+
+
 def search_question(
     config: SearchConfig,
     model: ChatModel,
     index: int,
-    *,
-    cache: CallCache | None = None,
-    sink: CallSink | None = None,
-    cancel: threading.Event | None = None,
-    on_probe: OnProbe | None = None,
-    on_phase: OnPhase | None = None,
-    on_result: Callable[[int, str, SearchResult], None] | None = None,
-    price_overrides: Any = None,
+    **hooks: Unpack[SearchHooks],
 ) -> QuestionSearch:
     """The chain of one question: the reference, each algorithm (sharing it), then the optional curve."""
     q = config.questions[index]
+    cancel, on_probe = hooks.get("cancel"), hooks.get("on_probe")
+    on_phase, on_result = hooks.get("on_phase"), hooks.get("on_result")
     common: dict[str, Any] = dict(
         params=config.params,
-        cache=cache,
-        sink=sink,
+        cache=hooks.get("cache"),
+        sink=hooks.get("sink"),
         choices=q.choices,
         use_cache=config.use_cache,
-        price_overrides=price_overrides,
+        price_overrides=hooks.get("price_overrides"),
         question_id=q.id,
     )
     stopped = cancel.is_set if cancel is not None else (lambda: False)
@@ -270,14 +282,12 @@ def search_cell_id(config: SearchConfig, index: int) -> str:
 def plan_search(
     config: SearchConfig,
     model: ChatModel,
-    *,
-    cancel: threading.Event | None = None,
-    **kw: Any,
+    **hooks: Unpack[SearchHooks],
 ) -> list[Cell[QuestionSearch]]:
-    """One cell per question (``kw`` as for :func:`search_question`)."""
+    """One cell per question, each running :func:`search_question` with ``hooks``."""
 
     def work(i: int) -> Callable[[], QuestionSearch]:
-        return lambda: search_question(config, model, i, cancel=cancel, **kw)
+        return lambda: search_question(config, model, i, **hooks)
 
     return [Cell(search_cell_id(config, i), config.model, work(i), i) for i in range(len(config.questions))]
 
@@ -294,30 +304,14 @@ def run_search(
     config: SearchConfig,
     model: ChatModel,
     *,
-    cache: CallCache | None = None,
-    sink: CallSink | None = None,
-    cancel: threading.Event | None = None,
-    on_probe: OnProbe | None = None,
-    on_phase: OnPhase | None = None,
-    on_result: Callable[[int, str, SearchResult], None] | None = None,
-    price_overrides: Any = None,
     validated: bool = False,
+    **hooks: Unpack[SearchHooks],
 ) -> SearchOutcome:
     """Search every question of ``config`` on ``model`` through the runner; questions in order."""
     if not validated:
         config.validate()
-    cancel = cancel if cancel is not None else threading.Event()
-    cells = plan_search(
-        config,
-        model,
-        cancel=cancel,
-        cache=cache,
-        sink=sink,
-        on_probe=on_probe,
-        on_phase=on_phase,
-        on_result=on_result,
-        price_overrides=price_overrides,
-    )
+    cancel = hooks["cancel"] = hooks.get("cancel") or threading.Event()
+    cells = plan_search(config, model, **hooks)
 
     def on_error(cell: Cell[QuestionSearch], e: BaseException) -> QuestionSearch:
         return QuestionSearch(config.questions[cell.key], None, error=f"{type(e).__name__}: {e}")

@@ -58,7 +58,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from tale_core.errors import TaleError
 from tale_core.protocols import CallSink
@@ -122,6 +122,26 @@ class SearchResult:
         return d
 
 
+class SearchOptions(TypedDict, total=False):
+    """The keyword options :func:`paper_search` and :func:`bracket_search` share (all optional).
+
+    ``params`` / ``choices`` / ``use_cache`` / ``price_overrides`` / ``question_id``: as for
+    :func:`~tale_core.engine.methods.run_method`; ``cache`` / ``sink``: where calls are looked up and
+    recorded; ``on_probe``: called with each probe; ``reference``: an already made vanilla CoT
+    :class:`~tale_core.engine.methods.MethodResult` (it still counts as one call).
+    """
+
+    params: GenParams | None
+    cache: Any
+    sink: CallSink | None
+    choices: tuple[str, ...] | None
+    on_probe: OnProbe | None
+    use_cache: bool | None
+    price_overrides: Any
+    question_id: str | None
+    reference: Any
+
+
 class _Runner:
     """Makes the calls of one search and keeps its probes."""
 
@@ -131,33 +151,24 @@ class _Runner:
         model,
         question: str,
         gold: str | None,
-        *,
-        params,
-        cache,
-        sink,
-        choices,
-        on_probe: OnProbe | None,
-        use_cache,
-        price_overrides,
-        question_id,
-        reference,
+        **options: Unpack[SearchOptions],
     ):
         self.algorithm = algorithm
-        self.reference = reference
+        self.reference = options.get("reference")
         self.model = model
         self.question = question
         self.gold = gold
-        self.kw = dict(
+        self.kw: dict[str, Any] = dict(
             gold=gold,
-            choices=choices,
-            params=params,
-            cache=cache,
-            use_cache=use_cache,
-            price_overrides=price_overrides,
-            question_id=question_id,
+            choices=options.get("choices"),
+            params=options.get("params"),
+            cache=options.get("cache"),
+            use_cache=options.get("use_cache"),
+            price_overrides=options.get("price_overrides"),
+            question_id=options.get("question_id"),
         )
-        self.sink = sink
-        self.on_probe = on_probe
+        self.sink = options.get("sink")
+        self.on_probe = options.get("on_probe")
         self.probes: list[Probe] = []
 
     def call(self, budget: int | None, phase: str, reference=None) -> Probe:
@@ -253,37 +264,15 @@ def paper_search(
     question: str,
     gold: str | None,
     *,
-    params: GenParams | None = None,
-    cache=None,
-    sink: CallSink | None = None,
-    choices: tuple[str, ...] | None = None,
-    on_probe: OnProbe | None = None,
-    use_cache: bool | None = None,
-    price_overrides=None,
-    question_id: str | None = None,
-    reference=None,
     max_steps: int = 32,
+    **options: Unpack[SearchOptions],
 ) -> SearchResult:
     """The paper's budget search (Alg. 1/2, official ``search_budget.py``): greedy halving.
 
     ``reference`` may pass an already made vanilla CoT :class:`~tale_core.engine.methods.MethodResult` (it
     still counts as one call). ``max_steps`` bounds the halvings (a budget reaches 1 after ~17 anyway).
     """
-    run = _Runner(
-        PAPER,
-        model,
-        question,
-        gold,
-        params=params,
-        cache=cache,
-        sink=sink,
-        choices=choices,
-        on_probe=on_probe,
-        use_cache=use_cache,
-        price_overrides=price_overrides,
-        question_id=question_id,
-        reference=reference,
-    )
+    run = _Runner(PAPER, model, question, gold, **options)
     ref, stop = _start(run)
     if stop:
         tokens = ref.output_tokens if ref is not None and ref.status != "error" else None
@@ -351,21 +340,13 @@ def bracket_search(
     question: str,
     gold: str | None,
     *,
-    params: GenParams | None = None,
-    cache=None,
-    sink: CallSink | None = None,
-    choices: tuple[str, ...] | None = None,
-    on_probe: OnProbe | None = None,
-    use_cache: bool | None = None,
-    price_overrides=None,
-    question_id: str | None = None,
-    reference=None,
     factor: float = 4.0,
     min_budget: int = 4,
     resolution: float = 1.5,
     min_gain: float = 0.03,
     max_calls: int = 8,
     max_steps: int = 32,
+    **options: Unpack[SearchOptions],
 ) -> SearchResult:
     """The paper's halving chain, a look past a bump, then refinement inside the bracket (module doc).
 
@@ -388,21 +369,7 @@ def bracket_search(
         max_calls=max_calls,
         max_steps=max_steps,
     )
-    run = _Runner(
-        BRACKET,
-        model,
-        question,
-        gold,
-        params=params,
-        cache=cache,
-        sink=sink,
-        choices=choices,
-        on_probe=on_probe,
-        use_cache=use_cache,
-        price_overrides=price_overrides,
-        question_id=question_id,
-        reference=reference,
-    )
+    run = _Runner(BRACKET, model, question, gold, **options)
     ref, stop = _start(run)
     if stop:
         tokens = ref.output_tokens if ref is not None and ref.status != "error" else None

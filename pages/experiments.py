@@ -3,6 +3,9 @@ import and delete."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
 from tale_core.errors import TaleError
@@ -20,6 +23,21 @@ if store is None:
 
 experiment_id = services.linked_experiment_id()
 compare_ids = ev.unique_ids((st.query_params.get("compare") or "").split(","))
+
+
+def _run_again(
+    label: str, key: str, busy: str, start: Callable[[Any, Any], tuple[str, str]], detail: Any, settings: Any
+) -> None:
+    """A button that starts ``start(experiment, settings)`` (resume or rerun, if the host allows) and opens
+    the page of the experiment it runs into; a refusal shows as a message."""
+    if st.button(label, key=key, type="primary") and (gated := hosted.allow_rerun(detail)):
+        try:
+            with st.spinner(busy):
+                target, exp_id = start(gated[0], settings)
+        except TaleError as e:
+            st.error(render.md_text(str(e)))
+        else:
+            st.switch_page(target, query_params={"experiment": exp_id})
 
 
 def back_to_list() -> None:
@@ -105,22 +123,8 @@ if experiment_id:
             st.markdown(
                 f"This run is **{detail.status}**: Resume runs only its missing cells, into this same experiment."
             )
-            if st.button("Resume", key="ex_resume", type="primary") and (resumed := hosted.allow_rerun(detail)):
-                try:
-                    with st.spinner("Resuming..."):
-                        target, same_id = rerun.resume(resumed[0], sb.settings)
-                except TaleError as e:
-                    st.error(render.md_text(str(e)))
-                else:
-                    st.switch_page(target, query_params={"experiment": same_id})
-        if st.button("Rerun", key="ex_rerun", type="primary") and (gated := hosted.allow_rerun(detail)):
-            try:
-                with st.spinner("Starting the rerun..."):
-                    target, new_id = rerun.rerun(gated[0], sb.settings)
-            except TaleError as e:
-                st.error(render.md_text(str(e)))
-            else:
-                st.switch_page(target, query_params={"experiment": new_id})
+            _run_again("Resume", "ex_resume", "Resuming...", rerun.resume, detail, sb.settings)
+        _run_again("Rerun", "ex_rerun", "Starting the rerun...", rerun.rerun, detail, sb.settings)
         try:
             from db.bundle import export_bytes
 

@@ -88,18 +88,12 @@ def download_row(
         cols[0].download_button(
             f"{label.capitalize()} as CSV", to_csv(rows), file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv"
         )
-    md, tex = (cols[1], cols[2]) if csv else (cols[0], cols[1])
-    md.download_button(
-        f"{label.capitalize()} as Markdown" if not csv else "Markdown",
-        to_markdown(rows),
-        file_name=f"{name}.md",
-        mime="text/markdown",
-        key=f"{key}_md",
-    )
-    tex.download_button(
-        f"{label.capitalize()} as LaTeX" if not csv else "LaTeX",
-        to_latex(rows),
-        file_name=f"{name}.tex",
-        mime="application/x-tex",
-        key=f"{key}_tex",
-    )
+    formats = (("Markdown", to_markdown, "md", "text/markdown"), ("LaTeX", to_latex, "tex", "application/x-tex"))
+    for col, (fmt_name, render_rows, ext, mime) in zip(cols[1:] if csv else cols, formats, strict=False):
+        col.download_button(
+            f"{label.capitalize()} as {fmt_name}" if not csv else fmt_name,
+            render_rows(rows),
+            file_name=f"{name}.{ext}",
+            mime=mime,
+            key=f"{key}_{ext}",
+        )

@@ -10,6 +10,7 @@ import os
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -87,24 +88,8 @@ def editor(statuses: list[ModelStatus]) -> None:
             provider, _, model = spec.partition("/")
             current = price_for(provider, model)
             c1, c2 = st.columns(2)
-            inp = c1.number_input(
-                "Input $/M",
-                min_value=0.0,
-                max_value=10_000.0,
-                value=float(current.input_per_mtok) if current else 0.0,
-                step=0.05,
-                format="%.4f",
-                key=f"price_in_{spec}",
-            )
-            out = c2.number_input(
-                "Output $/M",
-                min_value=0.0,
-                max_value=10_000.0,
-                value=float(current.output_per_mtok) if current else 0.0,
-                step=0.05,
-                format="%.4f",
-                key=f"price_out_{spec}",
-            )
+            inp = _dollars_per_mtok(c1, "Input $/M", current.input_per_mtok if current else 0.0, f"price_in_{spec}")
+            out = _dollars_per_mtok(c2, "Output $/M", current.output_per_mtok if current else 0.0, f"price_out_{spec}")
             st.caption(f"Now: {_describe(current)}")
             if st.button("Save this price", key="price_save"):
                 set_price(spec, inp, out)
@@ -115,6 +100,15 @@ def editor(statuses: list[ModelStatus]) -> None:
             if cols[1].button("✕", key=f"price_rm_{s}", help=f"Remove your price for {s}"):
                 remove(s)
                 st.rerun()
+
+
+def _dollars_per_mtok(col: Any, label: str, value: float, key: str) -> float:
+    """A price input in dollars per million tokens, in ``col`` (a Streamlit column)."""
+    return float(
+        col.number_input(
+            label, min_value=0.0, max_value=10_000.0, value=float(value), step=0.05, format="%.4f", key=key
+        )
+    )
 
 
 def _describe(price: Price | None) -> str:

@@ -9,7 +9,7 @@ from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import bench_job, bench_view, hosted, method_picker, render, server_files, services, sidebar, stored
-from ui.jobs import registry, rerun_when_finished, show_live
+from ui.jobs import grid_job_head, registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 SOURCES = ("Bundled samples", "Upload a file", "File on the server")
@@ -25,19 +25,9 @@ experiment_id = services.linked_experiment_id()
 
 
 def job_view(job_id: str) -> None:
-    job = registry().get(job_id)
+    job = grid_job_head(job_id, "benchmark", bench_view.progress, cancel_key="bm_cancel")
     if job is None:
-        st.warning("This benchmark is no longer running in this server.")
         return
-    bench_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
-    if job.running and hosted.can_edit(job_id):
-        if st.button("Cancel benchmark", key="bm_cancel"):
-            registry().cancel(job_id)
-    else:
-        for note in job.notes:
-            st.caption(render.md_escape(note))
-        if job.error:
-            st.error(render.md_escape(f"The benchmark stopped with an error: {job.error}"))
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
     bench_view.results(rows, dataset_name=(job.config.get("dataset") or {}).get("name", ""), key="bm_job")
     rerun_when_finished(job, "bm_watching")

@@ -11,7 +11,7 @@ from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
 from ui import fmt, hosted, inputs, jobs, render, services, sidebar, stored, sweep_job, sweep_view, titles, validate
-from ui.jobs import registry, rerun_when_finished, show_live
+from ui.jobs import grid_job_head, registry, rerun_when_finished, show_live
 
 #: how the page names the built-in ways of giving a budget (other sweepable methods show their label)
 SWEEP_METHOD_LABELS = {
@@ -50,20 +50,15 @@ def show_job_header(title: str, config: dict) -> None:
 
 def job_view(job_id: str) -> None:
     """Progress, cancel and results of a job in this server; a timed fragment redraws it while it runs."""
-    job = registry().get(job_id)
+    job = grid_job_head(
+        job_id,
+        "sweep",
+        sweep_view.progress,
+        cancel_key="sw_cancel",
+        cancel_toast="Cancelling: calls already running will finish.",
+    )
     if job is None:
-        st.warning("This sweep is no longer running in this server.")
         return
-    sweep_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
-    if job.running and hosted.can_edit(job_id):
-        if st.button("Cancel sweep", key="sw_cancel"):
-            registry().cancel(job_id)
-            st.toast("Cancelling: calls already running will finish.")
-    else:
-        for note in job.notes:
-            st.caption(render.md_escape(note))
-        if job.error:
-            st.error(render.md_escape(f"The sweep stopped with an error: {job.error}"))
     cells = job.snapshot()
     sweep_view.results(cells, key="sw_job", version=(job.id, len(cells)))
     rerun_when_finished(job, "sw_watching")

@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from tale_core.engine.runner import FINAL_STATUSES
+from ui import hosted, render
 
 #: finished jobs kept in memory (their results are in the database anyway)
 KEEP_FINISHED = 30
@@ -189,6 +190,35 @@ def show_live(job: Job, view: Callable[[str], None], *, watch_key: str, every_s:
     if job.running:
         st.session_state[watch_key] = job.id
     st.fragment(view, run_every=every_s if job.running else None)(job.id)
+
+
+def grid_job_head(
+    job_id: str,
+    what: str,
+    progress: Callable[[int, int, str, float, int, float | None], None],
+    *,
+    cancel_key: str,
+    cancel_toast: str | None = None,
+) -> Job | None:
+    """The top of the live view of a grid job (a sweep, a benchmark): its progress (``progress``), a Cancel
+    button while it runs for who may edit it, else its notes and error. Returns the job, or None (with a
+    warning) when this server no longer runs it."""
+    job = registry().get(job_id)
+    if job is None:
+        st.warning(f"This {what} is no longer running in this server.")
+        return None
+    progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
+    if job.running and hosted.can_edit(job_id):
+        if st.button(f"Cancel {what}", key=cancel_key):
+            registry().cancel(job_id)
+            if cancel_toast:
+                st.toast(cancel_toast)
+    else:
+        for note in job.notes:
+            st.caption(render.md_escape(note))
+        if job.error:
+            st.error(render.md_escape(f"The {what} stopped with an error: {job.error}"))
+    return job
 
 
 def rerun_when_finished(job: Job, watch_key: str) -> None:

@@ -52,6 +52,16 @@ PAGES = (
 BIG_BUDGETS = 200  # the most a sweep allows
 BIG_REPEATS = 25  # 200 x 25 = 5,000 budget cells (+ 25 vanilla references)
 LIVE_BUDGETS = 80  # fake/slow answers 4 calls at a time, 0.3 s each: about 6 s per live sweep
+#: the in-process steps of drawing a stored sweep's figures, timed one by one
+FIGURE_STEPS = (
+    "load_calls",
+    "rebuild_cells",
+    "analyze",
+    "elasticity_figure",
+    "accuracy_cost_figure",
+    "figures_to_json",
+    "total",
+)
 
 NOTES = [
     "The machine is shared (2 cores, other work running): the same command gave medians 20-50% apart "
@@ -197,18 +207,7 @@ def figure_in_process(url: str, sweep_id: str, runs: int) -> dict[str, Any]:
     from tale_core.experiments import rebuild
 
     store = Store(url)
-    steps: dict[str, list[float]] = {
-        k: []
-        for k in (
-            "load_calls",
-            "rebuild_cells",
-            "analyze",
-            "elasticity_figure",
-            "accuracy_cost_figure",
-            "figures_to_json",
-            "total",
-        )
-    }
+    steps: dict[str, list[float]] = {k: [] for k in FIGURE_STEPS}
     n_points = 0
     for i in range(runs + 1):
         marks = [time.perf_counter()]
@@ -364,15 +363,7 @@ def to_markdown(res: dict[str, Any]) -> str:
         "| step | ms |",
         "|---|---|",
     ]
-    for k in (
-        "load_calls",
-        "rebuild_cells",
-        "analyze",
-        "elasticity_figure",
-        "accuracy_cost_figure",
-        "figures_to_json",
-        "total",
-    ):
+    for k in FIGURE_STEPS:
         lines.append(f"| {k} | {f[k]} |")
     d = res["live_delay"]
     lines += [

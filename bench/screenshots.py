@@ -73,6 +73,27 @@ def _wait_gone(page, text: str, timeout_ms: int = LONG_MS) -> None:
     )
 
 
+def _open(page, url: str, heading: str) -> None:
+    """Open a page and wait until its heading shows and the app is idle."""
+    from tests.e2e.browser import wait_idle
+
+    page.goto(url)
+    page.get_by_role("heading", name=heading).wait_for(timeout=LONG_MS)
+    wait_idle(page)
+
+
+def _run_until_finished(page, button: str, out: Path, name: str) -> None:
+    """Start a run with ``button``, wait on its experiment page until it has finished, shoot its progress."""
+    from tests.e2e.browser import wait_idle
+
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url("**experiment=**", timeout=LONG_MS)
+    page.get_by_text("Finished:").wait_for(timeout=LONG_MS)
+    wait_idle(page)
+    _scroll_to(page, page.locator("[data-testid='stProgress']").first, offset_px=10)
+    _shot(page, out, name)
+
+
 def start(page, base: str, out: Path) -> None:
     from tests.e2e.browser import wait_idle
 
@@ -108,9 +129,7 @@ def classroom(page, base: str, out: Path) -> None:
 def playground(page, base: str, out: Path) -> None:
     from tests.e2e.browser import wait_idle
 
-    page.goto(f"{base}/playground")
-    page.get_by_role("heading", name="Playground").wait_for(timeout=LONG_MS)
-    wait_idle(page)
+    _open(page, f"{base}/playground", "Playground")
     _load_example(page, "peyton")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Summary").first.wait_for(timeout=LONG_MS)
@@ -122,9 +141,7 @@ def playground(page, base: str, out: Path) -> None:
 def sweep(page, base: str, out: Path) -> None:
     from tests.e2e.browser import wait_idle
 
-    page.goto(f"{base}/sweep")
-    page.get_by_role("heading", name="Elasticity sweep").wait_for(timeout=LONG_MS)
-    wait_idle(page)
+    _open(page, f"{base}/sweep", "Elasticity sweep")
     _load_example(page, "peyton")
     page.get_by_text("Log grid", exact=True).click()
     wait_idle(page)
@@ -134,20 +151,13 @@ def sweep(page, base: str, out: Path) -> None:
     page.get_by_role("spinbutton", name="Points").press("Enter")
     page.get_by_text("Before you start").wait_for(timeout=LONG_MS)
     wait_idle(page)
-    page.get_by_role("button", name="Start sweep").click()
-    page.wait_for_url("**experiment=**", timeout=LONG_MS)
-    page.get_by_text("Finished:").wait_for(timeout=LONG_MS)
-    wait_idle(page)
-    _scroll_to(page, page.locator("[data-testid='stProgress']").first, offset_px=10)
-    _shot(page, out, "sweep")
+    _run_until_finished(page, "Start sweep", out, "sweep")
 
 
 def search(page, base: str, out: Path) -> None:
     from tests.e2e.browser import wait_idle
 
-    page.goto(f"{base}/search")
-    page.get_by_role("heading", name="Budget search").wait_for(timeout=LONG_MS)
-    wait_idle(page)
+    _open(page, f"{base}/search", "Budget search")
     _load_example(page, "peyton")
     page.get_by_role("button", name="Start search").click()
     page.wait_for_url("**experiment=**", timeout=LONG_MS)
@@ -159,17 +169,8 @@ def search(page, base: str, out: Path) -> None:
 
 
 def benchmark(page, base: str, out: Path) -> None:
-    from tests.e2e.browser import wait_idle
-
-    page.goto(f"{base}/benchmark")
-    page.get_by_role("heading", name="Benchmark").wait_for(timeout=LONG_MS)
-    wait_idle(page)
-    page.get_by_role("button", name="Start benchmark").click()
-    page.wait_for_url("**experiment=**", timeout=LONG_MS)
-    page.get_by_text("Finished:").wait_for(timeout=LONG_MS)
-    wait_idle(page)
-    _scroll_to(page, page.locator("[data-testid='stProgress']").first, offset_px=10)
-    _shot(page, out, "benchmark")
+    _open(page, f"{base}/benchmark", "Benchmark")
+    _run_until_finished(page, "Start benchmark", out, "benchmark")
 
 
 def experiments(page, base: str, out: Path) -> None:
@@ -186,9 +187,7 @@ def experiments(page, base: str, out: Path) -> None:
 def learn(page, base: str, out: Path) -> None:
     from tests.e2e.browser import wait_idle
 
-    page.goto(f"{base}/learn")
-    page.get_by_role("heading", name="Learn: token elasticity").wait_for(timeout=LONG_MS)
-    wait_idle(page)
+    _open(page, f"{base}/learn", "Learn: token elasticity")
     page.get_by_role("button", name="Run the 4 calls with").click()
     page.locator("[data-testid='stPlotlyChart']").last.wait_for(timeout=LONG_MS)
     wait_idle(page)

@@ -238,6 +238,16 @@ def path_text(path: list) -> str:
     )
 
 
+def _both(row: dict) -> str:
+    """The end of a table row: paper's and ours' budget / tokens / calls, then both paths."""
+    p, b = row["paper"], row["bracket"]
+    return (
+        f"{p['chosen_budget']} / {p['chosen_tokens']} / {p['calls']} | "
+        f"{b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | {path_text(p['path'])} | "
+        f"{path_text(b['path'])} |"
+    )
+
+
 def write_md(report: dict, path: Path) -> None:
     lines = [
         "# Budget search: the paper's halving vs our bracketing search",
@@ -253,12 +263,7 @@ def write_md(report: dict, path: Path) -> None:
         "|---|---|---|---|---|",
     ]
     for r in report["fake"]:
-        p, b = r["paper"], r["bracket"]
-        lines.append(
-            f"| {r['curve']} | {p['chosen_budget']} / {p['chosen_tokens']} / {p['calls']} | "
-            f"{b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | {path_text(p['path'])} | "
-            f"{path_text(b['path'])} |"
-        )
+        lines.append(f"| {r['curve']} | {_both(r)}")
     g = report.get("generated")
     if g:
         lines += [
@@ -316,12 +321,7 @@ def write_md(report: dict, path: Path) -> None:
                 "|---|---|---|---|---|---|",
             ]
             for q in m["questions"]:
-                p, b = q["paper"], q["bracket"]
-                lines.append(
-                    f"| {q['id']} | {q['reference_tokens']} | {p['chosen_budget']} / {p['chosen_tokens']}"
-                    f" / {p['calls']} | {b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | "
-                    f"{path_text(p['path'])} | {path_text(b['path'])} |"
-                )
+                lines.append(f"| {q['id']} | {q['reference_tokens']} | {_both(q)}")
     if report.get("notes"):
         lines += ["", "## Findings", ""] + [f"- {n}" for n in report["notes"]]
     lines.append("")

@@ -32,6 +32,11 @@ DARK_BG = "#0E1117"  # Streamlit's dark theme background
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13)
 
 
+def _model_line(xs: list[Any], ys: list[Any], spec: str, **style: Any) -> go.Scatter:
+    """One model's series as a line with markers, named and legend-grouped by its spec."""
+    return go.Scatter(x=xs, y=ys, mode="lines+markers", name=spec, legendgroup=spec, **style)
+
+
 def _get(obj: Any, name: str, default: Any = None) -> Any:
     """Attribute or key: works for dataclasses and their to_dict() form."""
     if obj is None:
@@ -218,12 +223,10 @@ def elasticity_figure(
             for p in pts
         ]
         fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines+markers",
-                name=spec,
-                legendgroup=spec,
+            _model_line(
+                xs,
+                ys,
+                spec,
                 line=dict(color=color, width=2),
                 marker=dict(
                     size=11,
@@ -378,12 +381,10 @@ def accuracy_cost_figure(
         acc = [None if _get(p, "accuracy") is None else 100 * _get(p, "accuracy") for p in pts]
         cost = [_get(p, "mean_cost") for p in pts]
         fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=acc,
-                mode="lines+markers",
-                name=spec,
-                legendgroup=spec,
+            _model_line(
+                xs,
+                acc,
+                spec,
                 line=dict(color=_color(i)),
                 hovertext=[
                     f"{spec}, budget {x}: {_fmt_acc(_get(p, 'accuracy'))} ({_get(p, 'n_correct')}/{_get(p, 'n')})"
@@ -395,12 +396,10 @@ def accuracy_cost_figure(
             col=1,
         )
         fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=cost,
-                mode="lines+markers",
-                name=spec,
-                legendgroup=spec,
+            _model_line(
+                xs,
+                cost,
+                spec,
                 showlegend=False,
                 line=dict(color=_color(i), dash="dot"),
                 hovertext=[f"{spec}, budget {x}: {_fmt_money(c)} per call" for x, c in zip(xs, cost)],

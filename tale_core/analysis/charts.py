@@ -37,6 +37,21 @@ def _model_line(xs: list[Any], ys: list[Any], spec: str, **style: Any) -> go.Sca
     return go.Scatter(x=xs, y=ys, mode="lines+markers", name=spec, legendgroup=spec, **style)
 
 
+def _label_band(fig: go.Figure, lo: float, hi: float, y: float, text: str, color: str, **extra: Any) -> None:
+    """A label centred over the budget band ``lo``..``hi`` of a log x axis (annotations there take log10
+    positions), at height ``y`` of the plot (0 bottom, 1 top)."""
+    fig.add_annotation(
+        x=(math.log10(lo) + math.log10(hi)) / 2,
+        y=y,
+        yref="paper",
+        yanchor="bottom",
+        text=text,
+        showarrow=False,
+        font=dict(size=11, color=color),
+        **extra,
+    )
+
+
 def _get(obj: Any, name: str, default: Any = None) -> Any:
     """Attribute or key: works for dataclasses and their to_dict() form."""
     if obj is None:
@@ -313,16 +328,7 @@ def elasticity_figure(
         if region:
             a, b = region
             fig.add_vrect(x0=a, x1=b, fillcolor=color, opacity=0.08, line_width=0)
-            # annotations on a log axis take log10 positions
-            fig.add_annotation(
-                x=(math.log10(a) + math.log10(b)) / 2,
-                y=1.0,
-                yref="paper",
-                yanchor="bottom",
-                text=f"elastic region ({spec}): shorter budgets, longer correct answers",
-                showarrow=False,
-                font=dict(size=11, color=color),
-            )
+            _label_band(fig, a, b, 1.0, f"elastic region ({spec}): shorter budgets, longer correct answers", color)
         edge = _get(rep, "cliff")
         if edge:
             wrong_b, right_b = edge
@@ -333,14 +339,13 @@ def elasticity_figure(
                 fillcolor="rgba(211, 47, 47, 0.06)",
                 line=dict(color="#d32f2f", dash="dash", width=1.5),
             )
-            fig.add_annotation(
-                x=(math.log10(wrong_b) + math.log10(right_b)) / 2,
-                y=0.0,
-                yref="paper",
-                yanchor="bottom",
-                text=f"cliff ({spec}): wrong at budget {wrong_b}, correct from {right_b}",
-                showarrow=False,
-                font=dict(size=11, color="#b71c1c"),
+            _label_band(
+                fig,
+                wrong_b,
+                right_b,
+                0.0,
+                f"cliff ({spec}): wrong at budget {wrong_b}, correct from {right_b}",
+                "#b71c1c",
                 bgcolor="rgba(255,255,255,0.8)",
             )
     _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)

@@ -49,14 +49,7 @@ if experiment_id:
             """From the database, so a run started by another app process shows live too."""
             f = stored.open_or_stop(eid, "benchmark")
             detail, rows = f.detail, f.result
-            bench_view.progress(
-                len(rows),
-                f.planned or len(rows),
-                detail.status,
-                detail.cost_usd,
-                sum(1 for r in rows if r.get("status") == "error"),
-                None,
-            )
+            stored.show_progress(f, bench_view.progress, sum(1 for r in rows if r.get("status") == "error"))
             bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
             stored.rerun_when_stored_run_ends(f, "bm_watching_stored")
 

@@ -86,14 +86,7 @@ if experiment_id:
             """From the database, so a run started by another app process shows live too."""
             f = stored.open_or_stop(eid, "sweep")
             detail, cells = f.detail, f.result
-            sweep_view.progress(
-                len(cells),
-                f.planned or len(cells),
-                detail.status,
-                detail.cost_usd,
-                sum(1 for c in cells if not c.result.ok),
-                None,
-            )
+            stored.show_progress(f, sweep_view.progress, sum(1 for c in cells if not c.result.ok))
             sweep_view.results(cells, key="sw_stored", version=(eid, detail.status, len(cells)))
             stored.rerun_when_stored_run_ends(f, "sw_watching_stored")
 

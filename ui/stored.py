@@ -60,6 +60,15 @@ def show_live(found: Stored, view: Callable[[str], None], watch_key: str, *, eve
     st.fragment(view, run_every=every_s if running else None)(found.detail.id)
 
 
+def show_progress(
+    found: Stored, progress: Callable[[int, int, str, float, int, float | None], None], failed: int
+) -> None:
+    """``progress`` (a page's bar) for a stored run: its rows so far of the cells it planned, its status, its
+    cost and ``failed`` of its rows that failed (no elapsed time: the database does not keep it)."""
+    done = len(found.result)
+    progress(done, found.planned or done, found.detail.status, found.detail.cost_usd, failed, None)
+
+
 def rerun_when_stored_run_ends(found: Stored, watch_key: str) -> None:
     """Inside the timed view: once the watched run is no longer running, one full run stops the timer."""
     if found.detail.status != "running" and st.session_state.get(watch_key) == found.detail.id:

@@ -8,6 +8,16 @@ is exposed for tools that want to speak HTTP to it; generations go through the i
 llama.cpp's defaults are wrong for us (512-token context cuts answers off, temperature 0.8, one
 thread), so context length, threads, slots and temperature are always set explicitly and recorded in
 the runtime string that goes with every call.
+
+Reproducibility (measured, see tests/test_provider_local.py): with llama.cpp's prompt cache on (its
+default), the same temperature-0 request gave a different text and token count depending on what ran
+before it (GSM8K question 14, vanilla CoT: 55 tokens on a fresh runtime, 256 after any other request that
+shares the system-prompt prefix). The cached prefix is reused and only the rest of the prompt is
+evaluated, in a differently shaped batch, so the logits differ in the last bits and a near-tie at
+temperature 0 flips. With ``cache_prompt`` off (server default and every request) and the host-memory
+prompt cache disabled, every request evaluates its whole prompt the same way and 9 of 9 interleavings
+were identical (0 of 9 with the cache). More than one slot (``TALE_LOCAL_SLOTS``) batches concurrent
+requests together and is not reproducible at temperature 0; the runtime string records the slot count.
 """
 
 from __future__ import annotations
@@ -85,6 +95,8 @@ class RuntimeConfig:
     # threads vs 39-45 with 1 on a busy 2-core machine)
     threads: int = max(1, min(8, (os.cpu_count() or 2) - 1))
     slots: int = 1
+    #: llama.cpp's prompt cache; off because it makes temperature-0 output depend on earlier requests
+    cache_prompt: bool = False
 
     @classmethod
     def from_env(cls) -> RuntimeConfig:
@@ -93,6 +105,7 @@ class RuntimeConfig:
             n_ctx=int(os.environ.get("TALE_LOCAL_CTX", d.n_ctx)),
             threads=int(os.environ.get("TALE_LOCAL_THREADS", d.threads)),
             slots=int(os.environ.get("TALE_LOCAL_SLOTS", d.slots)),
+            cache_prompt=os.environ.get("TALE_LOCAL_CACHE_PROMPT", "0").strip().lower() in ("1", "true", "yes"),
         )
 
 
@@ -109,6 +122,12 @@ class _Runtime:
         p.cpuparams.n_threads = cfg.threads
         p.cpuparams_batch.n_threads = cfg.threads
         p.sampling.temp = 0.0
+        # reproducibility: no prompt cache (neither the slot's KV prefix nor the host-memory cache), no
+        # KV-cache reuse by shifting; see the module docstring
+        p.cache_prompt = cfg.cache_prompt
+        p.n_cache_reuse = 0
+        if not cfg.cache_prompt:
+            p.cache_ram_mib = 0
         p.verbosity = -1
         p.warmup = False
         self.cfg = cfg
@@ -186,7 +205,10 @@ class LocalModel(ChatModel):
 
     def runtime(self) -> str:
         c = self.cfg
-        return f"{runtime_version()}; n_ctx={c.n_ctx} threads={c.threads} slots={c.slots}"
+        return (
+            f"{runtime_version()}; n_ctx={c.n_ctx} threads={c.threads} slots={c.slots} "
+            f"cache_prompt={int(c.cache_prompt)}"
+        )
 
     def count_tokens(self, text: str) -> tuple[int, bool]:
         return len(self._rt.tokenize(text)), True
@@ -196,6 +218,8 @@ class LocalModel(ChatModel):
             "messages": messages_to_dicts(list(messages)),
             "max_tokens": int(params.max_tokens),
             "temperature": float(params.temperature),
+            # llama.cpp's per-request default is True: reusing a cached prefix changes temperature-0 output
+            "cache_prompt": bool(self.cfg.cache_prompt),
         }
         if params.seed is not None:
             req["seed"] = int(params.seed)

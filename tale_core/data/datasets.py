@@ -109,6 +109,14 @@ class Dataset:
         """Normalized content, one JSON object per line; ``load_dataset`` reads it back unchanged."""
         return "".join(json.dumps(it.to_dict(), ensure_ascii=False) + "\n" for it in self.items)
 
+    @property
+    def sha256(self) -> str:
+        """sha256 of the normalized items (:meth:`to_jsonl`): the same questions, answers and options give
+        the same hash whatever file format they came in. Recorded with experiments to rerun them exactly."""
+        import hashlib
+
+        return hashlib.sha256(self.to_jsonl().encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True)
 class ColumnMapping:

@@ -78,6 +78,49 @@ def model_path(name: str) -> Path | None:
     return p if p.is_file() else None
 
 
+_HASHES: dict[tuple[str, int, int], str] = {}
+_HASHES_LOCK = threading.Lock()
+
+
+def _hash_cache_file() -> Path:
+    return Path(os.environ.get("TALE_DATA_DIR", "data")) / "file_hashes.json"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a model file, computed once and cached (in memory and in ``<data dir>/file_hashes.json``)
+    by path, size and modification time, so a replaced file is hashed again."""
+    import hashlib
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    disk_key = f"{key[0]}|{key[1]}|{key[2]}"
+    with _HASHES_LOCK:
+        if key in _HASHES:
+            return _HASHES[key]
+        cache_file = _hash_cache_file()
+        disk: dict[str, str] = {}
+        try:
+            disk = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            disk = {}
+        digest = disk.get(disk_key) if isinstance(disk, dict) else None
+        if not (isinstance(digest, str) and len(digest) == 64):
+            h = hashlib.sha256()
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            digest = h.hexdigest()
+            try:
+                disk = disk if isinstance(disk, dict) else {}
+                disk[disk_key] = digest
+                cache_file.parent.mkdir(parents=True, exist_ok=True)
+                cache_file.write_text(json.dumps(disk, indent=1), encoding="utf-8")
+            except OSError:
+                pass  # an unwritable data dir only costs a re-hash next process
+        _HASHES[key] = digest
+        return digest
+
+
 def runtime_version() -> str:
     try:
         import xllamacpp
@@ -209,6 +252,28 @@ class LocalModel(ChatModel):
             f"{runtime_version()}; n_ctx={c.n_ctx} threads={c.threads} slots={c.slots} "
             f"cache_prompt={int(c.cache_prompt)}"
         )
+
+    def provenance(self) -> dict[str, Any]:
+        """What is needed to rerun this model's calls exactly: the model file and its sha256, the runtime
+        and its version, and every runtime setting that changes outputs."""
+        c = self.cfg
+        path = model_path(self.model)
+        return {
+            "provider": PROVIDER,
+            "model": self.model,
+            "model_file": path.name if path else None,
+            "model_sha256": file_sha256(path) if path else None,
+            "model_bytes": path.stat().st_size if path else None,
+            "runtime": runtime_version(),
+            "settings": {
+                "n_ctx": c.n_ctx,
+                "threads": c.threads,
+                "slots": c.slots,
+                "cache_prompt": c.cache_prompt,
+                "n_cache_reuse": 0,
+                "server_default_temperature": 0.0,
+            },
+        }
 
     def count_tokens(self, text: str) -> tuple[int, bool]:
         return len(self._rt.tokenize(text)), True

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from tale_core.data.datasets import load_dataset, load_samples
+from tale_core.data.datasets import Dataset, load_dataset, load_samples
+from tale_core.data.official import load_any
 from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
+from tale_core.experiments.table3 import load_table3, table3_items
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import bench_job, bench_view, render, services, sidebar
@@ -14,7 +18,7 @@ from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod")
-SOURCES = ("Bundled samples", "Upload a file", "File on the server")
+SOURCES = ("Bundled samples", "Upload a file", "File on the server", "Table 3 preset (paper's datasets)")
 
 st.title("Benchmark")
 st.caption(
@@ -41,7 +45,8 @@ def job_view(job_id: str) -> None:
         if job.error:
             st.error(f"The benchmark stopped with an error: {job.error}")
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
-    bench_view.results(rows, dataset_name=(job.config.get("dataset") or {}).get("name", ""), key="bm_job")
+    ds_cfg = job.config.get("dataset") or {}
+    bench_view.results(rows, dataset_name=ds_cfg.get("name", ""), key="bm_job", dataset_config=ds_cfg)
     rerun_when_finished(job, "bm_watching")
 
 
@@ -76,7 +81,8 @@ if experiment_id:
             sum(1 for r in rows if r.get("status") == "error"),
             None,
         )
-        bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
+        ds_cfg = detail.config.get("dataset") or {}
+        bench_view.results(rows, dataset_name=ds_cfg.get("name", ""), key="bm_stored", dataset_config=ds_cfg)
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 
@@ -100,13 +106,49 @@ try:
             st.info("Upload a file: one question per line (JSONL) or row (CSV), with 'question' and 'answer'.")
         else:
             dataset = load_dataset(upload.getvalue(), name=upload.name)
-    else:
-        path = st.text_input("Path of a JSONL, JSON or CSV file on the server", key="bm_path")
+    elif source_kind == SOURCES[2]:
+        path = st.text_input(
+            "Path of a JSONL, JSON or CSV file, a Hugging Face save_to_disk folder or a parquet file on the server",
+            key="bm_path",
+        )
         if path.strip():
-            dataset = load_dataset(path.strip())
-            source = {"source": "path", "path": path.strip(), "name": dataset.name}
+            dataset = load_any(path.strip())
+            name = dataset.name
+            if Path(path.strip()).parent.name and name.startswith(("cloze_", "single_choice_")):
+                name = f"{Path(path.strip()).parent.name}/{name}"  # MathBench: the subset picks the paper row
+            source = {"source": "path", "path": path.strip(), "name": name}
         else:
             st.info("Type the path of a question file on the machine that runs this app.")
+    else:
+        st.caption(
+            "The paper's Table 3: files in the official formats on the server, each run with its official "
+            "prompts. GSM8K: JSONL with answers ending in '#### N'; GSM8K-Zero: JSONL with float answers; "
+            "MathBench v1: the folder holding arithmetic/, middle/, high/, college/ with cloze_en.jsonl, "
+            "single_choice_en.jsonl, single_choice_cn.jsonl, ... Leave a field empty to skip that dataset."
+        )
+        t1, t2, t3 = st.columns(3)
+        g_path = t1.text_input("GSM8K file", key="bm_t3_gsm8k").strip()
+        z_path = t2.text_input("GSM8K-Zero file", key="bm_t3_zero").strip()
+        m_path = t3.text_input("MathBench folder", key="bm_t3_mathbench").strip()
+        per_ds = st.number_input("Questions per dataset", min_value=1, max_value=100_000, value=20, key="bm_t3_n")
+        if g_path or z_path or m_path:
+            sets = load_table3(
+                gsm8k=g_path or None, gsm8k_zero=z_path or None, mathbench=m_path or None, limit=int(per_ds)
+            )
+            table3_sets = [s.name for s in sets]
+            items3 = table3_items(sets)
+            dataset = Dataset("Table 3", items3, "table3 preset", "mixed", "jsonl")
+            source = {
+                "source": "table3",
+                "preset": "table3",
+                "name": "Table 3",
+                "files": {"gsm8k": g_path, "gsm8k_zero": z_path, "mathbench": m_path},
+                "datasets": table3_sets,
+                "per_dataset": int(per_ds),
+            }
+            st.caption(" · ".join(f"{s.name}: {len(s.dataset.items)}" for s in sets))
+        else:
+            st.info("Type the path of at least one dataset.")
 except TaleError as e:  # DatasetError lists every problem with its line
     st.error(str(e))
     dataset = None
@@ -114,12 +156,15 @@ except TaleError as e:  # DatasetError lists every problem with its line
 if dataset is not None:
     st.caption(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}.")
     c1, c2 = st.columns(2)
-    n = c1.number_input(
-        "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
-    )
-    shuffle = c2.checkbox(
-        "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
-    )
+    if source_kind == SOURCES[3]:
+        n, shuffle = len(dataset), False  # the per-dataset number above decides
+    else:
+        n = c1.number_input(
+            "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
+        )
+        shuffle = c2.checkbox(
+            "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
+        )
     methods = (
         st.pills(
             "Methods",

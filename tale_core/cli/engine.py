@@ -347,7 +347,8 @@ def _search_text(obj: dict[str, Any]) -> str:
 
 
 def load_items(source: str):
-    """``samples`` / ``samples:multiple_choice`` / ``samples:all``, or a JSONL/JSON/CSV path."""
+    """``samples`` / ``samples:multiple_choice`` / ``samples:all``, a JSONL/JSON/CSV path, a Hugging Face
+    ``save_to_disk`` folder or parquet file, or a Hub id (``owner/name``; needs ``datasets`` and a network)."""
     from tale_core.data import datasets
 
     src = (source or "").strip()
@@ -357,8 +358,15 @@ def load_items(source: str):
             raise TaleError(f"Unknown sample set {which!r}; use samples, samples:multiple_choice or samples:all")
         return datasets.load_samples(which)
     path = Path(src)
+    if path.is_dir() or path.suffix.lower() == ".parquet" or (not path.exists() and src.count("/") == 1):
+        from tale_core.data.official import load_any  # Hugging Face folder, parquet, or Hub id
+
+        return load_any(src)
     if not path.is_file():
-        raise TaleError(f"Dataset {src!r} not found: give a JSONL, JSON or CSV file, or 'samples'.")
+        raise TaleError(
+            f"Dataset {src!r} not found: give a JSONL, JSON or CSV file, a Hugging Face folder or parquet "
+            "file, or 'samples'."
+        )
     return datasets.load_dataset(path)
 
 
@@ -371,6 +379,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise TaleError("--limit must be at least 1.")
     if not 1 <= args.repeats <= 50:
         raise TaleError("--repeats must be a whole number from 1 to 50.")
+    if getattr(args, "preset", None) == "table3":
+        from tale_core.cli.table3 import cmd_table3
+
+        return cmd_table3(args, _Run, _params, _resolve_models, _use_cache, _emit, _exit_code)
+    if not args.dataset:
+        raise TaleError("--dataset is required (or --preset table3 with --gsm8k / --gsm8k-zero / --mathbench).")
     methods = [MethodSpec.parse(m) for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise TaleError("--methods is empty: e.g. --methods direct,vanilla,tale-ep")
@@ -517,8 +531,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run every question of a dataset with each method on each model; print "
         "accuracy, mean tokens, expense and the reduction against vanilla CoT.",
     )
-    p.add_argument("--dataset", required=True, help="a JSONL/JSON/CSV file, or 'samples' (bundled questions)")
-    p.add_argument("--limit", type=int, default=None, help="first N questions only")
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="a JSONL/JSON/CSV file, a Hugging Face save_to_disk folder or parquet file, or 'samples' "
+        "(required unless --preset is given)",
+    )
+    p.add_argument("--limit", type=int, default=None, help="first N questions only (per dataset with --preset)")
+    p.add_argument(
+        "--preset",
+        choices=("table3",),
+        default=None,
+        help="table3: the paper's Table 3 from --gsm8k / --gsm8k-zero / --mathbench files in the official "
+        "formats, with the official per-dataset prompts, printed beside the paper's rows",
+    )
+    p.add_argument("--gsm8k", default=None, help="(table3) GSM8K JSONL (answers end in '#### N'), or HF folder/parquet")
+    p.add_argument("--gsm8k-zero", default=None, help="(table3) GSM8K-Zero JSONL (float answers)")
+    p.add_argument("--mathbench", default=None, help="(table3) MathBench v1 folder (<subset>/<kind>_<lang>.jsonl)")
     p.add_argument(
         "--methods", default="direct,vanilla,tale-ep", help="comma-separated, e.g. vanilla,tale-ep,budget:50"
     )

@@ -204,10 +204,22 @@ def classify_estimate(text: str | None, max_output_tokens: int) -> tuple[int | N
 
 
 def build_messages(
-    method: MethodSpec, question: str, *, multiple_choice: bool = False, budget: int | None = None
+    method: MethodSpec,
+    question: str,
+    *,
+    multiple_choice: bool = False,
+    budget: int | None = None,
+    template: str | None = None,
 ) -> tuple[Message, ...]:
-    """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as ``budget:N``)."""
+    """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as ``budget:N``).
+
+    ``template`` (one of :data:`~tale_core.engine.prompts.OFFICIAL_TEMPLATES`, e.g. ``mathbench-cloze-en``)
+    selects the official per-dataset prompt of the paper's Table 3 for direct, vanilla and budget prompts.
+    """
     k, mc = method.key, multiple_choice
+    if template and k in _TEMPLATE_STYLES:
+        n = budget if budget is not None else method.budget
+        return prompts.official_messages(template, _TEMPLATE_STYLES[k], question, n)
     if k == "direct":
         return prompts.mc_direct(question) if mc else prompts.direct(question)
     if k in ("vanilla", "thinking", "effort"):
@@ -222,6 +234,9 @@ def build_messages(
     if k == "cod":
         return prompts.chain_of_draft(question, multiple_choice=mc)
     raise MethodError(f"Unknown method {k!r}")
+
+
+_TEMPLATE_STYLES = {"direct": "direct", "vanilla": "cot", "budget": "budget", "tale-ep": "budget"}
 
 
 def _params_for(method: MethodSpec, params: GenParams) -> GenParams:
@@ -273,19 +288,24 @@ def run_method(
     price_overrides: Any = None,
     role: str = "answer",
     extra: dict[str, Any] | None = None,
+    template: str | None = None,
 ) -> MethodResult:
     """Run ``method`` on ``question`` with ``model``; never raises for provider errors (status ``error``).
 
     ``choices`` makes it a multiple-choice question (options lettered A, B, ... and ``[[choice]]``
     format). ``on_text`` streams the answer call's text. ``role`` names the answer call's role
-    (``reference`` for a sweep's vanilla reference). Raises :class:`TaleError` only for bad input
-    (empty question, too many choices).
+    (``reference`` for a sweep's vanilla reference). ``template`` selects an official per-dataset prompt
+    (see :func:`build_messages`). Raises :class:`TaleError` only for bad input (empty question, too many
+    choices).
     """
     if isinstance(method, str):
         method = MethodSpec.parse(method)
     params = params or GenParams()
     mc = bool(choices)
-    q = prompts.format_choices(question, choices) if mc else question
+    if template and template.startswith("mathbench-choice"):
+        q = prompts.mathbench_question(question, choices)  # the official loader's layout
+    else:
+        q = prompts.format_choices(question, choices) if mc else question
     prompts._check_question(q)
     gold_s = None if gold is None or str(gold).strip() == "" else str(gold)
     grader, gstate = _make_grader(gold_s, mc)
@@ -321,7 +341,7 @@ def run_method(
         else:
             estimate = {"raw": None, "parsed": None, "status": "error", "fallback": None}
     if not records or records[-1].ok:
-        msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used)
+        msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used, template=template)
         rec = call_model(
             model,
             msgs,

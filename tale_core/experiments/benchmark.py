@@ -237,6 +237,13 @@ def _error_result(method: MethodSpec, spec: str, gold: str | None, item_id: str,
     )
 
 
+def _item_template(item: Any) -> str | None:
+    """The official prompt template an item asks for (``meta["template"]``, set by the Table 3 loaders)."""
+    meta = item.get("meta") if isinstance(item, Mapping) else getattr(item, "meta", None)
+    t = meta.get("template") if isinstance(meta, Mapping) else None
+    return str(t) if t else None
+
+
 def plan_benchmark(
     items: Sequence[Any],
     methods: Sequence[Any],
@@ -270,6 +277,7 @@ def plan_benchmark(
 
     def work(spec: str, i: int, j: int, r: int) -> Callable[[], dict[str, Any]]:
         item_id, question, gold, choices = fields[i]
+        template = _item_template(items[i])
         p = base if r == 0 or base.seed is None else dataclasses.replace(base, seed=base.seed + r)
         cell_id = bench_cell_id(spec, item_id, specs[j], r)
 
@@ -289,6 +297,7 @@ def plan_benchmark(
                     repeat=r,
                     price_overrides=price_overrides,
                     extra={CELL_KEY: cell_id},
+                    template=template,
                 )
             except Exception as e:  # a bug or a failing sink: an error row, and the run goes on
                 res = _error_result(specs[j], spec, gold, item_id, r, e)

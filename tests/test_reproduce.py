@@ -52,6 +52,11 @@ def test_scripted_benchmark_reproduces_identically(cli, capsys):
     assert prov["params"]["max_tokens"] == d.config["params"]["max_tokens"]
     assert prov["models"]["fake/elastic"]["runtime_string"] == "scripted-fake 1"
     assert prov["software"]["python"]
+    import hashlib
+    from importlib import resources
+
+    sample = (resources.files("tale_core.data") / "samples.jsonl").read_bytes()
+    assert prov["dataset"]["files_sha256"]["data/samples.jsonl"] == hashlib.sha256(sample).hexdigest()
 
     assert cli("experiments", "reproduce", eid, "--json") == 0
     rep = json.loads(capsys.readouterr().out)

@@ -95,7 +95,7 @@ def provenance(
         items = list(items)
         ds["items"] = len(items)
         ds["items_sha256"] = items_sha256(items)
-    files = {Path(f).name: file_sha256(f) for f in dataset_files if Path(f).is_file()}
+    files = {_short(f): file_sha256(f) for f in dataset_files if Path(f).is_file()}
     if files:
         ds["files_sha256"] = files
     if ds:
@@ -123,16 +123,45 @@ def with_provenance(config: Mapping[str, Any] | None) -> dict[str, Any]:
                 models[str(spec)] = resolve(str(spec))
             except Exception as e:  # noqa: BLE001 - e.g. no key for an API model: record that
                 models[str(spec)] = _Unresolved(str(spec), f"{type(e).__name__}: {e}")
-        files: list[str] = []
-        ds = cfg.get("dataset")
-        src = ds.get("source") if isinstance(ds, Mapping) else None
-        if isinstance(src, str) and src and Path(src).is_file():
-            files.append(src)
+        files = _dataset_files(cfg.get("dataset"))
         params = cfg.get("params") if isinstance(cfg.get("params"), Mapping) else None
         cfg["provenance"] = provenance(models, params=params, dataset_files=files)
     except Exception as e:  # noqa: BLE001 - provenance must never stop an experiment
         cfg["provenance"] = {"error": f"{type(e).__name__}: {e}"}
     return cfg
+
+
+def _short(path: str | Path) -> str:
+    """A file's name with its folder (``middle/single_choice_en.jsonl``): no absolute paths recorded."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
+def _dataset_files(ds: Any) -> list[str]:
+    """The files a config's dataset entry names: ``path``, a ``source`` that is a file, the Table 3
+    preset's ``files`` (a MathBench folder gives its JSONL files), or the bundled samples."""
+    if not isinstance(ds, Mapping):
+        return []
+    out: list[str] = []
+    cands = [ds.get("path"), ds.get("source")]
+    if isinstance(ds.get("files"), Mapping):
+        cands += list(ds["files"].values())
+    for c in cands:
+        if not isinstance(c, str) or not c:
+            continue
+        p = Path(c)
+        if p.is_file():
+            out.append(str(p))
+        elif p.is_dir():
+            out += [str(f) for f in sorted(p.rglob("*.jsonl"))[:200]]
+    if ds.get("source") == "samples":
+        from importlib import resources
+
+        for name in ("samples.jsonl", "samples_mc.jsonl"):
+            ref = resources.files("tale_core.data") / name
+            if ref.is_file():
+                out.append(str(ref))
+    return list(dict.fromkeys(out))
 
 
 class _Unresolved:

@@ -30,6 +30,15 @@ def test_table3_preset_shows_per_dataset_rows_beside_the_papers(fake_env):
     avg = t3[(t3["Dataset"] == "average") & (t3["Method"] == "vanilla")]
     assert list(avg["Paper output tokens"]) == [461.25] and "MathBench-Primary" not in list(avg["Averaged over"])[0]
     assert all(v != "-" for v in t3[t3["Dataset"] != "average"]["95% interval"])
+    # reopened from the store: the same per-dataset table
+    from ui.jobs import registry
+
+    registry()._jobs.pop(job.id)
+    again = new_app(PAGE, query={"experiment": job.id})
+    no_exception(again)
+    t3b = again.dataframe[0].value
+    assert list(t3b["Dataset"]) == list(t3["Dataset"])
+    assert list(t3b["Answer-call tokens (mean)"]) == list(t3["Answer-call tokens (mean)"])
 
 
 def test_official_mathbench_file_from_a_path_uses_the_mathbench_row(fake_env):

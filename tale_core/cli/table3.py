@@ -40,12 +40,15 @@ def cmd_table3(
                                      ("mathbench", args.mathbench)) if v}  # fmt: skip
     config = {
         "preset": "table3",
+        # the Benchmark page reopens it with the per-dataset table (preset + datasets)
         "dataset": {
             "name": "Table 3",
+            "source": "table3",
+            "preset": "table3",
             "files": files,
-            "source": args.gsm8k if len(files) == 1 and args.gsm8k else None,
+            "datasets": [s.name for s in sets],
         },
-        "datasets": [
+        "dataset_details": [
             {"name": s.name, "files": list(s.files), "items": len(s.dataset.items), "sha256": s.dataset.sha256}
             for s in sets
         ],

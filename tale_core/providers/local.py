@@ -18,6 +18,8 @@ temperature 0 flips. With ``cache_prompt`` off (server default and every request
 prompt cache disabled, every request evaluates its whole prompt the same way and 9 of 9 interleavings
 were identical (0 of 9 with the cache). More than one slot (``TALE_LOCAL_SLOTS``) batches concurrent
 requests together and is not reproducible at temperature 0; the runtime string records the slot count.
+Our calls send ``cache_prompt: false`` with every request; tools that speak HTTP to the listener should
+send it too (the server-side default is set as well, but only the per-request option was measured).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ are recorded as experiments.
     experiments import FILE [--json]
     experiments rename ID TITLE | note ID TEXT | delete ID
     experiments reproduce ID [--limit N] [--changes] [--json]   (exit 0 only when every call is identical)
+    experiments resume ID [--json]   (an interrupted sweep or benchmark: only its missing cells)
     db upgrade | check | current
 """
 
@@ -23,6 +24,8 @@ from pathlib import Path
 from tale_core import cli as core_cli
 
 from .engine import database_url, redact_url
+from .models import STATUSES
+from .store import HEARTBEAT_STALE_S
 
 
 def _store():
@@ -96,7 +99,7 @@ def _cmd_export(args) -> int:
 def _cmd_import(args) -> int:
     from tale_core.errors import TaleError
 
-    from .bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle
+    from .bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle_report
 
     path = Path(args.file)
     if args.file == "-":
@@ -113,7 +116,7 @@ def _cmd_import(args) -> int:
             )
         data = path.read_bytes()
     try:
-        eid = import_bundle(data, _store())
+        report = import_bundle_report(data, _store())
     except BundleError as e:
         if args.json:
             core_cli.emit({"ok": False, "problems": e.problems}, True)
@@ -123,9 +126,11 @@ def _cmd_import(args) -> int:
                 print(f"  - {p}", file=sys.stderr)
         return 2
     if args.json:
-        core_cli.emit({"ok": True, "id": eid}, True)
+        core_cli.emit(
+            {"ok": True, "id": report.id, "original_id": report.original_id, "duplicates": report.duplicates}, True
+        )
     else:
-        print(f"imported as experiment {eid}")
+        print(report.message())
     return 0
 
 
@@ -208,6 +213,47 @@ def _cmd_db(args) -> int:
     return 0
 
 
+def _dataset_loader(store):
+    """Load a benchmark's questions from its stored source: an upload kept in the database, the bundled
+    samples, a file path, or the CLI's ``--dataset`` text."""
+    from tale_core.cli.engine import load_items
+    from tale_core.data.datasets import load_dataset
+
+    def load(source: dict):
+        kind = source.get("source")
+        if kind == "stored":
+            info = store.get_dataset(str(source.get("dataset_id")))
+            return load_dataset((info.content or "").encode("utf-8"), name=info.name, fmt="jsonl")
+        if kind == "samples":
+            return load_items("samples:" + str(source.get("which") or "numeric"))
+        if kind == "path":
+            return load_items(str(source.get("path") or ""))
+        return load_items(str(kind or ""))
+
+    return load
+
+
+def _cmd_resume(args) -> int:
+    from tale_core.cli.engine import resume
+
+    from .recorder import Recorder
+
+    store = _store()
+    d = store.get_experiment(args.id, with_calls=True)
+    if d.status == "running":
+        print(
+            f"error: experiment {d.id} is still running (its process beat within the last "
+            f"{int(HEARTBEAT_STALE_S)} s); resume it once it is interrupted",
+            file=sys.stderr,
+        )
+        return 2
+    if d.status == "done":
+        print(f"experiment {d.id} is already done")
+        return 0
+    rec = Recorder.resume(d.id, store=store)
+    return resume(d.kind, d.config, rec, records=d.records, load_dataset=_dataset_loader(store), as_json=args.json)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``experiments`` and ``db`` command groups to the CLI."""
     ex = sub.add_parser("experiments", help="list, show, export and import recorded experiments")
@@ -216,7 +262,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = exs.add_parser("list", help="newest experiments first")
     p.add_argument("--search", help="text in the title, notes or questions")
     p.add_argument("--kind", choices=("playground", "sweep", "search", "benchmark"))
-    p.add_argument("--status", choices=("running", "done", "cancelled", "failed"))
+    p.add_argument("--status", choices=STATUSES)
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--json", action="store_true")
@@ -259,6 +305,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text")
     p.set_defaults(func=_cmd_note)
 
+    p = exs.add_parser("resume", help="run only the missing cells of an interrupted sweep or benchmark")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_resume)
+
     p = exs.add_parser("delete", help="delete an experiment and its calls")
     p.add_argument("id")
     p.set_defaults(func=_cmd_delete)
@@ -279,5 +330,13 @@ def _factory(kind: str, title: str, config: dict | None = None):
     return recorder_factory(kind, title, config)
 
 
+def _scrub_output(text: str) -> str:
+    """Everything the CLI prints goes through the store's scrubber: a key a server echoed back is not shown."""
+    from .scrub import clean_text
+
+    return clean_text(text)
+
+
 core_cli.add_extension(register)
 core_cli.set_recorder_factory(_factory)
+core_cli.set_output_filter(_scrub_output)

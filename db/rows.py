@@ -29,7 +29,7 @@ def utc(ts: float | datetime | None) -> datetime | None:
     if ts is None:
         return None
     if isinstance(ts, datetime):
-        return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+        return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
     return datetime.fromtimestamp(float(ts), tz=UTC)
 
 

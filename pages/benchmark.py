@@ -6,14 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from tale_core.data.datasets import Dataset, load_dataset, load_samples
-from tale_core.data.official import load_any
+from tale_core.data.datasets import Dataset, load_dataset, load_samples, resolve_server_dir, resolve_server_path
 from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.experiments.table3 import load_table3, table3_items
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, services, sidebar
+from ui import bench_job, bench_view, render, server_files, services, sidebar, stored
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -41,9 +40,9 @@ def job_view(job_id: str) -> None:
             registry().cancel(job_id)
     else:
         for note in job.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if job.error:
-            st.error(f"The benchmark stopped with an error: {job.error}")
+            st.error(render.md_escape(f"The benchmark stopped with an error: {job.error}"))
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
     ds_cfg = job.config.get("dataset") or {}
     bench_view.results(rows, dataset_name=ds_cfg.get("name", ""), key="bm_job", dataset_config=ds_cfg)
@@ -55,39 +54,36 @@ if experiment_id:
     job = registry().get(experiment_id)
     if job is not None:
         st.subheader(render.md_escape(job.title))
-        st.caption(bench_view.config_line(job.config))
+        st.caption(render.md_escape(bench_view.config_line(job.config)))
         show_live(job, job_view, watch_key="bm_watching", every_s=LIVE_EVERY_S)
     else:
-        try:
-            detail, rows = bench_job.load_benchmark(experiment_id)
-        except TaleError as e:
-            st.error(str(e))
-            st.stop()
-        if detail.kind != "benchmark":
-            st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a benchmark.")
-            st.stop()
-        st.subheader(render.md_escape(detail.title))
-        st.caption(bench_view.config_line(detail.config))
-        total = (
-            len(detail.config.get("item_ids") or [])
-            * len(detail.config.get("methods") or [])
-            * len(detail.config.get("models") or [])
-        )
-        bench_view.progress(
-            len(rows),
-            total or len(rows),
-            detail.status,
-            detail.cost_usd,
-            sum(1 for r in rows if r.get("status") == "error"),
-            None,
-        )
-        ds_cfg = detail.config.get("dataset") or {}
-        bench_view.results(rows, dataset_name=ds_cfg.get("name", ""), key="bm_stored", dataset_config=ds_cfg)
+        found = stored.open_or_stop(experiment_id, "benchmark")
+        st.subheader(render.md_escape(found.detail.title))
+        st.caption(render.md_escape(bench_view.config_line(found.detail.config)))
+
+        def stored_view(eid: str) -> None:
+            """From the database, so a run started by another app process shows live too."""
+            f = stored.open_or_stop(eid, "benchmark")
+            detail, rows = f.detail, f.result
+            bench_view.progress(
+                len(rows),
+                f.planned or len(rows),
+                detail.status,
+                detail.cost_usd,
+                sum(1 for r in rows if r.get("status") == "error"),
+                None,
+            )
+            ds_cfg = detail.config.get("dataset") or {}
+            bench_view.results(rows, dataset_name=ds_cfg.get("name", ""), key="bm_stored", dataset_config=ds_cfg)
+            stored.rerun_when_stored_run_ends(f, "bm_watching_stored")
+
+        stored.show_live(found, stored_view, "bm_watching_stored", every_s=LIVE_EVERY_S)
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 
 # ---------------------------------------------------------------- a new benchmark
-source_kind = st.radio("Questions", SOURCES, horizontal=True, key="bm_source")
+sources = SOURCES if server_files.enabled() else SOURCES[:2]
+source_kind = st.radio("Questions", sources, horizontal=True, key="bm_source")
 dataset, source, upload = None, None, None
 try:
     if source_kind == SOURCES[0]:
@@ -108,23 +104,25 @@ try:
             dataset = load_dataset(upload.getvalue(), name=upload.name)
     elif source_kind == SOURCES[2]:
         path = st.text_input(
-            "Path of a JSONL, JSON or CSV file, a Hugging Face save_to_disk folder or a parquet file on the server",
+            "File in the app's data folder (JSONL, JSON or CSV)",
             key="bm_path",
+            help="Only files inside the data folder the host allowed can be read; upload anything else.",
         )
         if path.strip():
-            dataset = load_any(path.strip())
+            dataset = server_files.load(path.strip())
             name = dataset.name
             if Path(path.strip()).parent.name and name.startswith(("cloze_", "single_choice_")):
                 name = f"{Path(path.strip()).parent.name}/{name}"  # MathBench: the subset picks the paper row
             source = {"source": "path", "path": path.strip(), "name": name}
         else:
-            st.info("Type the path of a question file on the machine that runs this app.")
+            st.info("Type the name of a question file in the app's data folder, e.g. gsm8k_test.jsonl.")
     else:
         st.caption(
-            "The paper's Table 3: files in the official formats on the server, each run with its official "
-            "prompts. GSM8K: JSONL with answers ending in '#### N'; GSM8K-Zero: JSONL with float answers; "
-            "MathBench v1: the folder holding arithmetic/, middle/, high/, college/ with cloze_en.jsonl, "
-            "single_choice_en.jsonl, single_choice_cn.jsonl, ... Leave a field empty to skip that dataset."
+            "The paper's Table 3 from files in the app's data folder, in the official formats, each run with "
+            "its official prompts. GSM8K: JSONL with answers ending in '#### N'; GSM8K-Zero: JSONL with float "
+            "answers; MathBench v1: the folder holding arithmetic/, middle/, high/, college/ with "
+            "cloze_en.jsonl, single_choice_en.jsonl, single_choice_cn.jsonl, ... Leave a field empty to skip "
+            "that dataset."
         )
         t1, t2, t3 = st.columns(3)
         g_path = t1.text_input("GSM8K file", key="bm_t3_gsm8k").strip()
@@ -132,29 +130,31 @@ try:
         m_path = t3.text_input("MathBench folder", key="bm_t3_mathbench").strip()
         per_ds = st.number_input("Questions per dataset", min_value=1, max_value=100_000, value=20, key="bm_t3_n")
         if g_path or z_path or m_path:
+            base = server_files.root()
             sets = load_table3(
-                gsm8k=g_path or None, gsm8k_zero=z_path or None, mathbench=m_path or None, limit=int(per_ds)
+                gsm8k=resolve_server_path(g_path, base) if g_path else None,
+                gsm8k_zero=resolve_server_path(z_path, base) if z_path else None,
+                mathbench=resolve_server_dir(m_path, base) if m_path else None,
+                limit=int(per_ds),
             )
-            table3_sets = [s.name for s in sets]
-            items3 = table3_items(sets)
-            dataset = Dataset("Table 3", items3, "table3 preset", "mixed", "jsonl")
+            dataset = Dataset("Table 3", table3_items(sets), "table3 preset", "mixed", "jsonl")
             source = {
                 "source": "table3",
                 "preset": "table3",
                 "name": "Table 3",
                 "files": {"gsm8k": g_path, "gsm8k_zero": z_path, "mathbench": m_path},
-                "datasets": table3_sets,
+                "datasets": [s.name for s in sets],
                 "per_dataset": int(per_ds),
             }
-            st.caption(" · ".join(f"{s.name}: {len(s.dataset.items)}" for s in sets))
+            st.caption(render.md_escape(" · ".join(f"{s.name}: {len(s.dataset.items)}" for s in sets)))
         else:
-            st.info("Type the path of at least one dataset.")
+            st.info("Type the name of at least one dataset file (or the MathBench folder) in the data folder.")
 except TaleError as e:  # DatasetError lists every problem with its line
-    st.error(str(e))
+    st.error(render.md_text(str(e)))
     dataset = None
 
 if dataset is not None:
-    st.caption(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}.")
+    st.caption(render.md_escape(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}."))
     c1, c2 = st.columns(2)
     if source_kind == SOURCES[3]:
         n, shuffle = len(dataset), False  # the per-dataset number above decides
@@ -224,7 +224,7 @@ if dataset is not None:
                 spend_cap_usd=float(spend_cap) or None,
             )
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_text(str(e)))
         else:
             st.session_state["bm_watching"] = job.id
             st.query_params["experiment"] = job.id

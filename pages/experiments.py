@@ -15,7 +15,7 @@ st.title("Experiments")
 sb = sidebar.current()
 store = services.get_store()
 if store is None:
-    st.error(services.store_problem() or "The database is not available, so nothing can be listed.")
+    st.error(render.md_text(services.store_problem() or "The database is not available, so nothing can be listed."))
     st.stop()
 
 experiment_id = services.linked_experiment_id()
@@ -32,7 +32,7 @@ if experiment_id:
     try:
         detail = store.get_experiment(experiment_id)
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
         st.stop()
     st.subheader(render.md_escape(detail.title))
     c1, c2, c3, c4 = st.columns(4)
@@ -44,7 +44,7 @@ if experiment_id:
         f"Created {ev.when(detail.created_at)} · price table {detail.price_table or 'unknown'} · app "
         f"{detail.app_version or '?'}"
     )
-    st.caption(meta)
+    st.caption(render.md_escape(meta))
     if detail.parent_id:
         st.page_link(
             "pages/experiments.py",
@@ -85,7 +85,7 @@ if experiment_id:
                 if notes != detail.notes:
                     store.annotate(detail.id, notes)
             except TaleError as e:
-                st.error(str(e))
+                st.error(render.md_text(str(e)))
             else:
                 st.success("Saved.")
                 st.rerun()
@@ -94,12 +94,24 @@ if experiment_id:
             "Run it again with the same settings. Deterministic calls already made come free from the "
             "cache, so a rerun reproduces the results without spending."
         )
+        if detail.kind in rerun.RESUMABLE and detail.status in ("interrupted", "cancelled", "failed"):
+            st.markdown(
+                f"This run is **{detail.status}**: Resume runs only its missing cells, into this same experiment."
+            )
+            if st.button("Resume", key="ex_resume", type="primary"):
+                try:
+                    with st.spinner("Resuming..."):
+                        target, same_id = rerun.resume(detail, sb.settings)
+                except TaleError as e:
+                    st.error(render.md_text(str(e)))
+                else:
+                    st.switch_page(target, query_params={"experiment": same_id})
         if st.button("Rerun", key="ex_rerun", type="primary"):
             try:
                 with st.spinner("Starting the rerun..."):
                     target, new_id = rerun.rerun(detail, sb.settings)
             except TaleError as e:
-                st.error(str(e))
+                st.error(render.md_text(str(e)))
             else:
                 st.switch_page(target, query_params={"experiment": new_id})
         try:
@@ -107,7 +119,7 @@ if experiment_id:
 
             bundle = export_bytes(detail.id, store)
         except Exception as e:  # export must never take the page down
-            st.error(f"Could not export this experiment: {e}")
+            st.error(render.md_escape(f"Could not export this experiment: {e}"))
         else:
             st.download_button(
                 "Export as a file (JSON bundle)",
@@ -122,7 +134,9 @@ if experiment_id:
                 st.session_state[f"ex_confirm_{detail.id}"] = True
                 st.rerun()
         else:
-            st.warning(f"Delete '{detail.title}' and its {len(detail.calls)} call(s)? This cannot be undone.")
+            st.warning(
+                render.md_escape(f"Delete '{detail.title}' and its {len(detail.calls)} call(s)? This cannot be undone.")
+            )
             d1, d2 = st.columns(2)
             if d1.button("Yes, delete it", key="ex_delete_yes", type="primary"):
                 store.delete(detail.id)
@@ -143,7 +157,7 @@ if compare_ids:
         try:
             details.append(store.get_experiment(cid))
         except TaleError as e:
-            st.warning(str(e))
+            st.warning(render.md_text(str(e)))
     if len(details) < 2:
         st.info("Pick at least two experiments to compare.")
         st.stop()
@@ -157,7 +171,7 @@ if compare_ids:
 # ---------------------------------------------------------------- the list
 flash = st.session_state.pop("ex_flash", None)
 if flash:
-    st.success(flash)
+    st.success(render.md_escape(flash))
 f1, f2, f3 = st.columns([3, 1, 1])
 search = f1.text_input("Search titles, notes and questions", key="ex_search", placeholder="e.g. Peyton")
 kind = f2.selectbox(
@@ -178,7 +192,7 @@ try:
     total = store.count_experiments(**filters)
     items = store.list_experiments(limit=shown, **filters)
 except TaleError as e:
-    st.error(str(e))
+    st.error(render.md_text(str(e)))
     st.stop()
 
 if total == 0 and not any(filters.values()):
@@ -213,13 +227,17 @@ with st.expander("Import an experiment (JSON bundle)"):
     up = st.file_uploader("Bundle exported from TALE Explorer", type=["json"], key="ex_import")
     if up is not None and st.button("Import", key="ex_import_go"):
         try:
-            from db.bundle import import_bundle
+            from db.bundle import import_bundle_report
 
-            new_id = import_bundle(up.getvalue(), store)
+            report = import_bundle_report(up.getvalue(), store)
+            new_id = report.id
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_text(str(e)))
         else:
-            st.success("Imported.")
+            if report.duplicates:
+                st.warning(render.md_escape(report.message()))
+            else:
+                st.success(render.md_escape(report.message()))
             st.page_link(
                 "pages/experiments.py", label="Open the imported experiment", query_params={"experiment": new_id}
             )

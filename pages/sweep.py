@@ -7,7 +7,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from ui import fmt, inputs, render, services, sidebar, sweep_job, sweep_view, validate
+from ui import fmt, inputs, render, services, sidebar, stored, sweep_job, sweep_view, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -25,12 +25,12 @@ experiment_id = services.linked_experiment_id()
 # ---------------------------------------------------------------- one sweep (live or stored)
 def show_job_header(title: str, config: dict) -> None:
     st.subheader(render.md_escape(title))
-    st.caption(sweep_view.config_line(config))
+    st.caption(render.md_escape(sweep_view.config_line(config)))
     if config.get("question"):
         with st.expander("Question"):
             render.model_text(str(config["question"]))
             if config.get("gold"):
-                st.caption(f"Gold answer: {config['gold']}")
+                st.caption(render.md_escape(f"Gold answer: {config['gold']}"))
 
 
 def job_view(job_id: str) -> None:
@@ -46,9 +46,9 @@ def job_view(job_id: str) -> None:
             st.toast("Cancelling: calls already running will finish.")
     else:
         for note in job.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if job.error:
-            st.error(f"The sweep stopped with an error: {job.error}")
+            st.error(render.md_escape(f"The sweep stopped with an error: {job.error}"))
     cells = job.snapshot()
     sweep_view.results(cells, key="sw_job", version=(job.id, len(cells)))
     rerun_when_finished(job, "sw_watching")
@@ -61,29 +61,25 @@ if experiment_id:
         show_job_header(job.title, job.config)
         show_live(job, job_view, watch_key="sw_watching", every_s=LIVE_EVERY_S)
     else:
-        try:
-            detail, cells = sweep_job.load_sweep(experiment_id)
-        except TaleError as e:
-            st.error(str(e))
-            st.stop()
-        if detail.kind != "sweep":
-            st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a sweep.")
-            st.stop()
-        show_job_header(detail.title, detail.config)
-        planned = (
-            len(detail.config.get("models") or [])
-            * detail.config.get("repeats", 1)
-            * (len(detail.config.get("budgets") or []) + int(bool(detail.config.get("include_reference", True))))
-        )
-        sweep_view.progress(
-            len(cells),
-            planned or len(cells),
-            detail.status,
-            detail.cost_usd,
-            sum(1 for c in cells if not c.result.ok),
-            None,
-        )
-        sweep_view.results(cells, key="sw_stored")
+        found = stored.open_or_stop(experiment_id, "sweep")
+        show_job_header(found.detail.title, found.detail.config)
+
+        def stored_view(eid: str) -> None:
+            """From the database, so a run started by another app process shows live too."""
+            f = stored.open_or_stop(eid, "sweep")
+            detail, cells = f.detail, f.result
+            sweep_view.progress(
+                len(cells),
+                f.planned or len(cells),
+                detail.status,
+                detail.cost_usd,
+                sum(1 for c in cells if not c.result.ok),
+                None,
+            )
+            sweep_view.results(cells, key="sw_stored", version=(eid, detail.status, len(cells)))
+            stored.rerun_when_stored_run_ends(f, "sw_watching_stored")
+
+        stored.show_live(found, stored_view, "sw_watching_stored", every_s=LIVE_EVERY_S)
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 
@@ -164,7 +160,7 @@ if not problems:
     try:
         config.validate()
         models = {spec: resolve(spec, sb.settings) for spec in config.models}
-        preview = preview_cost(config, models, cache=services.call_cache())
+        preview = preview_cost(config, models, cache=services.call_cache(), validated=True)
     except TaleError as e:
         problems.append(str(e))
         config = None
@@ -177,7 +173,7 @@ if config is not None:
         p2.metric("Estimated cost", fmt.usd(preview.total_usd), help="Output tokens are a guess.")
         p3.metric("Worst case", fmt.usd(preview.worst_case_usd), help="If every call wrote max output tokens.")
         for note in preview.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if config.spend_cap_usd:
             st.caption(f"Spend cap: the sweep stops scheduling calls after {fmt.usd(config.spend_cap_usd)}.")
 
@@ -185,15 +181,15 @@ start = st.button("Start sweep", type="primary", disabled=config is None)
 if problems and (qi.question or not sb.models):
     for p in problems:
         if p not in shown_in_place:
-            st.info(p)
+            st.info(render.md_escape(p))
 elif problems:
     st.info("Type a question (or load an example) to see the cost preview and start.")
 
 if start and config is not None:
     try:
-        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}")
+        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}", validated=True)
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
     else:
         st.session_state["sw_watching"] = job.id
         st.query_params["experiment"] = job.id

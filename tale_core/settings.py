@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tale_core.errors import TaleError
+from tale_core.redact import public_url, url_secrets
 
 _ENDPOINT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
@@ -63,6 +64,8 @@ class ProviderSettings:
     #: the SDKs' own retry count for 429 / 5xx / connection errors
     max_retries: int = 2
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+    #: keys typed for an endpoint in this session, by endpoint name (memory only; never in ``to_dict``)
+    endpoint_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ProviderSettings:
@@ -86,14 +89,33 @@ class ProviderSettings:
         return s
 
     def endpoint_key(self, ep: Endpoint) -> str | None:
+        """The key typed for ``ep`` in this session, else the variable its (host-configured) entry names."""
+        typed = self.endpoint_keys.get(ep.name)
+        if typed:
+            return typed
         return self.env.get(ep.api_key_env) if ep.api_key_env else None
+
+    def secret_values(self) -> list[str]:
+        """Every value used as a key: provider keys, endpoint keys, and credentials inside base URLs.
+
+        The store scrubs these literally from anything it saves, whatever the variable holding them is called.
+        """
+        out = [v for v in (self.openai_api_key, self.anthropic_api_key) if v]
+        for url in (self.openai_base_url, self.anthropic_base_url):
+            out += url_secrets(url)
+        for ep in self.endpoints.values():
+            key = self.endpoint_key(ep)
+            if key:
+                out.append(key)
+            out += url_secrets(ep.base_url)
+        return out
 
     def redacted(self) -> dict:
         return {
             "openai_api_key": "set" if self.openai_api_key else "missing",
             "anthropic_api_key": "set" if self.anthropic_api_key else "missing",
-            "openai_base_url": self.openai_base_url,
-            "endpoints": [e.to_dict() for e in self.endpoints.values()],
+            "openai_base_url": public_url(self.openai_base_url) if self.openai_base_url else None,
+            "endpoints": [{**e.to_dict(), "base_url": public_url(e.base_url)} for e in self.endpoints.values()],
         }
 
 

@@ -57,6 +57,40 @@ def test_elasticity_figure_accepts_report_dicts_and_shows_repeat_spread():
     assert any(t.name == "fake/elastic: each repeat" for t in fig.data)
 
 
+def test_repeats_draw_a_spread_band_around_the_mean():
+    from tale_core.analysis.elasticity import BudgetPoint, ElasticityReport
+
+    def pt(b: int, mean: float, sd: float) -> BudgetPoint:
+        return BudgetPoint(b, mean, sd, 3, 3, 1.0, mean / b, None, n_graded=3)
+
+    rep = ElasticityReport("m", [pt(10, 100, 10), pt(50, 60, 5)], None, None, None, None, None)
+    fig = charts.elasticity_figure({"m": rep})
+    band = next(t for t in fig.data if t.name == "m: spread over repeats (mean ± 1 SD)")
+    assert band.fill == "toself"
+    assert list(band.x) == [10, 50, 50, 10] and list(band.y) == [110, 65, 55, 90]
+    # one repeat: no band
+    single = ElasticityReport("m", [BudgetPoint(10, 100, 0, 1, 1, 1.0, 10, None)], None, None, None, None, None)
+    assert not any("spread" in (t.name or "") for t in charts.elasticity_figure({"m": single}).data)
+
+
+def test_cliff_and_elastic_region_are_drawn_differently():
+    from tale_core.analysis.elasticity import BudgetPoint, ElasticityReport
+
+    pts = [
+        BudgetPoint(5, 30, 0, 1, 0, 0.0, 6, None, n_graded=1),
+        BudgetPoint(10, 200, 0, 1, 1, 1.0, 20, None, n_graded=1),
+        BudgetPoint(50, 80, 0, 1, 1, 1.0, 1.6, None, n_graded=1),
+    ]
+    rep = ElasticityReport("m", pts, None, None, pts[2], (10, 50), None, cliff=(5, 10))
+    layout = charts.elasticity_figure({"m": rep}).to_plotly_json()["layout"]
+    region, edge = layout["shapes"][0], layout["shapes"][1]
+    assert (region["x0"], region["x1"]) == (10, 50) and not region.get("line", {}).get("dash")
+    assert (edge["x0"], edge["x1"]) == (5, 10) and edge["line"]["dash"] == "dash"
+    texts = [a["text"] for a in layout["annotations"]]
+    assert any(t.startswith("elastic region (m)") for t in texts)
+    assert "cliff (m): wrong at budget 5, correct from 10" in texts
+
+
 def test_empty_inputs_give_a_message_not_empty_axes():
     for fig in (
         charts.elasticity_figure({}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tale_core.providers import ModelStatus
 from tale_core.providers.catalog import ModelInfo
-from tests.helpers_app import all_values, button, errors, new_app, no_exception
+from tests.helpers_app import all_values, button, errors, new_app, no_exception, unescape
 from ui.sidebar import default_models
 
 SECRET = "sk-test-0123456789abcdefghijklmnop"
@@ -26,7 +26,7 @@ def test_unavailable_models_say_why(fake_env):
 def test_picking_an_unready_model_warns_instead_of_crashing(fake_env):
     at = new_app(models=["openai/gpt-4o-mini"])
     no_exception(at)
-    assert any("not ready" in w.value and "OPENAI_API_KEY" in w.value for w in at.sidebar.warning)
+    assert any("not ready" in unescape(w.value) and "OPENAI_API_KEY" in unescape(w.value) for w in at.sidebar.warning)
     assert any("Pick a model" in i.value for i in at.info)  # nothing runnable: the page says what to do
 
 

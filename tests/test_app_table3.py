@@ -11,11 +11,12 @@ from tests.test_app_benchmark import PAGE, start_and_finish
 FIX = Path(__file__).parent / "fixtures" / "table3"
 
 
-def test_table3_preset_shows_per_dataset_rows_beside_the_papers(fake_env):
+def test_table3_preset_shows_per_dataset_rows_beside_the_papers(fake_env, monkeypatch):
+    monkeypatch.setenv("TALE_SERVER_FILES_DIR", str(FIX))  # the preset reads only inside the data folder
     at = new_app(PAGE)
     at.radio(key="bm_source").set_value("Table 3 preset (paper's datasets)").run()
-    at.text_input(key="bm_t3_gsm8k").input(str(FIX / "gsm8k.jsonl")).run()
-    at.text_input(key="bm_t3_mathbench").input(str(FIX / "mathbench_v1")).run()
+    at.text_input(key="bm_t3_gsm8k").input("gsm8k.jsonl").run()
+    at.text_input(key="bm_t3_mathbench").input("mathbench_v1").run()
     at.number_input(key="bm_t3_n").set_value(1).run()
     no_exception(at)
     assert button(at, "Start benchmark") is not None
@@ -41,10 +42,23 @@ def test_table3_preset_shows_per_dataset_rows_beside_the_papers(fake_env):
     assert list(t3b["Answer-call tokens (mean)"]) == list(t3["Answer-call tokens (mean)"])
 
 
-def test_official_mathbench_file_from_a_path_uses_the_mathbench_row(fake_env):
+def test_table3_preset_reads_only_inside_the_data_folder(fake_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("TALE_SERVER_FILES_DIR", str(tmp_path))
+    at = new_app(PAGE)
+    at.radio(key="bm_source").set_value("Table 3 preset (paper's datasets)").run()
+    at.text_input(key="bm_t3_mathbench").input(str(FIX / "mathbench_v1")).run()
+    no_exception(at)
+    from tests.helpers_app import errors
+
+    assert "only folders inside the app's data folder" in " ".join(errors(at))
+    assert str(FIX) not in " ".join(errors(at))
+
+
+def test_official_mathbench_file_from_a_path_uses_the_mathbench_row(fake_env, monkeypatch):
+    monkeypatch.setenv("TALE_SERVER_FILES_DIR", str(FIX))
     at = new_app(PAGE)
     at.radio(key="bm_source").set_value("File on the server").run()
-    at.text_input(key="bm_path").input(str(FIX / "mathbench_v1" / "high" / "single_choice_en.jsonl")).run()
+    at.text_input(key="bm_path").input("mathbench_v1/high/single_choice_en.jsonl").run()
     no_exception(at)
     at.number_input(key="bm_n").set_value(1).run()
     at.session_state["bm_methods"] = ["vanilla"]

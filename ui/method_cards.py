@@ -63,7 +63,7 @@ def show_result(slots: CardSlots, result: Any) -> None:
 def show_message(slots: CardSlots, message: str, *, status: str = "error") -> None:
     """A card that could not run (model not ready, method not supported): the reason in words."""
     render.status_badge(status, slots.badge)
-    slots.text.caption(message)
+    slots.text.caption(render.md_escape(message))
     slots.body.empty()
 
 

@@ -14,6 +14,7 @@ STATUS_BADGE = {
     "correct": ("Correct", "green"),
     "wrong": ("Wrong", "red"),
     "no_answer": ("No answer", "orange"),
+    "hedged": ("Hedged", "orange"),
     "ungraded": ("Not graded", "gray"),
     "error": ("Error", "red"),
     "running": ("Running", "blue"),
@@ -22,7 +23,7 @@ STATUS_BADGE = {
 
 
 def status_badge(status: str, container: Any = None) -> None:
-    """A coloured badge: correct / wrong / no answer / not graded / error."""
+    """A coloured badge: correct / wrong / no answer / hedged / not graded / error."""
     label, color = STATUS_BADGE.get(status, (status.replace("_", " ").capitalize(), "gray"))
     (container or st).badge(label, color=color)
 
@@ -33,6 +34,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 def md_escape(text: str) -> str:
     """User or model text made inert for places that render markdown (titles, labels, subheaders)."""
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def md_text(text: str) -> str:
+    """Like :func:`md_escape` but keeps line breaks (multi-line messages such as a dataset's problem list)."""
+    return "  \n".join(md_escape(line) for line in str(text).splitlines()) or md_escape(text)
 
 
 def model_text(text: str, container: Any = None) -> None:
@@ -115,13 +121,16 @@ def rows_table(
     st.dataframe(df, hide_index=True, key=key, column_config=column_config)
 
 
-JOB_STATUS_WORDS = {
-    "running": "running",
-    "done": "finished",
-    "cancelled": "cancelled",
-    "spend_cap": "stopped at the spend cap",
-    "failed": "failed",
+#: one word per run status (the runner's and the store's; "interrupted": its process stopped, resumable)
+RUN_STATUS_WORDS = {
+    "running": "Running",
+    "done": "Finished",
+    "cancelled": "Cancelled",
+    "spend_cap": "Stopped at the spend cap",
+    "failed": "Failed",
+    "interrupted": "Interrupted (its process stopped: Resume it from Experiments)",
 }
+JOB_STATUS_WORDS = {k: v[0].lower() + v[1:] for k, v in RUN_STATUS_WORDS.items()}
 
 
 def recent_jobs(kind: str, page: str, *, limit: int = 5) -> None:

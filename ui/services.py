@@ -11,8 +11,10 @@ from typing import Any
 
 import streamlit as st
 
+from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
 
+from .render import md_escape
 from .state import MultiSink, spend_meter
 
 
@@ -118,6 +120,16 @@ def start_experiment(kind: str, title: str, config: dict, *, parent_id: str | No
         return None
 
 
+def resume_experiment(experiment_id: str) -> Any:
+    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store)."""
+    store = get_store()
+    if store is None:
+        raise TaleError(store_problem() or "No database: experiments cannot be resumed.")
+    from db.recorder import Recorder
+
+    return Recorder.resume(experiment_id, store=store, use_cache=False)
+
+
 def _summary(runs: dict[str, list]) -> dict:
     rows = [r.to_row() for results in runs.values() for r in results]
     for row in rows:
@@ -141,7 +153,7 @@ def experiment_link(experiment_id: str | None) -> None:
     problem = st.session_state.pop("_store_error", None) or store_problem()
     if experiment_id:
         cols = st.columns([2, 3], vertical_alignment="center")
-        cols[0].caption(f"Saved as experiment {experiment_id}.")
+        cols[0].caption(md_escape(f"Saved as experiment {experiment_id}."))
         with cols[1]:
             st.page_link(
                 "pages/experiments.py",
@@ -149,7 +161,7 @@ def experiment_link(experiment_id: str | None) -> None:
                 query_params={"experiment": experiment_id},
             )
     elif problem:
-        st.caption(problem)
+        st.caption(md_escape(problem))
 
 
 def linked_experiment_id() -> str | None:

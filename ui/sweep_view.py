@@ -30,13 +30,7 @@ CELL_COLUMNS = [
     "cache_hit",
     "error",
 ]
-STATUS_WORDS = {
-    "running": "Running",
-    "done": "Finished",
-    "cancelled": "Cancelled",
-    "spend_cap": "Stopped at the spend cap",
-    "failed": "Failed",
-}
+STATUS_WORDS = render.RUN_STATUS_WORDS
 
 
 def progress(done: int, total: int, status: str, spent_usd: float, errors: int, elapsed_s: float | None) -> None:
@@ -51,7 +45,7 @@ def progress(done: int, total: int, status: str, spent_usd: float, errors: int, 
 
 
 def report_lines(reports: dict) -> list[str]:
-    """One sentence per model: the sweet spot, the saving and the elastic region."""
+    """One sentence per model: the sweet spot, the saving, the elastic region and the cliff."""
     out = []
     for spec, rep in reports.items():
         parts = [f"**{render.md_escape(spec)}**:"]
@@ -66,9 +60,14 @@ def report_lines(reports: dict) -> list[str]:
             parts.append("no budget answered correctly every time;" if rep.points else "no budget results yet;")
         if rep.elastic_region:
             lo, hi = rep.elastic_region
-            parts.append(f"elastic region {lo}-{hi}: asking for less than {hi} tokens makes it spend more, not less.")
+            parts.append(
+                f"elastic region {lo}-{hi}: asking for less than {hi} tokens makes its correct answers longer, not shorter;"
+            )
         elif len(rep.points) >= 2:
-            parts.append("no elastic region: smaller budgets never made it spend more.")
+            parts.append("no elastic region: smaller budgets never made its correct answers longer;")
+        cliff = getattr(rep, "cliff", None)
+        if cliff:
+            parts.append(f"cliff: answers turn wrong at budget {cliff[0]} (correct from {cliff[1]}).")
         out.append(" ".join(parts))
     return out
 

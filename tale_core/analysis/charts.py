@@ -113,8 +113,10 @@ def elasticity_figure(
     ``reports``: ElasticityReport objects (or dicts) keyed by model spec, or a list of them. ``raw``:
     optional per-cell rows (``spec``, ``budget``, ``output_tokens``, ``correct``) drawn as faint dots to
     show the spread across repeats. Log budget axis; y = x line (spending exactly the budget); dotted
-    vanilla CoT level per model; green/red markers for correct/wrong; sweet spot starred; elastic region
-    shaded.
+    vanilla CoT level per model; green/red markers for correct/wrong; sweet spot starred. With repeats
+    the mean is drawn with a band of one standard deviation around it. The elastic region (correct
+    answers get longer as the budget shrinks) is shaded in the model's colour; the cliff (answers turn
+    wrong below a budget) is a red dashed boundary with its own label: two different findings.
     """
     items = list(reports.values()) if isinstance(reports, Mapping) else list(reports)
     items = [r for r in items if _get(r, "points")]
@@ -140,10 +142,30 @@ def elasticity_figure(
         xs = [_get(p, "budget") for p in pts]
         ys = [_get(p, "mean_tokens") for p in pts]
         stds = [(_get(p, "std_tokens") or 0.0) if (_get(p, "n") or 1) > 1 else 0.0 for p in pts]
+        if any(stds):
+            # the spread across repeats: a band of +-1 standard deviation around the mean
+            upper = [y + sd for y, sd in zip(ys, stds)]
+            lower = [max(0.0, y - sd) for y, sd in zip(ys, stds)]
+            fig.add_trace(
+                go.Scatter(
+                    x=xs + xs[::-1],
+                    y=upper + lower[::-1],
+                    mode="lines",
+                    fill="toself",
+                    fillcolor=color,
+                    opacity=0.15,
+                    line=dict(width=0),
+                    name=f"{spec}: spread over repeats (mean ± 1 SD)",
+                    legendgroup=spec,
+                    hoverinfo="skip",
+                )
+            )
         hover = [
             (
                 f"<b>{spec}</b><br>Budget asked: {_get(p, 'budget')} tokens<br>"
-                f"Tokens spent: {_get(p, 'mean_tokens'):.0f} (mean of {_get(p, 'n') or 1})<br>"
+                f"Tokens spent: {_get(p, 'mean_tokens'):.0f} (mean of {_get(p, 'n') or 1}"
+                + (f", SD {_get(p, 'std_tokens'):.0f}" if (_get(p, "n") or 1) > 1 else "")
+                + ")<br>"
                 f"{_fmt_acc(_get(p, 'accuracy'))}<br>Mean cost: {_fmt_money(_get(p, 'mean_cost'))}"
             )
             for p in pts
@@ -159,7 +181,6 @@ def elasticity_figure(
                 marker=dict(
                     size=10, color=[_point_color(_get(p, "accuracy")) for p in pts], line=dict(color=color, width=2)
                 ),
-                error_y=dict(type="data", array=stds, visible=any(stds), color=color, thickness=1),
                 hovertext=hover,
                 hoverinfo="text",
             )
@@ -240,9 +261,29 @@ def elasticity_figure(
                 y=1.0,
                 yref="paper",
                 yanchor="bottom",
-                text=f"elastic region ({spec})",
+                text=f"elastic region ({spec}): shorter budgets, longer correct answers",
                 showarrow=False,
                 font=dict(size=11, color=color),
+            )
+        edge = _get(rep, "cliff")
+        if edge:
+            wrong_b, right_b = edge
+            # the cliff: answers turn wrong between these budgets; a red dashed boundary, not a shade
+            fig.add_vrect(
+                x0=wrong_b,
+                x1=right_b,
+                fillcolor="rgba(211, 47, 47, 0.06)",
+                line=dict(color="#d32f2f", dash="dash", width=1.5),
+            )
+            fig.add_annotation(
+                x=(math.log10(wrong_b) + math.log10(right_b)) / 2,
+                y=0.0,
+                yref="paper",
+                yanchor="bottom",
+                text=f"cliff ({spec}): wrong at budget {wrong_b}, correct from {right_b}",
+                showarrow=False,
+                font=dict(size=11, color="#b71c1c"),
+                bgcolor="rgba(255,255,255,0.8)",
             )
     _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)
     _budget_ticks(fig, [_get(p, "budget") for r in items for p in (_get(r, "points") or [])])

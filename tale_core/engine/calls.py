@@ -55,6 +55,34 @@ def spent_usd(record: CallRecord) -> float:
     return float(record.cost_usd)
 
 
+#: ``record.extra`` entry saying why a finished call was not cached (stored with the call)
+CACHE_NOTE = "cache_note"
+#: attempts and pauses (s) for a cache write (a write lock held by another process, ...)
+CACHE_PUT_ATTEMPTS = 2
+CACHE_PUT_PAUSE_S = 0.5
+
+
+def _cache_put(cache: CallCache | None, key: str, record: CallRecord) -> None:
+    """Cache a finished call, retrying once; when it still fails, the call goes on uncached and says so.
+
+    A finished (and paid) call is never lost to the cache: the caller's sink always receives it.
+    """
+    if cache is None:
+        return
+    err: Exception | None = None
+    for attempt in range(CACHE_PUT_ATTEMPTS):
+        try:
+            cache.put(key, record)
+            return
+        except Exception as e:  # noqa: BLE001 - any storage failure
+            err = e
+            if attempt + 1 < CACHE_PUT_ATTEMPTS:
+                time.sleep(CACHE_PUT_PAUSE_S)
+    record.extra[CACHE_NOTE] = (
+        f"not cached: the cache write failed {CACHE_PUT_ATTEMPTS} times ({type(err).__name__}); the call is kept"
+    )
+
+
 def _cache_allowed(use_cache: bool | None, params: GenParams) -> bool:
     return bool(use_cache) if use_cache is not None else params.deterministic
 
@@ -89,14 +117,21 @@ def call_model(
             fields[k] = v
         else:
             extra[k] = v
-    key = cache_key(model.provider, model.model, msgs, params, model.runtime())
+    try:
+        key = cache_key(model.provider, model.model, msgs, params, model.runtime())
+    except Exception as e:  # e.g. a question with a lone surrogate: call anyway, uncached, and say so
+        key = ""
+        extra[CACHE_NOTE] = f"not cached: the cache key could not be computed ({type(e).__name__})"
     record = CallRecord(spec=model.spec, messages=msgs, params=params, cache_key=key, extra=extra, **fields)
 
-    allowed = cache is not None and _cache_allowed(use_cache, params)
+    allowed = cache is not None and bool(key) and _cache_allowed(use_cache, params)
     started = time.perf_counter()
     hit: Completion | None = None
-    if allowed:
-        hit = cache.get(key)
+    if allowed and cache is not None:
+        try:
+            hit = cache.get(key)
+        except Exception as e:  # an unreadable cache costs a call, never the run
+            record.extra[CACHE_NOTE] = f"cache look-up failed ({type(e).__name__}); called the model"
     if hit is not None:
         record.completion = dataclasses.replace(hit, cached=True)
         record.cache_hit = True
@@ -129,7 +164,7 @@ def call_model(
         if grader is not None:
             grader(record)
         if allowed and not record.cache_hit and record.error is None:
-            cache.put(key, record)
+            _cache_put(cache, key, record)
     if sink is not None:
         sink.on_call(record)
     return record

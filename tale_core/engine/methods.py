@@ -124,7 +124,7 @@ class MethodResult:
     method: MethodSpec
     spec: str
     records: list[CallRecord]
-    status: str  # "correct" | "wrong" | "no_answer" | "ungraded" | "error"
+    status: str  # "correct" | "wrong" | "no_answer" | "hedged" | "ungraded" | "error"
     text: str
     extracted: str | None
     correct: bool | None
@@ -247,7 +247,9 @@ def _params_for(method: MethodSpec, params: GenParams) -> GenParams:
     return params
 
 
-def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]:
+def _make_grader(
+    gold: str | None, multiple_choice: bool, choices: tuple[str, ...] | None = None
+) -> tuple[Grader, dict]:
     """A grader for call_model; the Grade of the last graded record is kept in the returned dict."""
     state: dict[str, Any] = {}
 
@@ -258,14 +260,15 @@ def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]
         try:
             from tale_core.scoring.grading import grade
 
-            g = grade(text, gold, multiple_choice=multiple_choice)
+            g = grade(text, gold, multiple_choice=multiple_choice, choices=choices)
             status, extracted, how = g.status, g.extracted, g.method
         except ImportError:
             status, extracted, how = "ungraded", None, "grading module missing"
         except Exception as e:  # a grader bug must not lose the call
             status, extracted, how = "ungraded", None, f"grading failed: {type(e).__name__}: {e}"
         rec.extracted_answer = extracted
-        rec.correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        rec.correct = True if status == "correct" else (False if status in ("wrong", "no_answer", "hedged") else None)
+        rec.extra["grade_status"] = status  # keeps "hedged" apart from "wrong" once stored
         state.update(status=status, extracted=extracted, method=how)
 
     return grader, state
@@ -308,7 +311,7 @@ def run_method(
         q = prompts.format_choices(question, choices) if mc else question
     prompts._check_question(q)
     gold_s = None if gold is None or str(gold).strip() == "" else str(gold)
-    grader, gstate = _make_grader(gold_s, mc)
+    grader, gstate = _make_grader(gold_s, mc, tuple(str(c) for c in choices) if choices else None)
     common = dict(
         cache=cache,
         sink=sink,
@@ -376,7 +379,7 @@ def _summarise(
     else:
         status = gstate.get("status", "ungraded")
         extracted = gstate.get("extracted")
-        correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        correct = True if status == "correct" else (False if status in ("wrong", "no_answer", "hedged") else None)
         if gold is None:
             correct = None
     ans_comp = answer.completion if answer is not None else None

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from tale_core.errors import (
     AuthError,
@@ -54,6 +53,7 @@ from tale_core.providers.sdk_errors import (
     attempts_text,
     map_transport_error,
 )
+from tale_core.redact import public_host, public_url
 from tale_core.types import Completion, GenParams, Message
 
 PROVIDER = "anthropic"
@@ -137,7 +137,7 @@ class AnthropicModel(ChatModel):
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base_url).netloc or self.base_url
+        return public_host(self.base_url)  # never the URL's user:password
 
     def runtime(self) -> str:
         import anthropic
@@ -344,7 +344,7 @@ class AnthropicModel(ChatModel):
         if status == 404:
             return ModelNotFound(
                 f"Anthropic does not know the model {self.model!r} (404): {msg} Check the "
-                f"model name and the base URL {self.base_url}.",
+                f"model name and the base URL {public_url(self.base_url)}.",
                 **kw,
             )
         if status == 408:

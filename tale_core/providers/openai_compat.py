@@ -21,7 +21,6 @@ import threading
 import typing
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from tale_core.errors import (
     AuthError,
@@ -44,6 +43,7 @@ from tale_core.providers.sdk_errors import (
     attempts_text,
     map_transport_error,
 )
+from tale_core.redact import public_host, public_url
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -174,7 +174,7 @@ class OpenAIModel(ChatModel):
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base_url).netloc or self.base_url
+        return public_host(self.base_url)  # never the URL's user:password
 
     @property
     def key_hint(self) -> str:
@@ -430,7 +430,7 @@ class OpenAIModel(ChatModel):
         if status == 404:
             return ModelNotFound(
                 f"{label} does not know the model {self.model!r} (404): {msg} Check the model "
-                f"name and the base URL {self.base_url}.",
+                f"name and the base URL {public_url(self.base_url)}.",
                 **kw,
             )
         if status == 408:

@@ -219,7 +219,7 @@ def test_experiments_page_refuses_malformed_and_hostile_bundles(app, browser, tm
             page.get_by_text(expected, exact=False).first.wait_for(timeout=15_000)
         else:  # Streamlit itself may refuse a 0-byte file; either way nothing can be imported
             said = main_text(page)
-            assert "Imported." not in said
+            assert "Imported as experiment" not in said
         assert page.locator("[data-testid='stException']").count() == 0, name
         assert page.evaluate("() => window.__pwned") is None
         screenshot(page, f"e2e-bad-bundle-{name.replace('.', '-')}")

@@ -10,7 +10,7 @@ time-bounded run stops with whole questions done. Each finished cell is appended
 cells and runs only the rest. ``bench/results/tale_gsm8k.json`` and ``.md`` are rewritten after every
 question.
 
-Statistics (scipy; per model and method, over the questions every method finished for every seed):
+Statistics (scipy, through tale_core.analysis.stats where it has the function; per model and method, over the questions every method finished for every seed):
 accuracy with a Wilson 95% interval over all (question, seed) cells; mean output tokens with a bootstrap
 95% interval that resamples questions (the seeds of one question stay together); against vanilla CoT on
 the same (question, seed): the token reduction with a paired bootstrap interval (questions resampled)
@@ -150,12 +150,10 @@ def read_rows(path: Path) -> list[dict]:
 
 # --- statistics -------------------------------------------------------------------------------------
 def _wilson(k: int, n: int) -> tuple[float, float] | None:
-    from scipy.stats import binomtest
+    from tale_core.analysis.stats import accuracy_interval
 
-    if n == 0:
-        return None
-    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return (float(ci.low), float(ci.high))
+    iv = accuracy_interval(k, n)  # scipy binomtest(...).proportion_ci("wilson")
+    return None if iv.low is None or iv.high is None else (iv.low, iv.high)
 
 
 def _boot(data: tuple, statistic, paired: bool = False) -> tuple[float, float] | None:
@@ -177,10 +175,11 @@ def _boot(data: tuple, statistic, paired: bool = False) -> tuple[float, float] |
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))
 
 
-def _mcnemar(b: int, c: int) -> float:
-    from scipy.stats import binomtest
+def _mcnemar(mine: list[bool], theirs: list[bool]) -> tuple[int, int, float]:
+    from tale_core.analysis.stats import mcnemar_exact
 
-    return 1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue)
+    t = mcnemar_exact(mine, theirs)  # exact: scipy binomtest(b, b + c, 0.5)
+    return t.b, t.c, t.p_value
 
 
 def complete_questions(rows: list[dict], seeds: Sequence[int]) -> list[str]:
@@ -234,15 +233,13 @@ def summarise(rows: list[dict], seeds: Sequence[int]) -> tuple[list[dict], int]:
             )
             ans = per_question(m, "answer_output_tokens")
             row["answer_reduction_vs_vanilla"] = 1 - float(np.nanmean(ans)) / float(np.nanmean(van_tok))
-            b = c = 0
-            for q in qids:
-                for s in seeds:
-                    mine = by[(q, s, m)]["status"] == "correct"
-                    theirs = by[(q, s, "vanilla")]["status"] == "correct"
-                    b += mine and not theirs
-                    c += theirs and not mine
+            pairs = [(q, s) for q in qids for s in seeds]
+            b, c, p_value = _mcnemar(
+                [by[(q, s, m)]["status"] == "correct" for q, s in pairs],
+                [by[(q, s, "vanilla")]["status"] == "correct" for q, s in pairs],
+            )
             row["discordant"] = [b, c]
-            row["mcnemar_p"] = _mcnemar(b, c)
+            row["mcnemar_p"] = p_value
         if m == "tale-ep":
             fb = [(q, s) for q in qids for s in seeds if by[(q, s, m)].get("estimate_fallback") == "vanilla"]
             same = sum(1 for q, s in fb if by[(q, s, m)]["text_sha256"] == by[(q, s, "vanilla")]["text_sha256"])
@@ -289,8 +286,9 @@ def write_md(report: dict, path: Path) -> None:
         "column is the paper's convention.",
         "",
         "| model | method | questions | n | accuracy [95% CI] | output tokens [95% CI] | answer-call tokens | "
-        "estimator tokens | tokens vs vanilla [95% CI] | accuracy vs vanilla | McNemar p | no answer | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "estimator tokens | tokens vs vanilla [95% CI] | answer-call tokens vs vanilla | accuracy vs vanilla | "
+        "McNemar p | no answer | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     van = paper["vanilla"]
     for m in METHODS:
@@ -299,7 +297,7 @@ def write_md(report: dict, path: Path) -> None:
         delta = "-" if m == "vanilla" else f"{acc - van[0]:+.2f} pts"
         lines.append(
             f"| GPT-4o-mini (paper, Table 3) | {m} | 1319 | 1319 | {acc:.2f}% | {tok:.2f} (answer call) | "
-            f"{tok:.2f} | - | {red} | {delta} | - | - | - |"
+            f"{tok:.2f} | - | - | {red} | {delta} | - | - | - |"
         )
     for run in report["runs"]:
         if not run["questions_completed"]:
@@ -318,6 +316,8 @@ def write_md(report: dict, path: Path) -> None:
                 f"{s['avg_output_tokens']:.1f}{_ci(s['avg_output_tokens_ci'], pct=False)} | "
                 f"{s['answer_tokens']:.1f} | {s['estimator_tokens']:.1f} | "
                 + ("-" if m == "vanilla" else f"{_pct(s['reduction_vs_vanilla'])}{_ci(s['reduction_vs_vanilla_ci'])}")
+                + " | "
+                + ("-" if m == "vanilla" else _pct(s["answer_reduction_vs_vanilla"]))
                 + f" | {delta} | "
                 + ("-" if m == "vanilla" else f"{s['mcnemar_p']:.3g}")
                 + f" | {s['no_answer']} | {s['errors']} |"
@@ -360,8 +360,9 @@ def build_report(args, rows: list[dict], runs_meta: dict[str, dict], seeds: list
         "params": {"max_tokens": args.max_tokens, "temperature": args.temperature, "seeds": seeds},
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-        "statistics": "scipy.stats: binomtest(...).proportion_ci('wilson'), bootstrap (percentile, 5000 "
-        "resamples, questions resampled), McNemar exact = binomtest(b, b + c, 0.5)",
+        "statistics": "tale_core.analysis.stats.accuracy_interval (Wilson) and mcnemar_exact over (question, "
+        "seed) cells; scipy.stats.bootstrap (percentile, 5000 resamples, questions resampled) for token means "
+        "and the paired token reduction",
         "paper_gsm8k_gpt4o_mini": PAPER_TABLE3["GSM8K"],
         "notes": list(args.note),
         "runs": [],

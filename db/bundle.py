@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tale_core.accounting.pricing import price_for
 from tale_core.errors import TaleError
 
 from .models import KINDS, STATUSES
@@ -63,17 +64,13 @@ class BundleError(TaleError):
 def _price_table(specs: list[str], version: str | None) -> dict[str, Any]:
     """The prices (USD per million tokens) of the experiment's models, as this app knows them now."""
     prices: dict[str, Any] = {}
-    try:
-        from tale_core.accounting.pricing import price_for
-    except ImportError:
-        return {"version": version, "prices": prices}
     for spec in specs:
         if "/" not in spec:
             continue
         provider, model = spec.split("/", 1)
         try:
             p = price_for(provider, model)
-        except Exception:  # noqa: BLE001 - a price we cannot look up is left out
+        except Exception:  # a price the table cannot give (any error of the pricing package) is left out
             continue
         if p is not None:
             prices[spec] = {

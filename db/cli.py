@@ -337,6 +337,11 @@ def _scrub_output(text: str) -> str:
     return clean_text(text)
 
 
+def _load_experiment(experiment_id: str) -> dict:
+    return _store().get_experiment(experiment_id, with_calls=False).to_dict(with_calls=False)
+
+
 core_cli.add_extension(register)
 core_cli.set_recorder_factory(_factory)
 core_cli.set_output_filter(_scrub_output)
+core_cli.set_experiment_loader(_load_experiment)

@@ -53,7 +53,7 @@ class RecordingSink:
                 break
             except ExperimentNotFound as e:  # deleted meanwhile: retrying cannot help
                 err: Exception = e
-            except Exception as e:  # noqa: BLE001 - never break the engine's run over storage
+            except Exception as e:  # never break the engine's run over storage
                 err = e
                 if attempt + 1 < self.attempts:
                     time.sleep(pause)
@@ -87,7 +87,7 @@ class Recorder:
     def _beat_once(self) -> None:
         try:
             self.store.heartbeat(self.id)
-        except Exception as e:  # noqa: BLE001 - a missed beat must not stop the run
+        except Exception as e:
             log.warning("heartbeat of experiment %s failed: %s", self.id, e)
 
     def _beat_loop(self) -> None:
@@ -124,6 +124,10 @@ class Recorder:
     def done_cell_ids(self) -> set[str]:
         """Cells already stored: pass as ``skip=`` to ``run_sweep`` to run only the missing ones."""
         return self.store.done_cell_ids(self.id)
+
+    def add_batch(self, info: dict[str, Any]) -> None:
+        """Store a submitted provider batch with the experiment (see :mod:`tale_core.engine.batch`)."""
+        self.store.add_batch(self.id, info)
 
     def spend(self) -> float:
         return self.store.spend(self.id)

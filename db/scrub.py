@@ -79,7 +79,7 @@ def _settings_secrets() -> list[str]:
         from tale_core.settings import ProviderSettings
 
         values = ProviderSettings.from_env(dict(env)).secret_values()
-    except Exception:  # noqa: BLE001 - bad endpoint JSON: the environment pass below still runs
+    except Exception:
         values = []
     with _reg_lock:
         _settings_cache.update(env=env, values=list(values))
@@ -172,7 +172,7 @@ def scrub(obj: Any, secrets: list[str] | None = None, _depth: int = 0) -> Any:
     if hasattr(obj, "to_dict"):
         try:
             return scrub(obj.to_dict(), secrets, _depth + 1)
-        except Exception:  # noqa: BLE001 - fall back to its text
+        except Exception:  # fall back to its text
             pass
     return clean_text(str(obj), secrets)
 
@@ -195,7 +195,7 @@ def install_log_scrubber() -> None:
             record = previous(*args, **kwargs)
             try:
                 text = record.getMessage()
-            except Exception:  # noqa: BLE001 - a broken format string: leave it to logging to report
+            except Exception:
                 return record
             record.msg, record.args = clean_text(text), None
             return record

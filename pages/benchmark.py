@@ -7,16 +7,14 @@ from pathlib import Path
 import streamlit as st
 
 from tale_core.data.datasets import Dataset, load_dataset, load_samples, resolve_server_dir, resolve_server_path
-from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.experiments.table3 import load_table3, table3_items
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, server_files, services, sidebar, stored
+from ui import bench_job, bench_view, hosted, method_picker, render, server_files, services, sidebar, stored
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
-METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod")
 SOURCES = ("Bundled samples", "Upload a file", "File on the server", "Table 3 preset (paper's datasets)")
 
 st.title("Benchmark")
@@ -35,7 +33,7 @@ def job_view(job_id: str) -> None:
         st.warning("This benchmark is no longer running in this server.")
         return
     bench_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
-    if job.running:
+    if job.running and hosted.can_edit(job_id):
         if st.button("Cancel benchmark", key="bm_cancel"):
             registry().cancel(job_id)
     else:
@@ -82,7 +80,7 @@ if experiment_id:
     st.stop()
 
 # ---------------------------------------------------------------- a new benchmark
-sources = SOURCES if server_files.enabled() else SOURCES[:2]
+sources = SOURCES if server_files.enabled() and hosted.paths_allowed() else SOURCES[:2]
 source_kind = st.radio("Questions", sources, horizontal=True, key="bm_source")
 dataset, source, upload = None, None, None
 try:
@@ -165,20 +163,9 @@ if dataset is not None:
         shuffle = c2.checkbox(
             "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
         )
-    methods = (
-        st.pills(
-            "Methods",
-            METHOD_CHOICES,
-            selection_mode="multi",
-            default=["direct", "vanilla", "tale-ep"],
-            key="bm_methods",
-            format_func=lambda k: "Budget N" if k == "budget" else MethodSpec(k).label,
-        )
-        or []
-    )
-    budget_n = None
-    if "budget" in methods:
-        budget_n = st.number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, key="bm_budget")
+    # every picked model runs every method, so only methods all of them can run are offered
+    methods = method_picker.pick(sb.models, key="bm_methods", default=["direct", "vanilla", "tale-ep"], every=True)
+    method_args = method_picker.arguments(methods, prefix="bm")
     with st.expander("More settings"):
         m1, m2, m3 = st.columns(3)
         max_tokens = m1.number_input(
@@ -194,8 +181,8 @@ if dataset is not None:
             format="%.2f",
             key="bm_cap",
         )
-    specs = [MethodSpec("budget", budget=int(budget_n)) if k == "budget" else MethodSpec(k) for k in methods]
-    calls = int(n) * len(sb.models) * sum(2 if m.key == "tale-ep" else 1 for m in specs)
+    specs = method_picker.specs(methods, method_args)
+    calls = int(n) * len(sb.models) * method_picker.calls_per_question(specs)
     st.caption(
         f"{int(n)} question(s) x {len(specs)} method(s) x {len(sb.models)} model(s): about {calls} call(s). "
         "Deterministic calls made before are free from the cache."
@@ -208,7 +195,7 @@ if dataset is not None:
     start = st.button("Start benchmark", type="primary", disabled=bool(problems))
     for p in problems:
         st.info(p)
-    if start and not problems:
+    if start and not problems and (permit := hosted.allow_run("benchmark", sb.models)):
         try:
             items = bench_job.choose_items(dataset, int(n), shuffle_seed=0 if shuffle else None)
             if source is None:  # an upload: keep it so the run can be repeated
@@ -221,7 +208,7 @@ if dataset is not None:
                 source=source,
                 title=f"Benchmark: {dataset.name}, {len(items)} questions",
                 params=GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=0),
-                spend_cap_usd=float(spend_cap) or None,
+                spend_cap_usd=permit.clamp(float(spend_cap) or None),
             )
         except TaleError as e:
             st.error(render.md_text(str(e)))

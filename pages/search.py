@@ -7,7 +7,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import inputs, render, search_job, search_view, services, sidebar, stored, validate
+from ui import hosted, inputs, render, search_job, search_view, services, sidebar, stored, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -38,7 +38,7 @@ def job_view(job_id: str) -> None:
         return
     if job.running:
         st.progress(0.5 if job.done else 0.1, text=f"Running ({job.extra.get('phase')}): {job.done} probe(s) so far")
-        if st.button("Cancel search", key="se_cancel"):
+        if hosted.can_edit(job_id) and st.button("Cancel search", key="se_cancel"):
             registry().cancel(job_id)
     elif job.error:
         st.error(render.md_escape(f"The search stopped with an error: {job.error}"))
@@ -114,7 +114,7 @@ start = st.button("Start search", type="primary", disabled=bool(problems))
 for p in problems:
     st.info(render.md_escape(p))
 
-if start and not problems:
+if start and not problems and hosted.allow_run("search", [spec]):
     try:
         model = resolve(spec, sb.settings)
         job = search_job.start_search(

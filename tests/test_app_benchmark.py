@@ -40,7 +40,11 @@ def test_samples_benchmark_gives_a_paper_style_table(fake_env):
     assert list(table["Paper output tokens"]) == [14.57, 461.25, 148.72]  # paper's average row
     assert list(table["Tokens vs vanilla"]) == ["-94%", "reference", "-64%"]
     assert table["McNemar p"].isna()[1] and " – " in table["Accuracy 95% CI"][0]
-    assert at.get("download_button"), "CSV download missing"
+    # the comparison sits right after the numbers it compares, before the paper's columns (visible at 1400 px)
+    assert list(table.columns).index("Tokens vs vanilla") == 4
+    assert list(table.columns).index("Paper accuracy (%)") > list(table.columns).index("Errors")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"Summary as Markdown", "Summary as LaTeX", "Download summary with intervals (CSV)"} <= set(labels), labels
     assert "vanilla CoT vs TALE-EP" in chart_specs(at)[0]["layout"]["title"]["text"]
 
 

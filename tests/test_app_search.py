@@ -60,7 +60,7 @@ def test_both_searches_run_and_ours_finds_a_cheaper_budget(fake_env, gold):
     spec = chart_specs(at)[0]
     names = [t.get("name") for t in spec["data"]]
     assert "The paper's search (halving)" in names and "Bracketing search (ours)" in names
-    assert any("chosen budget 43" in (n or "") for n in names)
+    assert any("chosen budget 48" in (n or "") for n in names)
 
 
 def test_stored_search_reopens_from_its_link(fake_env, gold):

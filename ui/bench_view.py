@@ -13,7 +13,7 @@ import streamlit as st
 from tale_core.analysis import charts
 from tale_core.experiments.benchmark import PAPER_TABLE3, PAPER_TABLE3_SOURCE, ROW_COLUMNS, paper_reference, summarize
 
-from . import fmt, render
+from . import exports, fmt, render
 
 _MATHBENCH_SUBSET_ROWS = {
     "arithmetic": "MathBench-Arithmetic",
@@ -114,31 +114,32 @@ def _table_rows(rows: Sequence[dict], dataset_name: str) -> tuple[list[dict], st
         is_ref = s.method == "vanilla"
         red = s.reduction_tokens_vs_vanilla
         red_ci = _ci([None if x is None else -x for x in s.reduction_vs_vanilla_ci or ()][::-1], 100, 0)
+        # what answers "which method?" first (visible without scrolling at 1400 px), the paper's figures last
         out.append(
             {
                 "Model": s.spec,
                 "Method": s.label,
-                "Questions x repeats": f"{s.n_questions} x {s.repeats}",
                 "Accuracy (%)": None if s.accuracy is None else round(100 * s.accuracy, 1),
-                "Accuracy 95% CI": _ci(s.accuracy_ci, 100),
-                "Paper accuracy (%)": p[0] if p else None,
                 ANSWER_TOKENS: None if s.avg_output_tokens is None else round(s.avg_output_tokens, 1),
-                "Answer tokens 95% CI": _ci(s.avg_output_tokens_ci),
-                "Paper output tokens": p[1] if p else None,
-                "Estimator tokens (mean)": None if s.estimator_tokens is None else round(s.estimator_tokens, 1),
-                "Total tokens, both calls (mean)": None if s.total_tokens is None else round(s.total_tokens, 1),
-                "Paper token count (cl100k, mean)": None if s.paper_tokens is None else round(s.paper_tokens, 1),
-                "Tokens vs vanilla": "reference" if is_ref else (None if red is None else f"{-100 * red:+.0f}%"),
-                "Tokens vs vanilla 95% CI": None if is_ref or red_ci is None else f"{red_ci} %",
+                "Tokens vs vanilla": "reference" if is_ref else (None if red is None else fmt.change(-red)),
                 "Accuracy vs vanilla (points)": None
                 if is_ref or s.accuracy_delta_vs_vanilla is None
                 else round(100 * s.accuracy_delta_vs_vanilla, 1),
+                "Questions x repeats": f"{s.n_questions} x {s.repeats}",
+                "Accuracy 95% CI": _ci(s.accuracy_ci, 100),
+                "Answer tokens 95% CI": _ci(s.avg_output_tokens_ci),
+                "Tokens vs vanilla 95% CI": None if is_ref or red_ci is None else f"{red_ci} %",
                 "McNemar p": None if is_ref else _p(s.mcnemar_p),
+                "Estimator tokens (mean)": None if s.estimator_tokens is None else round(s.estimator_tokens, 1),
+                "Total tokens, both calls (mean)": None if s.total_tokens is None else round(s.total_tokens, 1),
+                "Paper token count (cl100k, mean)": None if s.paper_tokens is None else round(s.paper_tokens, 1),
                 "Expense, both calls (USD)": s.expense_usd,
-                "Paper expense (1e-5 $)": p[2] if p else None,
                 "Hedged": s.hedged,
                 "No answer": s.no_answer,
                 "Errors": s.errors,
+                "Paper accuracy (%)": p[0] if p else None,
+                "Paper output tokens": p[1] if p else None,
+                "Paper expense (1e-5 $)": p[2] if p else None,
             }
         )
     return out, which
@@ -256,8 +257,13 @@ def results(rows: Sequence[dict], *, dataset_name: str, key: str, dataset_config
     render.rows_table(
         table,
         key=f"{key}_table",
-        column_config={"Expense, both calls (USD)": st.column_config.NumberColumn(format="$%.6f")},
+        column_config={
+            "Model": st.column_config.TextColumn(width="medium", pinned=True),
+            "Expense, both calls (USD)": st.column_config.NumberColumn(format="$%.6f"),
+        },
     )
+    # its CSV (with the intervals) is offered below, beside the answers'
+    exports.download_row(table, name="benchmark-summary", key=f"{key}_summary", label="summary", csv=False)
     st.caption(
         render.md_escape(
             f"Paper columns: {PAPER_TABLE3_SOURCE}, row '{which}'. Answer tokens count the answer call only, "

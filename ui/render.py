@@ -76,6 +76,9 @@ def estimate_note(result: Any) -> str | None:
         return None
     parsed = est.get("parsed")
     status = est.get("status")
+    if status == "error":  # the estimator call itself failed (rate limit, timeout...): an error, not an estimate
+        why = error_text(getattr(result, "error", None)) or "no reason given"
+        return f"The budget estimate call failed ({why}), so TALE-EP made no answer call."
     if status == "ok" and parsed is not None:
         return f"Estimated budget: {parsed} tokens"
     raw = (est.get("raw") or "").strip().replace("\n", " ")
@@ -135,9 +138,11 @@ JOB_STATUS_WORDS = {k: v[0].lower() + v[1:] for k, v in RUN_STATUS_WORDS.items()
 
 def recent_jobs(kind: str, page: str, *, limit: int = 5) -> None:
     """Links to this server's latest background runs of ``kind`` (they keep running when you leave)."""
+    from . import hosted
     from .jobs import registry
 
-    jobs = sorted(registry().list(kind), key=lambda j: j.started_at)[-limit:]
+    jobs = sorted(registry().list(kind), key=lambda j: j.started_at)
+    jobs = [j for j in jobs if hosted.can_edit(j.id)][-limit:]  # hosted mode: a visitor's own runs only
     if not jobs:
         return
     st.markdown("**Recent runs on this server**")

@@ -11,10 +11,11 @@ import streamlit as st
 
 from tale_core.errors import TaleError
 from tale_core.providers import ModelStatus, list_models
+from tale_core.providers.scripted import SIMULATED_SPEC
 from tale_core.redact import public_url
 from tale_core.settings import Endpoint, ProviderSettings
 
-from . import fmt, keys, render, services
+from . import fmt, hosted, keys, prices, render, services
 from .state import spend_meter
 
 MODELS_KEY = "models"
@@ -76,15 +77,20 @@ def build_settings() -> tuple[ProviderSettings, list[str]]:
 
 
 def default_models(statuses: list[ModelStatus]) -> list[str]:
-    """First pick: the local demo model that shows elasticity, else the scripted fake, else SmolLM2."""
+    """First pick: the local model that shows elasticity, else a scripted fake (the simulated demo when
+    test models are off), else SmolLM2."""
     ready = [s.spec for s in statuses if s.available]
-    for spec in ("local/qwen2.5-coder-1.5b", "fake/elastic", "local/smollm2"):
+    # no real model that shows the effect: the SIMULATED demo (labelled so) rather than SmolLM2, whose
+    # answers are all wrong and which ignores budgets
+    for spec in ("local/qwen2.5-coder-1.5b", "fake/elastic", SIMULATED_SPEC, "local/smollm2"):
         if spec in ready:
             return [spec]
     return ready[:1]
 
 
 def _label(status: ModelStatus) -> str:
+    if status.spec == SIMULATED_SPEC:
+        return f"{status.spec} (SIMULATED demo, no key)"
     return status.spec if status.available else f"{status.spec} ({status.reason})"
 
 
@@ -236,7 +242,9 @@ def render_sidebar() -> SidebarState:
         st.sidebar.error(render.md_escape(p))
     ready, warnings = _model_picker(statuses)
     _key_inputs()
-    _endpoint_form()
+    if hosted.endpoints_allowed():  # hosted mode: the server would call any address a visitor types
+        _endpoint_form()
+    prices.editor(statuses)  # also loads the saved prices for this run
     slot = st.sidebar.empty()
     _draw_spend(slot)
     state = SidebarState(

@@ -19,20 +19,29 @@ from typing import Any, TextIO
 from tale_core.redact import redact_urls
 
 # modules inside tale_core that contribute subcommands
-BUILTIN_COMMAND_MODULES = ("tale_core.cli.models", "tale_core.cli.engine")
+BUILTIN_COMMAND_MODULES = ("tale_core.cli.models", "tale_core.cli.engine", "tale_core.cli.estimators")
 
 _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 #: set by an extension (db) to record runs: factory(kind, title, config) -> object with
 #: ``sink`` (CallSink), ``cache`` (CallCache | None), ``finish(status, summary)`` and ``id``
-RECORDER_FACTORY: Callable | None = None
+RECORDER_FACTORY: Callable[..., Any] | None = None
+
+
+#: set by an extension (db) to read a stored experiment: loader(id) -> {"kind", "config", "summary", ...}
+EXPERIMENT_LOADER: Callable[[str], dict] | None = None
+
+
+def set_experiment_loader(loader: Callable[[str], dict] | None) -> None:
+    global EXPERIMENT_LOADER
+    EXPERIMENT_LOADER = loader
 
 
 def add_extension(register: Callable[[argparse._SubParsersAction], None]) -> None:
     _EXTENSIONS.append(register)
 
 
-def set_recorder_factory(factory: Callable | None) -> None:
+def set_recorder_factory(factory: Callable[..., Any] | None) -> None:
     global RECORDER_FACTORY
     RECORDER_FACTORY = factory
 
@@ -95,7 +104,7 @@ class _CleanStream:
         return getattr(self.raw, name)
 
 
-def emit(obj, as_json: bool) -> None:
+def emit(obj: Any, as_json: bool) -> None:
     """Print a result: JSON for machines, a readable line or table for people."""
     if as_json:
         print(json.dumps(obj, ensure_ascii=False, indent=None, default=str))
@@ -109,13 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     for name in BUILTIN_COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:
-                continue
-            raise
-        mod.register(sub)
+        importlib.import_module(name).register(sub)
     for reg in _EXTENSIONS:
         reg(sub)
     return p

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from tale_core.engine.method_registry import sweepable_methods
 from tale_core.engine.runner import FAILED, INTERRUPTED, finish_quietly, store_status
 from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
@@ -190,8 +191,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         method=args.method,
     ).validate()
     models = _resolve_models(config.models)
-    with _Run("sweep", f"Sweep: {args.question.strip()[:60]}", config.to_dict()) as run:
-        return sweep_into(run, config, models, as_json=args.json)
+    stored = config.to_dict()
+    if args.batch:
+        if args.spend_cap is not None:
+            raise TaleError("--spend-cap cannot stop a batch: its requests are sent at once. Leave out one of the two.")
+        if args.batch_poll <= 0:
+            raise TaleError("--batch-poll must be a positive number of seconds.")
+        stored["batch"] = {"poll_s": float(args.batch_poll), "batches": []}
+    with _Run("sweep", f"Sweep: {args.question.strip()[:60]}", stored) as run:
+        return sweep_into(run, config, models, as_json=args.json, batch=stored.get("batch"))
 
 
 def sweep_into(
@@ -202,19 +210,22 @@ def sweep_into(
     as_json: bool,
     skip: set[str] | None = None,
     prior: Sequence[Any] = (),
+    batch: dict[str, Any] | None = None,
 ) -> int:
     """Run a validated sweep into ``run``'s experiment; ``skip`` / ``prior`` (cells already stored) resume
-    one. Prints the rows and the analysis of every cell (prior and new); returns the exit code."""
+    one. Prints the rows and the analysis of every cell (prior and new); returns the exit code. ``batch``
+    (the stored config's ``batch`` dict) runs it through the providers' batch APIs."""
     from tale_core.analysis.elasticity import analyze
     from tale_core.engine.progress import Progress
     from tale_core.experiments.sweep import plan_cells, run_sweep
 
     cancel = threading.Event()
+    session = _batch_session(run, batch) if batch is not None else None
     with Progress(len(plan_cells(config)) - len(skip or ()), "sweep") as bar:
         try:
             outcome = run_sweep(
                 config,
-                models,
+                session.wrap(models) if session is not None else models,
                 cache=run.cache,
                 sink=run.sink,
                 cancel=cancel,
@@ -224,7 +235,14 @@ def sweep_into(
             )
         except KeyboardInterrupt:
             cancel.set()
+            if session is not None:  # the batches go on at the provider: a resume collects them
+                session.abandon()
             raise
+        finally:
+            if session is not None:
+                session.close()
+    if session is not None:
+        outcome.notes.append(_batch_summary(session)["note"])
     order = {s: i for i, s in enumerate(config.models)}
     new_ids = {c.key.id for c in outcome.cells}
     cells = sorted(
@@ -241,6 +259,8 @@ def sweep_into(
     }
     if skip:
         summary["resumed_skipped"] = outcome.skipped
+    if session is not None:
+        summary["batch"] = _batch_summary(session)
     run.finish(outcome.status, summary)
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
@@ -442,6 +462,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "spend_cap_usd": args.spend_cap,
         "repeats": args.repeats,
     }
+    if args.batch:  # the providers' batch APIs: cheaper, slower; the batch ids are stored as they are sent
+        if args.spend_cap is not None:
+            raise TaleError("--spend-cap cannot stop a batch: its requests are sent at once. Leave out one of the two.")
+        if args.batch_poll <= 0:
+            raise TaleError("--batch-poll must be a positive number of seconds.")
+        config["batch"] = {"poll_s": float(args.batch_poll), "batches": []}
     with _Run("bench", f"Benchmark: {name} x {len(items)}", config) as run:
         return bench_into(
             run,
@@ -453,7 +479,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
             use_cache=_use_cache(args),
             out_csv=args.out,
             with_rows=args.rows,
+            batch=config.get("batch"),
         )
+
+
+def _batch_session(run: _Run, batch: dict[str, Any]) -> Any:
+    """A :class:`~tale_core.engine.batch.BatchSession` for a ``--batch`` run: progress on stderr, each
+    submitted batch stored with the experiment (``Recorder.add_batch``), stored batches resumed. Ctrl-C
+    leaves the submitted batches running at the provider (``experiments resume`` collects them)."""
+    from tale_core.engine.batch import BatchSession
+
+    def on_batch(info: dict[str, Any]) -> None:
+        add = getattr(run.rec, "add_batch", None)
+        if add is not None:
+            add(info)
+        print(f"batch {info['batch_id']} sent ({info['requests']} requests, round {info['round']})", file=sys.stderr)
+
+    return BatchSession(
+        poll_s=float(batch.get("poll_s") or 30.0),
+        on_event=lambda ev: print(ev.line(), file=sys.stderr),
+        on_batch=on_batch,
+        resume=list(batch.get("batches") or []),
+    )
+
+
+def _batch_summary(session: Any) -> dict[str, Any]:
+    from tale_core.accounting.batch_pricing import AS_OF
+
+    return {
+        "batches": session.batches,
+        "rounds": session.rounds,
+        "price": f"cost at the providers' published batch discount (as of {AS_OF}; see each call's price_basis)",
+        "note": f"Batch run: {len(session.batches)} batch(es) in {session.rounds} round(s); costs are batch prices "
+        f"(list price x the published batch discount as of {AS_OF}, overridable).",
+    }
 
 
 def bench_into(
@@ -469,20 +528,22 @@ def bench_into(
     with_rows: bool = False,
     skip: set[str] | None = None,
     prior: Sequence[dict[str, Any]] = (),
+    batch: dict[str, Any] | None = None,
 ) -> int:
     """Run a benchmark (a :class:`~tale_core.experiments.kinds.BenchmarkConfig`) into ``run``'s experiment;
     ``skip`` / ``prior`` (rows already stored) resume one. Prints the summary of every row; returns the
-    exit code."""
+    exit code. ``batch`` (the config's ``batch`` dict) runs it through the providers' batch APIs."""
     from tale_core.engine.progress import Progress
     from tale_core.experiments.benchmark import run_benchmark, summarize, write_rows_csv
 
     cancel = threading.Event()
+    session = _batch_session(run, batch) if batch is not None else None
     with Progress(config.plan_size() - len(skip or ()), "bench") as bar:
         try:
             out = run_benchmark(
                 items,
                 list(config.methods),
-                models,
+                session.wrap(models) if session is not None else models,
                 params=config.params,
                 cache=run.cache,
                 sink=run.sink,
@@ -495,7 +556,14 @@ def bench_into(
             )
         except KeyboardInterrupt:
             cancel.set()
+            if session is not None:  # the batches go on at the provider: a resume collects them
+                session.abandon()
             raise
+        finally:
+            if session is not None:
+                session.close()
+    if session is not None:
+        out.notes.append(_batch_summary(session)["note"])
     new_ids = {r["cell_id"] for r in out.rows}
     rows = [r for r in prior if r.get("cell_id") not in new_ids] + list(out.rows)
     summary = {
@@ -505,6 +573,8 @@ def bench_into(
         "notes": out.notes,
         "summary": [s.to_dict() for s in (summarize(rows) if prior else out.summary)],
     }
+    if session is not None:
+        summary["batch"] = _batch_summary(session)
     run.finish(out.status, summary)
     csv_path = str(write_rows_csv(rows, out_csv)) if out_csv else None
     obj = {
@@ -609,7 +679,9 @@ def resume(
         if kind == "sweep":
             models = _resolve_models(config.models)
             prior = [c for c in rebuild.sweep_cells(records) if c.key.id in skip]
-            return sweep_into(run, config, models, as_json=as_json, skip=skip, prior=prior)
+            return sweep_into(
+                run, config, models, as_json=as_json, skip=skip, prior=prior, batch=stored_config.get("batch")
+            )
         ds = load_dataset(dict(config.dataset))
         by_id = {it.id: it for it in ds.items}
         missing = [i for i in config.item_ids if i not in by_id]
@@ -631,10 +703,21 @@ def resume(
             as_json=as_json,
             skip=skip,
             prior=prior_rows,
+            batch=stored_config.get("batch"),
         )
 
 
 # ------------------------------------------------------------------------------------ registration
+
+
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="use the provider's batch API (OpenAI/Anthropic): about half the price, results within 24 h; "
+        "TALE-EP takes two batch rounds",
+    )
+    p.add_argument("--batch-poll", type=float, default=30.0, help="seconds between batch status checks (default 30)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -656,9 +739,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method",
         default="budget",
-        choices=("budget", "constrained", "thinking"),
+        choices=[m.key for m in sweepable_methods()],
         help="how the budget is given (default: 'use less than N tokens' in the prompt)",
     )
+    _batch_args(p)
     _common_args(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -707,5 +791,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rows", action="store_true", help="include every row in the --json output")
     p.add_argument("--repeats", type=int, default=1, help="trials per question and method (seed + repeat)")
     p.add_argument("--spend-cap", type=float, default=None, help="stop scheduling calls once this many USD are spent")
+    _batch_args(p)
     _common_args(p)
     p.set_defaults(func=cmd_bench)

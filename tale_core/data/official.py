@@ -216,7 +216,7 @@ def _load_hub(dataset_id: str, *, split: str | None, name: str | None) -> Datase
 
     try:
         hf = datasets.load_dataset(dataset_id, split=split or "test")
-    except Exception as e:  # noqa: BLE001 - offline, unknown id, no such split: one clear message
+    except Exception as e:  # offline, unknown id, no such split: one clear message
         raise DatasetError(
             [Problem(None, None, f"could not load '{dataset_id}' from the Hub ({type(e).__name__}: {str(e)[:200]}). {how}")],
             dataset_id,

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tale_core.accounting import pricing
+from tale_core.accounting.pricing import PriceOverrides
 from tale_core.errors import ProviderError, TaleError
 from tale_core.protocols import CallCache, CallRecord, CallSink
 from tale_core.providers.base import ChatModel, OnText
@@ -29,23 +31,16 @@ _RESERVED = {"spec", "messages", "params", "completion", "error", "cache_key", "
 
 
 def cost_of(
-    provider: str, model: str, input_tokens: int | None, output_tokens: int | None, overrides: Any = None
+    provider: str,
+    model: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    overrides: PriceOverrides | None = None,
 ) -> float | None:
-    """USD for the tokens through :func:`tale_core.accounting.pricing.cost_usd`; None when the price is unknown.
-
-    While :mod:`tale_core.accounting.pricing` is absent, only an override (``{spec: Price}`` with
-    ``input_per_mtok``/``output_per_mtok``) prices a call.
-    """
+    """USD for the tokens (:func:`tale_core.accounting.pricing.cost_usd`); None when a count or the price is unknown."""
     if input_tokens is None or output_tokens is None:
         return None
-    try:
-        from tale_core.accounting.pricing import cost_usd
-    except ImportError:
-        price = (overrides or {}).get(f"{provider}/{model}") if isinstance(overrides, dict) else None
-        if price is None:
-            return None
-        return (input_tokens * float(price.input_per_mtok) + output_tokens * float(price.output_per_mtok)) / 1e6
-    return cost_usd(provider, model, int(input_tokens), int(output_tokens), overrides=overrides)
+    return pricing.cost_usd(provider, model, int(input_tokens), int(output_tokens), overrides=overrides)
 
 
 def spent_usd(record: CallRecord) -> float:
@@ -74,7 +69,7 @@ def _cache_put(cache: CallCache | None, key: str, record: CallRecord) -> None:
         try:
             cache.put(key, record)
             return
-        except Exception as e:  # noqa: BLE001 - any storage failure
+        except Exception as e:
             err = e
             if attempt + 1 < CACHE_PUT_ATTEMPTS:
                 time.sleep(CACHE_PUT_PAUSE_S)
@@ -96,7 +91,7 @@ def call_model(
     sink: CallSink | None = None,
     use_cache: bool | None = None,
     on_text: OnText | None = None,
-    price_overrides: Any = None,
+    price_overrides: PriceOverrides | None = None,
     grader: Grader | None = None,
     **meta: Any,
 ) -> CallRecord:
@@ -160,6 +155,10 @@ def call_model(
             )
         except TaleError as e:  # e.g. a provider that reported negative token counts
             record.extra["cost_error"] = str(e)
+        factor = comp.raw_usage.get("price_factor") if isinstance(comp.raw_usage, dict) else None
+        if isinstance(factor, (int, float)) and record.cost_usd is not None:  # a batch call: its discount
+            record.cost_usd = record.cost_usd * float(factor)
+            record.extra["price_basis"] = comp.raw_usage.get("price_basis", f"{factor:g} x list price")
         record.cost_is_estimate = comp.usage_source != "provider"
         if grader is not None:
             grader(record)

@@ -33,7 +33,7 @@ def model_provenance(model: Any) -> dict[str, Any]:
     if callable(own):
         try:
             d = dict(own())
-        except Exception as e:  # noqa: BLE001 - a missing file must not stop the run; say so instead
+        except Exception as e:  # a missing file must not stop the run; say so instead
             d = {"error": f"{type(e).__name__}: {e}"}
     else:
         d = {}
@@ -41,7 +41,7 @@ def model_provenance(model: Any) -> dict[str, Any]:
     d.setdefault("model", getattr(model, "model", None))
     try:
         d["runtime_string"] = model.runtime()
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         d["runtime_string"] = f"unknown ({type(e).__name__})"
     return d
 
@@ -121,12 +121,12 @@ def with_provenance(config: Mapping[str, Any] | None) -> dict[str, Any]:
         for spec in specs if isinstance(specs, (list, tuple)) else []:
             try:
                 models[str(spec)] = resolve(str(spec))
-            except Exception as e:  # noqa: BLE001 - e.g. no key for an API model: record that
+            except Exception as e:  # e.g. no key for an API model: record that
                 models[str(spec)] = _Unresolved(str(spec), f"{type(e).__name__}: {e}")
         files = _dataset_files(cfg.get("dataset"))
         params = cfg.get("params") if isinstance(cfg.get("params"), Mapping) else None
         cfg["provenance"] = provenance(models, params=params, dataset_files=files)
-    except Exception as e:  # noqa: BLE001 - provenance must never stop an experiment
+    except Exception as e:  # provenance must never stop an experiment
         cfg["provenance"] = {"error": f"{type(e).__name__}: {e}"}
     return cfg
 

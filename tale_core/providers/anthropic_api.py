@@ -28,6 +28,7 @@ longer than :data:`MAX_RETRY_AFTER_S` is not waited for: the RateLimitError retu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,8 +44,9 @@ from tale_core.errors import (
     ServerError,
 )
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
-from tale_core.providers.catalog import lookup
+from tale_core.providers.catalog import ModelInfo, lookup
 from tale_core.providers.openai_compat import estimate_count, literal_values, parse_retry_after, usage_dict
+from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.providers.sdk_errors import (
     CallbackError,
     StreamCut,
@@ -54,6 +56,7 @@ from tale_core.providers.sdk_errors import (
     map_transport_error,
 )
 from tale_core.redact import public_host, public_url
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message
 
 PROVIDER = "anthropic"
@@ -363,3 +366,36 @@ class AnthropicModel(ChatModel):
             what = "is overloaded" if status == 529 else f"had a server error ({status})"
             return ServerError(f"Anthropic {what} {after}: {msg}", **kw)
         return ProviderError(f"Anthropic answered {status}: {msg}", **kw)
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+_CLAUDE_VERSION = re.compile(r"claude-(?:(?:haiku|sonnet|opus)-(\d+)|(\d+)-(\d+))")
+
+
+def _describe_claude(provider: str, model: str) -> ModelInfo:
+    """Every Claude from 3.7 on supports extended thinking (claude-sonnet-4-6, claude-3-7-sonnet, ...)."""
+    m = _CLAUDE_VERSION.match(model)
+    thinking = bool(m) and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
+    return ModelInfo(provider, model, model, 128_000, 4096, thinking=thinking)
+
+
+def _anthropic(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    return AnthropicModel(
+        model,
+        api_key=FAMILY.key(settings),
+        base_url=settings.anthropic_base_url,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
+
+
+FAMILY = register_provider(
+    ProviderFamily(
+        PROVIDER,
+        "Anthropic",
+        _anthropic,
+        key_env="ANTHROPIC_API_KEY",
+        api_key=lambda s: s.anthropic_api_key,
+        describe=_describe_claude,
+    )
+)

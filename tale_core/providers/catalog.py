@@ -6,7 +6,6 @@ provider accepts can still be used; the catalogue only supplies what we know ahe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 
@@ -66,20 +65,11 @@ _BY_SPEC = {m.spec: m for m in CATALOG}
 
 
 def lookup(provider: str, model: str) -> ModelInfo:
-    """Known info, or conservative defaults for a model the catalogue does not list."""
+    """Known info, or conservative defaults for a model the catalogue does not list (its provider
+    family's guess, :func:`tale_core.providers.registry.describe`)."""
     info = _BY_SPEC.get(f"{provider}/{model}")
     if info is not None:
         return info
-    reasoning = provider in ("openai",) and (model.startswith(("o1", "o3", "o4", "gpt-5")))
-    # every Claude from 3.7 on supports extended thinking (claude-sonnet-4-6, claude-3-7-sonnet, ...)
-    m = re.match(r"claude-(?:(?:haiku|sonnet|opus)-(\d+)|(\d+)-(\d+))", model) if provider == "anthropic" else None
-    thinking = bool(m) and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
-    return ModelInfo(
-        provider,
-        model,
-        model,
-        8192 if provider.startswith(("compat", "fake")) else 128_000,
-        4096,
-        reasoning=reasoning,
-        thinking=thinking,
-    )
+    from tale_core.providers.registry import describe
+
+    return describe(provider, model)

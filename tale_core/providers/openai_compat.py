@@ -32,9 +32,11 @@ from tale_core.errors import (
     ProviderTimeout,
     RateLimitError,
     ServerError,
+    UnknownModel,
 )
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
-from tale_core.providers.catalog import lookup
+from tale_core.providers.catalog import ModelInfo, lookup
+from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.providers.sdk_errors import (
     CallbackError,
     StreamCut,
@@ -44,6 +46,7 @@ from tale_core.providers.sdk_errors import (
     map_transport_error,
 )
 from tale_core.redact import public_host, public_url
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -494,3 +497,59 @@ def _usage_counts(usage: Any) -> tuple[int, int, int] | None:
     details = getattr(usage, "completion_tokens_details", None)
     rt = getattr(details, "reasoning_tokens", None) if details is not None else None
     return pt, ct, rt if isinstance(rt, int) else 0
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+def _openai(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    key = FAMILY_OPENAI.key(settings)
+    return OpenAIModel(
+        model,
+        api_key=key,
+        base_url=settings.openai_base_url,
+        provider=provider,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
+
+
+def _compat(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    name = provider.split(":", 1)[1] if ":" in provider else ""
+    ep = settings.endpoints.get(name)
+    if ep is None:
+        known = ", ".join(settings.endpoints) or "none"
+        raise UnknownModel(f"No endpoint named {name!r}; add it first (known: {known})")
+    return OpenAIModel(
+        model,
+        api_key=settings.endpoint_key(ep) or "not-needed",
+        base_url=ep.base_url,
+        provider=provider,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+    )
+
+
+def _describe_openai(provider: str, model: str) -> ModelInfo:
+    """o-series and gpt-5 models reason (reasoning_effort); other names are taken as chat models."""
+    return ModelInfo(provider, model, model, 128_000, 4096, reasoning=model.startswith(("o1", "o3", "o4", "gpt-5")))
+
+
+FAMILY_OPENAI = register_provider(
+    ProviderFamily(
+        "openai",
+        "OpenAI",
+        _openai,
+        key_env="OPENAI_API_KEY",
+        api_key=lambda s: s.openai_api_key,
+        describe=_describe_openai,
+    )
+)
+register_provider(
+    ProviderFamily(
+        "compat",
+        "OpenAI-compatible endpoint",
+        _compat,
+        pattern="compat:<endpoint>",
+        extra_models=lambda s: [lookup(f"compat:{ep.name}", m) for ep in s.endpoints.values() for m in ep.models],
+        describe=lambda provider, model: ModelInfo(provider, model, model, 8192, 4096),
+    )
+)

@@ -688,7 +688,7 @@ def _math_verify_equal(gold: str, answer: str) -> bool:
         return False
     try:
         from math_verify import parse, verify
-    except Exception:  # noqa: BLE001 - optional at run time
+    except Exception:  # optional at run time
         return False
     try:
         with _MV_LOCK:
@@ -701,7 +701,7 @@ def _math_verify_equal(gold: str, answer: str) -> bool:
             if not g or not a:
                 return False
             return bool(verify(g, a, timeout_seconds=None))
-    except Exception:  # noqa: BLE001 - math_verify can throw on odd input; that is "not equal"
+    except Exception:  # math_verify can throw on odd input; that is "not equal"
         return False
 
 

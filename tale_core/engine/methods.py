@@ -238,7 +238,8 @@ def build_messages(
     """
     arg = budget if budget is not None else method.arg
     if template and method.key in _TEMPLATE_STYLES:
-        return prompts.official_messages(template, _TEMPLATE_STYLES[method.key], question, arg)
+        n = arg if isinstance(arg, int) else None  # budgets are numbers; other arguments do not apply
+        return prompts.official_messages(template, _TEMPLATE_STYLES[method.key], question, n)
     return method.method.build(question, arg, multiple_choice, style)
 
 

@@ -18,7 +18,9 @@ def cli(monkeypatch, tmp_path):
     monkeypatch.setenv("TALE_FAKE_MODELS", "1")
     monkeypatch.setenv("TALE_DATA_DIR", str(tmp_path / "data"))
     old_factory = core_cli.RECORDER_FACTORY
-    import db.cli  # noqa: F401 - registers the commands and the recorder factory
+    import db.cli
+
+    core_cli.set_recorder_factory(db.cli._factory)  # set each time: an earlier test's teardown may have reset it
 
     def run(*argv: str) -> int:
         return core_cli.main(list(argv))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import estimators_view as view
-from ui import render
+from ui import render, services
 
 st.title("Budget estimators")
 st.caption(
@@ -21,7 +21,15 @@ if not runs:
     st.stop()
 
 labels = {r.id: f"{r.title} · {r.created_at:%Y-%m-%d %H:%M} · {r.id}" for r in runs}
-exp_id = st.selectbox("Dataset search", list(labels), format_func=lambda i: labels[i], key="est_pick")
+ids = list(labels)
+linked = services.linked_experiment_id()
+exp_id = st.selectbox(
+    "Dataset search",
+    ids,
+    index=ids.index(linked) if linked in ids else 0,
+    format_func=lambda i: labels[i],
+    key="est_pick",
+)
 search = view.load(exp_id)
 if search is None or not search.questions:
     st.warning("This search has no stored results.")

@@ -20,8 +20,15 @@ KIND_LABELS = {
     "sweep": "Elasticity sweep",
     "search": "Budget search",
     "benchmark": "Benchmark",
+    "search-dataset": "Budget estimators",
 }
-SHORT_KIND = {"playground": "Playground", "sweep": "Sweep", "search": "Search", "benchmark": "Benchmark"}
+SHORT_KIND = {
+    "playground": "Playground",
+    "sweep": "Sweep",
+    "search": "Search",
+    "benchmark": "Benchmark",
+    "search-dataset": "Dataset search",
+}
 STATUS_COLORS = {
     "running": "blue",
     "done": "green",
@@ -49,7 +56,13 @@ CALL_COLUMNS = [
 
 #: the page whose ``?experiment=<id>`` shows an experiment of each kind with its charts (a Playground
 #: run has no page of its own: the Experiments page shows its answers)
-SHARE_PATH = {"sweep": "sweep", "search": "search", "benchmark": "benchmark", "playground": "experiments"}
+SHARE_PATH = {
+    "sweep": "sweep",
+    "search": "search",
+    "benchmark": "benchmark",
+    "playground": "experiments",
+    "search-dataset": "estimators",
+}
 
 
 #: the title mark of an experiment imported from a bundle (the original may be in the same list)

@@ -22,7 +22,7 @@ from tale_core.errors import TaleError
 from tale_core.estimators.learned import LearnedEstimator, TrainingExample, for_model, list_saved
 from tale_core.estimators.saved import estimators_dir
 from tale_core.experiments.search import ALGORITHMS, PAPER
-from tale_core.experiments.search_dataset import DatasetSearch, QuestionSearch, search_dataset
+from tale_core.experiments.search_dataset import DatasetSearch, DatasetSearchConfig, QuestionSearch, search_dataset
 from tale_core.types import GenParams
 
 
@@ -75,14 +75,14 @@ def cmd_search_dataset(args: argparse.Namespace) -> int:
     for i, it in enumerate(items):
         item_id, question, gold, choices = _item_fields(it, i)
         rows.append({"id": item_id, "question": question, "answer": gold, "choices": choices})
-    config = {
-        "model": model.spec,
-        "algorithm": args.algorithm,
-        "dataset": args.dataset,
-        "limit": args.limit,
-        "params": params.to_dict(),
-        "question_ids": [r["id"] for r in rows],
-    }
+    config = DatasetSearchConfig(
+        model=model.spec,
+        algorithm=args.algorithm,
+        dataset=args.dataset,
+        limit=args.limit,
+        params=params.to_dict(),
+        question_ids=tuple(str(r["id"]) for r in rows),
+    ).to_dict()
     with _Run("search-dataset", f"Budget search over {len(rows)} questions ({model.spec})", config) as run:
         result = search_dataset(
             model,

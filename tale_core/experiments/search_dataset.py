@@ -93,6 +93,54 @@ class DatasetSearch:
         )
 
 
+@dataclass(frozen=True)
+class DatasetSearchConfig:
+    """The stored configuration of a dataset search (what the CLI and the kinds registry read)."""
+
+    model: str
+    algorithm: str = PAPER
+    dataset: str = ""
+    limit: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    question_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "algorithm": self.algorithm,
+            "dataset": self.dataset,
+            "limit": self.limit,
+            "params": dict(self.params),
+            "question_ids": list(self.question_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DatasetSearchConfig:
+        if not isinstance(d, Mapping):
+            raise TaleError("A dataset search configuration must be an object.")
+        limit = d.get("limit")
+        return cls(
+            model=str(d.get("model") or ""),
+            algorithm=str(d.get("algorithm") or PAPER),
+            dataset=str(d.get("dataset") or ""),
+            limit=int(limit) if isinstance(limit, int) else None,
+            params=dict(d.get("params") or {}),
+            question_ids=tuple(str(q) for q in d.get("question_ids") or ()),
+        )
+
+    def plan_size(self) -> int:
+        """Questions to search (each a chain of calls)."""
+        return len(self.question_ids)
+
+
+def records_by_question(records: Sequence[CallRecord]) -> dict[str, list[CallRecord]]:
+    """Stored calls grouped by question id, in call order (what a dataset search's experiment holds)."""
+    out: dict[str, list[CallRecord]] = {}
+    for r in sorted(records, key=lambda r: r.created_at):
+        out.setdefault(str(r.question_id), []).append(r)
+    return out
+
+
 def cell_id(spec: str, question_id: str) -> str:
     return f"{spec}|{question_id}|search"
 

@@ -3,7 +3,9 @@
 Methods: ``direct``, ``vanilla`` (CoT), ``budget:N`` (TALE's "use less than N tokens"), ``tale-ep``
 (zero-shot estimator, then the budget prompt), ``concise`` (Concise CoT), ``constrained:N`` (N words),
 ``cod`` (Chain of Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``)
-and ``effort:LEVEL`` (OpenAI ``reasoning_effort``); the last two send the vanilla CoT prompt.
+``effort:LEVEL`` (OpenAI ``reasoning_effort``, Claude effort) and ``forced:N`` (a hard budget: budget
+forcing, s1 - reason up to N tokens, then the final answer is forced); the last three send the vanilla
+CoT prompt.
 
 TALE-EP policy for bad estimates: an estimate that cannot be parsed, or is absurd (0, negative, or
 above the model's maximum output tokens from the catalogue) is recorded in ``MethodResult.estimate``
@@ -26,9 +28,21 @@ from tale_core.providers.base import ChatModel, OnText
 from tale_core.providers.catalog import lookup
 from tale_core.types import GenParams, Message
 
-METHOD_KEYS = ("direct", "vanilla", "budget", "tale-ep", "concise", "constrained", "cod", "thinking", "effort")
-_NEEDS_NUMBER = ("budget", "constrained", "thinking")
-EFFORT_LEVELS = ("minimal", "low", "medium", "high")
+METHOD_KEYS = (
+    "direct",
+    "vanilla",
+    "budget",
+    "tale-ep",
+    "concise",
+    "constrained",
+    "cod",
+    "thinking",
+    "effort",
+    "forced",
+)
+_NEEDS_NUMBER = ("budget", "constrained", "thinking", "forced")
+#: every effort level some provider names (which ones a model takes: its capabilities)
+EFFORT_LEVELS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 FALLBACKS = ("vanilla", "direct")
 _NEGATIVE_RE = re.compile(r"\[\[\s*-\s*(\d+)\s*\]\]")
 
@@ -74,6 +88,8 @@ class MethodSpec:
             return f"Constrained CoT ({self.budget} words)"
         if k == "thinking":
             return f"Thinking budget {self.budget}"
+        if k == "forced":
+            return f"Hard budget {self.budget} (budget forcing)"
         if k == "effort":
             return f"Reasoning effort {self.effort}"
         return {
@@ -124,7 +140,9 @@ class MethodResult:
     method: MethodSpec
     spec: str
     records: list[CallRecord]
-    status: str  # "correct" | "wrong" | "no_answer" | "ungraded" | "error"
+    #: "correct" | "wrong" | "no_answer" | "truncated" | "ungraded" | "error"; "truncated" = graded not
+    #: correct and the answer call was cut off by its output cap (finish reason length / max_tokens)
+    status: str
     text: str
     extracted: str | None
     correct: bool | None
@@ -146,6 +164,11 @@ class MethodResult:
     finish_reason: str | None = None
     grade_method: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: "provider" | "derived" (output minus visible) | None; "derived" wins when calls mix
+    reasoning_tokens_source: str | None = None
+    visible_output_tokens: int = 0
+    cache_read_tokens: int = 0
+    usage_warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -174,6 +197,11 @@ class MethodResult:
             "answer_output_tokens": self.answer_output_tokens,
             "estimate_output_tokens": self.estimate_output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "reasoning_tokens_source": self.reasoning_tokens_source,
+            "visible_output_tokens": self.visible_output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "truncated": self.status == "truncated",
+            "usage_warnings": "; ".join(self.usage_warnings) or None,
             "cost_usd": self.cost_usd,
             "spent_usd": self.spent_usd,
             "latency_s": self.latency_s,
@@ -210,7 +238,7 @@ def build_messages(
     k, mc = method.key, multiple_choice
     if k == "direct":
         return prompts.mc_direct(question) if mc else prompts.direct(question)
-    if k in ("vanilla", "thinking", "effort"):
+    if k in ("vanilla", "thinking", "effort", "forced"):
         return prompts.mc_cot(question) if mc else prompts.vanilla_cot(question)
     if k in ("budget", "tale-ep"):
         n = budget if budget is not None else method.budget
@@ -229,6 +257,8 @@ def _params_for(method: MethodSpec, params: GenParams) -> GenParams:
         return dataclasses.replace(params, thinking_budget=method.budget)
     if method.key == "effort":
         return dataclasses.replace(params, reasoning_effort=method.effort)
+    if method.key == "forced":
+        return dataclasses.replace(params, hard_budget=method.budget)
     return params
 
 
@@ -336,6 +366,13 @@ def run_method(
     return _summarise(model, method, records, estimate, budget_used, gstate, gold_s, question_id, repeat)
 
 
+def _reasoning_source(comps: list[Any]) -> str | None:
+    sources = {c.reasoning_tokens_source for c in comps if c.reasoning_tokens}
+    if not sources:
+        return None
+    return "derived" if "derived" in sources else ("estimate" if "estimate" in sources else "provider")
+
+
 def _summarise(
     model: ChatModel,
     method: MethodSpec,
@@ -360,6 +397,9 @@ def _summarise(
         if gold is None:
             correct = None
     ans_comp = answer.completion if answer is not None else None
+    if status in ("wrong", "no_answer") and ans_comp is not None and ans_comp.truncated:
+        # not a wrong answer but a cut-off one: the output cap (max_tokens) ended it
+        status, correct = "truncated", (False if gold is not None else None)
     est_comp = next((r.completion for r in records if r.role == "estimate" and r.completion), None)
     return MethodResult(
         method=method,
@@ -375,6 +415,10 @@ def _summarise(
         answer_output_tokens=(ans_comp.output_tokens or 0) if ans_comp else 0,
         estimate_output_tokens=(est_comp.output_tokens or 0) if est_comp else 0,
         reasoning_tokens=sum(c.reasoning_tokens or 0 for c in comps),
+        reasoning_tokens_source=_reasoning_source(comps),
+        visible_output_tokens=sum(c.visible_output_tokens or 0 for c in comps),
+        cache_read_tokens=sum(c.cache_read_tokens or 0 for c in comps),
+        usage_warnings=[w for c in comps for w in (c.usage_warnings or [])],
         cost_usd=None if not costs or any(c is None for c in costs) else sum(costs),
         latency_s=sum(c.latency_s or 0.0 for c in comps),
         estimate=estimate,

@@ -91,6 +91,8 @@ class SummaryRow:
     n_graded: int = 0
     n_correct: int = 0
     avg_latency_s: float | None = None
+    #: graded not correct because the output cap cut the answer off (counted in accuracy as not correct)
+    truncated: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -318,7 +320,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[SummaryRow]:
     out: list[SummaryRow] = []
     for (spec, method), rs in groups.items():
         ok = [r for r in rs if r.get("status") != "error"]
-        graded = [r for r in ok if r.get("status") in ("correct", "wrong", "no_answer")]
+        graded = [r for r in ok if r.get("status") in ("correct", "wrong", "no_answer", "truncated")]
         n_correct = sum(1 for r in graded if r.get("status") == "correct")
         costs = [r.get("cost_usd") for r in ok if r.get("cost_usd") is not None]
         expense = sum(costs) if costs else None
@@ -337,6 +339,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[SummaryRow]:
                 accuracy_delta_vs_vanilla=None,
                 errors=len(rs) - len(ok),
                 no_answer=sum(1 for r in ok if r.get("status") == "no_answer"),
+                truncated=sum(1 for r in ok if r.get("status") == "truncated"),
                 label=str(rs[0].get("method_label") or method),
                 n_graded=len(graded),
                 n_correct=n_correct,

@@ -333,7 +333,7 @@ class AnthropicModel(ChatModel):
     def _map_status(self, status: int, e: Any, headers: Any, during: str = "") -> ProviderError:
         msg = api_message(e)
         after = during or attempts_text(e, self.max_retries + 1)
-        kw = {"provider": PROVIDER, "status": status, "detail": msg[:500]}
+        kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "detail": msg[:500]}
         low = msg.lower()
         if status == 401:
             return AuthError("The Anthropic API key was rejected (401). Check ANTHROPIC_API_KEY.", **kw)

@@ -16,10 +16,11 @@ The small SDK-neutral module-level helpers (Retry-After parsing, estimates, erro
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +36,10 @@ from tale_core.errors import (
     ServerError,
 )
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
-from tale_core.providers.catalog import lookup
+from tale_core.providers.capabilities import Capabilities, UnsupportedMethod, validate_params
+from tale_core.providers.catalog import capabilities_for, lookup
+from tale_core.providers.forcing import StepResult, force_budget, forcing_request, strip_prefix
+from tale_core.providers.limiter import DEFAULT_API_CONCURRENCY, AdaptiveLimiter, get_limiter
 from tale_core.providers.sdk_errors import (
     CallbackError,
     StreamCut,
@@ -43,12 +47,16 @@ from tale_core.providers.sdk_errors import (
     api_message,
     attempts_text,
     map_transport_error,
+    unsupported_parameter_message,
 )
-from tale_core.types import Completion, GenParams, Message, messages_to_dicts
+from tale_core.types import Completion, GenParams, Message, messages_to_dicts, usage_problems
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: calls whose output cap is above this many tokens are streamed even when nobody watches the text, so
+#: that the client timeout counts the silence between pieces instead of the whole generation
+STREAM_ABOVE_TOKENS = 4096
 #: sampling parameters we may leave out when the model answers that it does not support them
-DROPPABLE_PARAMS = ("temperature", "top_p")
+DROPPABLE_PARAMS = ("temperature", "top_p", "seed")
 _CONTEXT_RE = re.compile(
     r"context.length|context.window|maximum context|too many tokens|prompt is too long|"
     r"exceeds? the (model'?s? )?(context|maximum)",
@@ -113,13 +121,20 @@ def estimate_count(text: str, model: str) -> int:
 class OpenAIModel(ChatModel):
     """One Chat Completions model on OpenAI or on an OpenAI-compatible server (``provider="compat:<name>"``).
 
-    Reasoning models (the catalogue says so, or ``params.reasoning_effort`` is set) get
-    ``max_completion_tokens`` instead of ``max_tokens`` and ``reasoning_effort``; catalogued reasoning
-    models (o-series, gpt-5) also get no ``temperature`` / ``top_p``, which they reject.
-    ``Completion.request`` is the exact JSON body sent (the key travels in a header, never in it).
+    What is sent follows the model's :class:`~tale_core.providers.capabilities.Capabilities` (the
+    catalogue's, or what a compatible endpoint declares): ``max_completion_tokens`` instead of
+    ``max_tokens`` where declared (o-series, gpt-5, reasoning models behind compatible endpoints),
+    ``reasoning_effort`` only with a level the model names, ``temperature`` / ``top_p`` / ``seed`` only
+    where accepted, ``verbosity`` for gpt-5, a Gemini- or Qwen-style thinking budget in the body where
+    an endpoint declares one, and budget forcing (``params.hard_budget``) where the server continues an
+    assistant prefix. Anything else is refused before the call. ``Completion.request`` is the exact JSON
+    body sent (the key travels in a header, never in it), so what it lacks was not sent.
+
+    Calls go through the process-wide :class:`~tale_core.providers.limiter.AdaptiveLimiter` of this
+    provider, endpoint and key (``max_concurrency`` calls at most, fewer while the server says 429).
     """
 
-    max_concurrency = 4
+    max_concurrency = DEFAULT_API_CONCURRENCY
 
     def __init__(
         self,
@@ -130,6 +145,9 @@ class OpenAIModel(ChatModel):
         provider: str = "openai",
         timeout_s: float = 120.0,
         max_retries: int = 2,
+        capabilities: Capabilities | None = None,
+        concurrency: int = DEFAULT_API_CONCURRENCY,
+        rate_limit_retries: int = 8,
     ):
         import openai
 
@@ -146,6 +164,11 @@ class OpenAIModel(ChatModel):
         self.timeout_s = float(timeout_s)
         self.max_retries = int(max_retries)
         self.info = lookup(provider, self.model)
+        self.capabilities = capabilities if capabilities is not None else capabilities_for(provider, self.model)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidRequest(f"concurrency must be 1 or more, got {concurrency!r}", provider=provider)
+        self.max_concurrency = int(concurrency)
+        self.rate_limit_retries = max(0, int(rate_limit_retries))
         self._dropped: set[str] = set()
         self._lock = threading.Lock()
         if not api_key:
@@ -154,9 +177,14 @@ class OpenAIModel(ChatModel):
                     "No OpenAI API key: set OPENAI_API_KEY or enter a key in the sidebar.", provider=provider
                 )
             api_key = "not-needed"  # compatible servers often need none, the SDK insists on one
+        self.limiter: AdaptiveLimiter = get_limiter(provider, self.base_url, api_key, self.max_concurrency)
         try:
             self._client = openai.OpenAI(
-                api_key=api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries
+                api_key=api_key,
+                base_url=self.base_url,
+                timeout=self.timeout_s,
+                max_retries=self.max_retries,
+                http_client=_observed_client(self.limiter, self.timeout_s),
             )
         except openai.OpenAIError as e:
             raise AuthError(f"Cannot set up the {self.label} client: {e}", provider=provider) from None
@@ -190,7 +218,19 @@ class OpenAIModel(ChatModel):
 
     def is_reasoning(self, params: GenParams) -> bool:
         """Whether the request uses the reasoning-model shape (max_completion_tokens, reasoning_effort)."""
-        return bool(self.info.reasoning or params.reasoning_effort is not None)
+        return bool(
+            self.capabilities.max_tokens_param == "max_completion_tokens" or params.reasoning_effort is not None
+        )
+
+    def call_settings(self) -> dict[str, Any]:
+        """Concurrency, timeout and retries of this model's calls (recorded with each experiment)."""
+        return {
+            "concurrency": self.max_concurrency,
+            "timeout_s": self.timeout_s,
+            "max_retries": self.max_retries,
+            "rate_limit_retries": self.rate_limit_retries,
+            "stream_above_tokens": STREAM_ABOVE_TOKENS,
+        }
 
     # -- request -----------------------------------------------------------------------------------------
 
@@ -203,13 +243,11 @@ class OpenAIModel(ChatModel):
             raise InvalidRequest(
                 f"max_tokens must be a positive whole number, got {params.max_tokens!r}", provider=self.provider
             )
-        if params.reasoning_effort is not None:
-            allowed = reasoning_effort_values()
-            if params.reasoning_effort not in allowed:
-                raise InvalidRequest(
-                    f"reasoning_effort {params.reasoning_effort!r} is not one of {', '.join(allowed)}",
-                    provider=self.provider,
-                )
+        caps = self.capabilities
+        try:
+            validate_params(caps, params, name=f"{self.model} on {self.label}")
+        except UnsupportedMethod as e:
+            raise InvalidRequest(str(e), provider=self.provider) from None
         with self._lock:
             dropped = set(self._dropped)
         body: dict[str, Any] = {"model": self.model, "messages": messages_to_dicts(msgs)}
@@ -219,13 +257,23 @@ class OpenAIModel(ChatModel):
                 body["reasoning_effort"] = params.reasoning_effort
         else:
             body["max_tokens"] = params.max_tokens
-        if not self.info.reasoning:  # o-series / gpt-5 reject sampling parameters
-            if "temperature" not in dropped:
-                body["temperature"] = float(params.temperature)
-            if params.top_p is not None and "top_p" not in dropped:
-                body["top_p"] = float(params.top_p)
-        if params.seed is not None:
+        if caps.temperature and "temperature" not in dropped:
+            body["temperature"] = float(params.temperature)
+        if caps.top_p and params.top_p is not None and "top_p" not in dropped:
+            body["top_p"] = float(params.top_p)
+        if caps.seed and params.seed is not None and "seed" not in dropped:
             body["seed"] = int(params.seed)
+        if params.verbosity is not None:
+            body["verbosity"] = params.verbosity
+        if params.thinking_budget is not None:
+            if caps.thinking_style == "qwen":
+                body["thinking_budget"] = int(params.thinking_budget)
+            else:  # Gemini's OpenAI-compatible API: the budget travels in a nested extra_body object
+                body["extra_body"] = {
+                    "google": {
+                        "thinking_config": {"thinking_budget": int(params.thinking_budget), "include_thoughts": True}
+                    }
+                }
         if params.stop:
             body["stop"] = list(params.stop)
         if stream:
@@ -236,21 +284,59 @@ class OpenAIModel(ChatModel):
     # -- call --------------------------------------------------------------------------------------------
 
     def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
-        """Send the chat; stream through ``on_text`` when given. Raises :mod:`tale_core.errors` types."""
+        """Send the chat; stream through ``on_text`` when given. Raises :mod:`tale_core.errors` types.
+
+        Long calls (an output cap above :data:`STREAM_ABOVE_TOKENS`) are streamed even without
+        ``on_text``, so the timeout bounds the silence between pieces and a call that times out after it
+        started is not resent by the SDK (and billed twice). A call still rate-limited (429) after the
+        SDK's retries gets up to ``rate_limit_retries`` more rounds, each after the server's Retry-After
+        (bounded): the server did not process it, so nothing is generated or billed twice.
+        """
+        if params.hard_budget is not None:
+            if not self.capabilities.hard_budget:
+                raise InvalidRequest(
+                    f"{self.model} on {self.label} cannot take a hard budget: budget forcing needs a server "
+                    "that continues an assistant prefix (declare hard_budget in the endpoint's capabilities).",
+                    provider=self.provider,
+                )
+            return self._complete_forced(messages, params, on_text)
+        return self._call(messages, params, on_text)
+
+    def _call(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
+        import time
+
+        for round_ in range(self.rate_limit_retries + 1):
+            try:
+                with self.limiter.slot():
+                    return self._call_once(messages, params, on_text)
+            except RateLimitError as e:
+                if round_ >= self.rate_limit_retries or "quota" in str(e) or (e.retry_after or 0) > 120:
+                    raise
+                time.sleep(min(60.0, e.retry_after if e.retry_after is not None else 1.0 * 2**round_))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_once(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
         import openai
 
-        for _ in range(len(DROPPABLE_PARAMS) + 1):
-            body = self.build_request(messages, params, stream=on_text is not None)
+        stream = on_text is not None or params.max_tokens > STREAM_ABOVE_TOKENS
+        sink: OnText = on_text if on_text is not None else _discard
+        for _ in range(len(DROPPABLE_PARAMS) + 2):
+            body = self.build_request(messages, params, stream=stream)
             state = {"started": False}
             try:
-                if on_text is None:
+                if not stream:
                     return self._complete_json(body, messages)
-                return self._complete_stream(body, messages, on_text, state)
+                return self._complete_stream(body, messages, sink, state)
             except CallbackError as e:
                 raise e.original from None
             except openai.BadRequestError as e:
                 param = self._unsupported_param(e, body)
                 if param is None:
+                    text = unsupported_parameter_message(e, body, f"{self.model} on {self.label}")
+                    if text is not None:
+                        raise InvalidRequest(
+                            text, provider=self.provider, status=400, detail=api_message(e)[:500]
+                        ) from e
                     raise self.map_error(e) from e
                 with self._lock:
                     self._dropped.add(param)
@@ -259,6 +345,50 @@ class OpenAIModel(ChatModel):
             except Exception as e:  # every SDK / parse failure becomes a typed error
                 raise self.map_error(e, started=state["started"]) from e
         raise InvalidRequest(f"{self.label} kept rejecting the request's parameters.", provider=self.provider)
+
+    def _complete_forced(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
+        """Budget forcing through Chat Completions with an assistant prefix (see :mod:`..forcing`)."""
+        budget = int(params.hard_budget or 0)
+        sw = Stopwatch()
+        comps: list[Completion] = []
+        base = dataclasses.replace(params, hard_budget=None, budget_waits=0)
+
+        def step(msgs: Sequence[Message], cap: int, cb: OnText | None) -> StepResult:
+            prefix = msgs[-1].content if msgs and msgs[-1].role == "assistant" else ""
+            c = self._call(msgs, dataclasses.replace(base, max_tokens=cap), cb)
+            comps.append(c)
+            details = c.cache_read_tokens
+            return StepResult(
+                text=strip_prefix(c.text, prefix),
+                finish_reason=c.finish_reason,
+                prompt_tokens=c.input_tokens or 0,
+                completion_tokens=c.output_tokens or 0,
+                cached_prompt_tokens=details,
+                first_token_s=c.first_token_s,
+            )
+
+        f = force_budget(step, messages, budget, waits=params.budget_waits, on_text=on_text)
+        req = forcing_request(
+            self.build_request(messages, base, stream=on_text is not None), budget, params.budget_waits
+        )
+        return Completion(
+            text=f.text,
+            provider=self.provider,
+            model=self.model,
+            input_tokens=f.input_tokens,
+            output_tokens=f.output_tokens,
+            reasoning_tokens=sum(c.reasoning_tokens for c in comps),
+            reasoning_tokens_source=next((c.reasoning_tokens_source for c in comps if c.reasoning_tokens), None),
+            cache_read_tokens=sum(c.cache_read_tokens for c in comps),
+            finish_reason=f.finish_reason,
+            latency_s=sw.elapsed(),
+            first_token_s=f.first_token_s,
+            runtime=self.runtime(),
+            request=req,
+            usage_source="estimate" if any(c.usage_source != "provider" for c in comps) else "provider",
+            raw_usage=f.usage(),
+            usage_warnings=[w for c in comps for w in c.usage_warnings],
+        )
 
     def _unsupported_param(self, e: Any, body: dict) -> str | None:
         """The sampling parameter a 400 says the model does not support, if we can still leave it out."""
@@ -352,18 +482,29 @@ class OpenAIModel(ChatModel):
         first: float | None,
     ) -> Completion:
         counts = _usage_counts(usage)
+        cached = 0
+        reasoning_source: str | None = None
         if counts is None:
-            source = "estimate"
+            source: typing.Literal["provider", "estimate"] = "estimate"
             input_tokens = sum(estimate_count(m.content, self.model) + 4 for m in messages) + 3
             reasoning = estimate_count(thinking, self.model) if thinking else 0
             output_tokens = estimate_count(text, self.model) + reasoning
-            raw = {"estimated": True, "reason": "the server sent no usage"}
+            raw: dict[str, Any] = {"estimated": True, "reason": "the server sent no usage"}
             if usage is not None:
                 raw["server_usage"] = usage_dict(usage)
+            reasoning_source = "estimate" if reasoning else None
         else:
             source = "provider"
-            input_tokens, output_tokens, reasoning = counts
+            input_tokens, output_tokens, reasoning, reported, cached = counts
             raw = usage_dict(usage)
+            if reported:
+                reasoning_source = "provider" if reasoning else None
+            elif thinking:
+                # a compatible server that shows its reasoning but does not count it: output minus the
+                # visible answer's tokens (counted with a tokenizer), labelled as derived
+                visible = estimate_count(text, self.model)
+                reasoning = max(0, output_tokens - visible)
+                reasoning_source = "derived" if reasoning else None
         return Completion(
             text=text,
             provider=self.provider,
@@ -379,6 +520,9 @@ class OpenAIModel(ChatModel):
             usage_source=source,
             raw_usage=raw,
             thinking=thinking,
+            reasoning_tokens_source=reasoning_source,
+            cache_read_tokens=cached,
+            usage_warnings=usage_problems(output_tokens, reasoning),
         )
 
     # -- errors ------------------------------------------------------------------------------------------
@@ -422,7 +566,7 @@ class OpenAIModel(ChatModel):
         code = str(getattr(e, "code", "") or "")
         detail = msg[:500]
         after = attempts_text(e, self.max_retries + 1)
-        kw = {"provider": p, "status": status, "detail": detail}
+        kw: dict[str, Any] = {"provider": p, "status": status, "detail": detail}
         if status == 401:
             return AuthError(f"The {label} API key was rejected (401). Check {self.key_hint}.", **kw)
         if status == 403:
@@ -483,8 +627,9 @@ def usage_dict(obj: Any) -> dict[str, Any]:
     return {"value": repr(obj)}
 
 
-def _usage_counts(usage: Any) -> tuple[int, int, int] | None:
-    """(input, output, reasoning) from a usage block, or None when it lacks the counts."""
+def _usage_counts(usage: Any) -> tuple[int, int, int, bool, int] | None:
+    """``(input, output, reasoning, reasoning_reported, cached_input)`` from a usage block, or None when
+    it lacks the counts. ``prompt_tokens`` includes the cached ones."""
     if usage is None:
         return None
     pt = getattr(usage, "prompt_tokens", None)
@@ -493,4 +638,24 @@ def _usage_counts(usage: Any) -> tuple[int, int, int] | None:
         return None
     details = getattr(usage, "completion_tokens_details", None)
     rt = getattr(details, "reasoning_tokens", None) if details is not None else None
-    return pt, ct, rt if isinstance(rt, int) else 0
+    pdetails = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(pdetails, "cached_tokens", None) if pdetails is not None else None
+    return pt, ct, rt if isinstance(rt, int) else 0, isinstance(rt, int), cached if isinstance(cached, int) else 0
+
+
+def _discard(_: str) -> None:
+    """``on_text`` of a call streamed only because it is long."""
+
+
+def _observed_client(limiter: AdaptiveLimiter, timeout_s: float) -> Any:
+    """The SDK's HTTP client with a hook that tells ``limiter`` every response's status (retries included)."""
+    from openai._base_client import SyncHttpxClientWrapper
+    from openai._constants import DEFAULT_CONNECTION_LIMITS
+
+    def on_response(response: Any) -> None:
+        limiter.observe_status(int(response.status_code), parse_retry_after(response.headers))
+
+    hooks: dict[str, list[Callable[..., Any]]] = {"response": [on_response]}
+    return SyncHttpxClientWrapper(
+        timeout=timeout_s, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=True, event_hooks=hooks
+    )

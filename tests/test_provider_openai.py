@@ -110,11 +110,14 @@ def test_reasoning_effort_on_a_model_without_effort_is_refused_before_any_call(s
     assert srv.count == 0
 
 
-def test_reasoning_effort_on_a_model_that_declares_it_switches_the_request_shape(srv):
+def test_reasoning_effort_on_a_model_that_declares_it_switches_the_request_shape():
     caps = Capabilities(effort_levels=("low", "high"))
-    srv.enqueue(srv.chat("ok", completion_tokens=2))
-    make(srv, model="my-reasoner", capabilities=caps).complete(MSGS, GenParams(max_tokens=80, reasoning_effort="low"))
-    body = srv.requests[0].body
+    with FakeOpenAI(api_key=KEY, reasoning_rules=False) as srv:  # a compatible server
+        srv.enqueue(srv.chat("ok", completion_tokens=2))
+        make(srv, model="my-reasoner", capabilities=caps).complete(
+            MSGS, GenParams(max_tokens=80, reasoning_effort="low")
+        )
+        body = srv.requests[0].body
     assert body["max_completion_tokens"] == 80 and body["reasoning_effort"] == "low"
     assert "max_tokens" not in body
 

@@ -44,6 +44,35 @@ def parse_grid(text: str) -> list[int]:
     return kinds[parts[0]](lo, hi, n)
 
 
+def _apply_call_flags(args: argparse.Namespace) -> None:
+    """``--concurrency`` applies to every API model this process builds (ProviderSettings reads it)."""
+    import os
+
+    from tale_core.settings import check_concurrency
+
+    if getattr(args, "concurrency", None) is not None:
+        os.environ["TALE_CONCURRENCY"] = str(check_concurrency(args.concurrency, "--concurrency"))
+
+
+def _check_methods(models: dict[str, Any], methods: Sequence[Any], max_tokens: int | None) -> None:
+    """Refuse, before any call, a method a model cannot take (a thinking sweep on a model without
+    thinking budgets, an effort level it does not name): a clear message and a non-zero exit."""
+    from tale_core.providers.capabilities import check_method_supported
+
+    for model in models.values():
+        for m in methods:
+            check_method_supported(model, m, max_tokens=max_tokens)
+
+
+def _call_settings(models: dict[str, Any]) -> dict[str, Any]:
+    """Concurrency, timeout and retries per model, recorded with the experiment."""
+    out: dict[str, Any] = {}
+    for spec, m in models.items():
+        fn = getattr(m, "call_settings", None)
+        out[spec] = fn() if callable(fn) else {"concurrency": getattr(m, "max_concurrency", None)}
+    return out
+
+
 def _resolve_models(specs: Sequence[str]) -> dict[str, Any]:
     from tale_core.providers import resolve
 
@@ -111,6 +140,12 @@ def _common_args(p: argparse.ArgumentParser, max_tokens: int = 1024) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--no-cache", action="store_true", help="always call the model, never the call cache")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="calls at once per API provider and key (default 16, or TALE_CONCURRENCY); adapts down on 429",
+    )
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -154,6 +189,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if bool(args.budgets) == bool(args.grid):
         raise TaleError("Give the budgets with either --budgets 10,25,50 or --grid log:5:500:8.")
     budgets = parse_budget_list(args.budgets) if args.budgets else parse_grid(args.grid)
+    _apply_call_flags(args)
     config = SweepConfig(
         question=args.question,
         gold=args.answer,
@@ -169,9 +205,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         method=args.method,
     ).validate()
     models = _resolve_models(config.models)
+    _check_methods(models, [f"{config.method}:{b}" for b in config.budgets], config.max_tokens)
     cancel = threading.Event()
     with (
-        _Run("sweep", f"Sweep: {args.question.strip()[:60]}", config.to_dict()) as run,
+        _Run(
+            "sweep",
+            f"Sweep: {args.question.strip()[:60]}",
+            {**config.to_dict(), "call_settings": _call_settings(models)},
+        ) as run,
         Progress(len(plan_cells(config)), "sweep") as bar,
     ):
         try:
@@ -373,7 +414,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     ds = load_items(args.dataset)
     items = list(ds.items)[: args.limit] if args.limit else list(ds.items)
     params = _params(args)
+    _apply_call_flags(args)
     models = _resolve_models(args.model)
+    _check_methods(models, methods, params.max_tokens)
     name = getattr(ds, "name", "") or args.dataset
     config = {
         "dataset": {"source": args.dataset, "name": name},
@@ -382,6 +425,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "models": list(models),
         "params": params.to_dict(),
         "spend_cap_usd": args.spend_cap,
+        "call_settings": _call_settings(models),
     }
     cancel = threading.Event()
     spent = [0.0]
@@ -498,8 +542,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method",
         default="budget",
-        choices=("budget", "constrained", "thinking"),
-        help="how the budget is given (default: 'use less than N tokens' in the prompt)",
+        choices=("budget", "constrained", "thinking", "forced"),
+        help="how the budget is given (default: 'use less than N tokens' in the prompt; thinking: the "
+        "provider's thinking budget; forced: a hard budget by budget forcing)",
     )
     _common_args(p)
     p.set_defaults(func=cmd_sweep)

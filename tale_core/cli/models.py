@@ -106,15 +106,21 @@ def ask(
 
     Raises :class:`TaleError` (unknown model, missing key, provider failure).
     """
-    from tale_core.accounting.pricing import cost_usd, price_table_version
+    from tale_core.accounting.pricing import completion_cost, price_table_version
     from tale_core.providers import parse_spec, resolve
+    from tale_core.providers.capabilities import validate_params
+    from tale_core.providers.catalog import capabilities_for
 
-    parse_spec(spec)
-    params = params or GenParams()
+    provider, name = parse_spec(spec)
     messages = build_messages(question, method, budget)
     model = resolve(spec)
+    caps = getattr(model, "capabilities", None) or capabilities_for(provider, name)
+    if params is None:
+        params = GenParams(max_tokens=caps.default_max_tokens)
+    validate_params(caps, params, name=spec)  # a thinking budget or effort the model lacks: refused here
     comp = model.complete(messages, params, on_text=on_text)
-    cost = cost_usd(model.provider, model.model, comp.input_tokens, comp.output_tokens, price_overrides)
+    cost = completion_cost(comp, price_overrides)
+    not_sent = [k for k, ok in (("temperature", caps.temperature), ("seed", caps.seed)) if not ok]
     return {
         "text": comp.text,
         "provider": comp.provider,
@@ -124,25 +130,48 @@ def ask(
         "input_tokens": comp.input_tokens,
         "output_tokens": comp.output_tokens,
         "reasoning_tokens": comp.reasoning_tokens,
+        "reasoning_tokens_source": comp.reasoning_tokens_source,
+        "visible_output_tokens": comp.visible_output_tokens,
+        "cache_read_tokens": comp.cache_read_tokens,
+        "cache_write_tokens": comp.cache_write_tokens,
         "finish_reason": comp.finish_reason,
+        "truncated": comp.truncated,
+        "usage_warnings": comp.usage_warnings,
         "cost_usd": cost,
         "price_table": price_table_version(),
         "latency_s": round(comp.latency_s, 4),
         "first_token_s": None if comp.first_token_s is None else round(comp.first_token_s, 4),
         "runtime": comp.runtime,
         "usage_source": comp.usage_source,
-        "params": params.to_dict(),
+        "params": {k: v for k, v in params.to_dict().items() if k not in not_sent},
+        "params_not_sent": not_sent,
+        "deterministic": params.deterministic and not not_sent,
     }
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     import json
 
-    if args.max_tokens <= 0:
+    if args.max_tokens is not None and args.max_tokens <= 0:
         raise TaleError("--max-tokens must be above 0")
     if not 0 <= args.temperature <= 2:
         raise TaleError("--temperature must be between 0 and 2")
-    params = GenParams(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed)
+    if args.concurrency is not None:
+        _set_env_setting("TALE_CONCURRENCY", args.concurrency)
+    max_tokens = args.max_tokens
+    if max_tokens is None:  # sized per model: reasoning models need room to think
+        from tale_core.providers import parse_spec
+        from tale_core.providers.catalog import capabilities_for
+
+        max_tokens = capabilities_for(*parse_spec(args.model)).default_max_tokens
+    params = GenParams(
+        max_tokens=max_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+        reasoning_effort=args.effort,
+        thinking_budget=args.thinking_budget,
+        hard_budget=args.hard_budget,
+    )
     on_text = None
     if args.stream:
 
@@ -163,6 +192,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     return 0
+
+
+def _set_env_setting(name: str, value: int) -> None:
+    """A CLI flag that applies to every model this process builds (read by ProviderSettings.from_env)."""
+    import os
+
+    from tale_core.settings import check_concurrency
+
+    os.environ[name] = str(check_concurrency(value, "--concurrency"))
 
 
 # --- install-model --------------------------------------------------------------------------------
@@ -190,7 +228,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=LOCAL_DEFAULT, help=f"provider/model (default {LOCAL_DEFAULT})")
     p.add_argument("--method", default="vanilla", choices=METHODS)
     p.add_argument("--budget", type=int, default=None, help="token budget for --method budget")
-    p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument(
+        "--max-tokens", type=int, default=None, help="output cap (default: sized for the model, e.g. 16384 for o4-mini)"
+    )
+    p.add_argument("--effort", default=None, help="reasoning effort, by the model's own names (e.g. low, max)")
+    p.add_argument("--thinking-budget", type=int, default=None, help="provider thinking budget in tokens")
+    p.add_argument("--hard-budget", type=int, default=None, help="budget forcing: reason at most N tokens")
+    p.add_argument("--concurrency", type=int, default=None, help="calls at once per API provider (default 16)")
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--price-in", type=float, default=None, help="override: USD per million input tokens")

@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tale_core.engine.budgets import MAX_BUDGET, BudgetError, normalize_budgets, parse_budget_list
+from tale_core.engine.calls import _cache_allowed
 from tale_core.engine.methods import MethodResult, MethodSpec, _params_for, build_messages, run_method
 from tale_core.engine.prompts import format_choices
 from tale_core.errors import TaleError, UnknownModel
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams, cache_key
 
-SWEEP_METHODS = ("budget", "constrained", "thinking")
+SWEEP_METHODS = ("budget", "constrained", "thinking", "forced")
 MAX_REPEATS = 50
 #: output-token guesses for the cost preview (the paper's vanilla CoT averages ~460 output tokens)
 REFERENCE_OUTPUT_GUESS = 450
@@ -335,7 +336,7 @@ def preview_cost(
             method = config.cell_method(key.budget)
             msgs = build_messages(method, q, multiple_choice=mc)
             params = _params_for(method, config.cell_params(key.repeat))
-            allowed = config.use_cache if config.use_cache is not None else params.deterministic
+            allowed = _cache_allowed(config.use_cache, params, model)
             if (
                 cache is not None
                 and allowed

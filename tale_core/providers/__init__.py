@@ -56,6 +56,8 @@ def resolve(spec: str, settings: ProviderSettings | None = None) -> ChatModel:
             provider="openai",
             timeout_s=settings.timeout_s,
             max_retries=settings.max_retries,
+            concurrency=settings.concurrency,
+            rate_limit_retries=settings.rate_limit_retries,
         )
     if provider == "anthropic":
         if not settings.anthropic_api_key:
@@ -70,6 +72,8 @@ def resolve(spec: str, settings: ProviderSettings | None = None) -> ChatModel:
             base_url=settings.anthropic_base_url,
             timeout_s=settings.timeout_s,
             max_retries=settings.max_retries,
+            concurrency=settings.concurrency,
+            rate_limit_retries=settings.rate_limit_retries,
         )
     if provider.startswith("compat:"):
         name = provider.split(":", 1)[1]
@@ -80,13 +84,17 @@ def resolve(spec: str, settings: ProviderSettings | None = None) -> ChatModel:
             )
         from tale_core.providers.openai_compat import OpenAIModel
 
+        cs = settings.call_settings(ep)
         return OpenAIModel(
             model,
             api_key=settings.endpoint_key(ep) or "not-needed",
             base_url=ep.base_url,
             provider=provider,
-            timeout_s=settings.timeout_s,
-            max_retries=settings.max_retries,
+            timeout_s=cs["timeout_s"],
+            max_retries=cs["max_retries"],
+            concurrency=cs["concurrency"],
+            rate_limit_retries=cs["rate_limit_retries"],
+            capabilities=ep.caps() if ep.capabilities else None,
         )
     if provider == "fake":
         from tale_core.providers.scripted import scripted_model

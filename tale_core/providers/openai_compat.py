@@ -310,7 +310,8 @@ class OpenAIModel(ChatModel):
                 with self.limiter.slot():
                     return self._call_once(messages, params, on_text)
             except RateLimitError as e:
-                if round_ >= self.rate_limit_retries or "quota" in str(e) or (e.retry_after or 0) > 120:
+                started = getattr(e, "started", False)  # a stream that broke off was processed: never resent
+                if started or round_ >= self.rate_limit_retries or "quota" in str(e) or (e.retry_after or 0) > 120:
                     raise
                 time.sleep(min(60.0, e.retry_after if e.retry_after is not None else 1.0 * 2**round_))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -340,10 +341,13 @@ class OpenAIModel(ChatModel):
                     raise self.map_error(e) from e
                 with self._lock:
                     self._dropped.add(param)
-            except ProviderError:
+            except ProviderError as e:
+                e.started = state["started"]  # type: ignore[attr-defined]
                 raise
             except Exception as e:  # every SDK / parse failure becomes a typed error
-                raise self.map_error(e, started=state["started"]) from e
+                mapped = self.map_error(e, started=state["started"])
+                mapped.started = state["started"]  # type: ignore[attr-defined]
+                raise mapped from e
         raise InvalidRequest(f"{self.label} kept rejecting the request's parameters.", provider=self.provider)
 
     def _complete_forced(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
@@ -406,7 +410,7 @@ class OpenAIModel(ChatModel):
 
     def _complete_json(self, body: dict, messages: Sequence[Message]) -> Completion:
         sw = Stopwatch()
-        resp = self._client.chat.completions.create(**body)
+        resp = self._client.chat.completions.create(**_sdk_kwargs(body))
         if isinstance(resp, str):
             raise Unreadable(f"the answer is not JSON: {resp[:80]!r}")
         choices = getattr(resp, "choices", None)
@@ -433,7 +437,7 @@ class OpenAIModel(ChatModel):
 
     def _complete_stream(self, body: dict, messages: Sequence[Message], on_text: OnText, state: dict) -> Completion:
         sw = Stopwatch()
-        stream = self._client.chat.completions.create(**body)
+        stream = self._client.chat.completions.create(**_sdk_kwargs(body))
         state["started"] = True  # the server accepted the request: a failure now breaks the stream
         pieces: list[str] = []
         thinking: list[str] = []
@@ -641,6 +645,19 @@ def _usage_counts(usage: Any) -> tuple[int, int, int, bool, int] | None:
     pdetails = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(pdetails, "cached_tokens", None) if pdetails is not None else None
     return pt, ct, rt if isinstance(rt, int) else 0, isinstance(rt, int), cached if isinstance(cached, int) else 0
+
+
+#: body fields the SDK's ``create`` has no argument for: they travel through its ``extra_body``
+_BODY_ONLY = ("extra_body", "thinking_budget")
+
+
+def _sdk_kwargs(body: dict[str, Any]) -> dict[str, Any]:
+    """``create`` arguments that put exactly ``body`` on the wire."""
+    kw = {k: v for k, v in body.items() if k not in _BODY_ONLY}
+    extra = {k: body[k] for k in _BODY_ONLY if k in body}
+    if extra:
+        kw["extra_body"] = extra
+    return kw
 
 
 def _discard(_: str) -> None:

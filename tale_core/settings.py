@@ -131,7 +131,7 @@ class ProviderSettings:
     #: the SDKs' own retry count for 429 / 5xx / connection errors (``TALE_MAX_RETRIES``)
     max_retries: int = 2
     #: calls at once per API provider and key (``TALE_CONCURRENCY``), the adaptive limiter's maximum
-    concurrency: int = 16
+    concurrency: int = 32
     #: extra rounds a call rate-limited (429/529) after the SDK's retries gets, waiting Retry-After each
     #: time: such a request was not processed, so resending it costs nothing (``TALE_RATE_LIMIT_RETRIES``)
     rate_limit_retries: int = 8

@@ -174,7 +174,7 @@ def test_base_url_comes_from_the_caller_not_the_environment():
     assert m.base_url == DEFAULT_BASE_URL and "@" not in m.runtime()
     with pytest.raises(AuthError, match="ANTHROPIC_API_KEY"):
         AnthropicModel(MODEL, api_key="")
-    assert m.max_concurrency == 16
+    assert m.max_concurrency == 32  # the default for API providers (issue 11)
 
 
 # -- retries -------------------------------------------------------------------------------------------------

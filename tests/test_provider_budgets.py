@@ -325,6 +325,9 @@ def test_the_limiter_backs_off_on_429_and_grows_back():
     lim.on_overload(429, None)
     lim.on_overload(429, None)
     assert lim.limit == 4
+    for _ in range(4):  # slow start: one more per success below half the maximum
+        lim.on_success()
+    assert lim.limit == 8
     for _ in range(200):
         lim.on_success()
     assert lim.limit == 16
@@ -371,4 +374,4 @@ def test_every_429_the_sdk_retries_is_seen_by_the_limiter():
         srv.enqueue(srv.rate_limited("0.01"), srv.chat("ok"))
         m = make(srv, max_retries=2)
         assert m.complete(MSGS, GenParams(max_tokens=5)).text == "ok"
-        assert any("429" in h.reason for h in m.limiter.history) and m.limiter.limit == 8
+        assert any("429" in h.reason for h in m.limiter.history) and m.limiter.limit == 16  # halved from 32

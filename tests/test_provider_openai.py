@@ -169,7 +169,7 @@ def test_one_client_serves_many_threads(srv):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: m.complete(MSGS, P).text, range(16)))
     assert results == ["ok"] * 16 and srv.count == 16 and m._client is client
-    assert m.max_concurrency == 16  # the default for API providers (issue 11)
+    assert m.max_concurrency == 32  # the default for API providers (issue 11)
 
 
 def test_an_exception_in_on_text_reaches_the_caller_untouched(srv):

@@ -144,7 +144,7 @@ def _common_args(p: argparse.ArgumentParser, max_tokens: int = 1024) -> None:
         "--concurrency",
         type=int,
         default=None,
-        help="calls at once per API provider and key (default 16, or TALE_CONCURRENCY); adapts down on 429",
+        help="calls at once per API provider and key (default 32, or TALE_CONCURRENCY); adapts down on 429",
     )
 
 

@@ -234,7 +234,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--effort", default=None, help="reasoning effort, by the model's own names (e.g. low, max)")
     p.add_argument("--thinking-budget", type=int, default=None, help="provider thinking budget in tokens")
     p.add_argument("--hard-budget", type=int, default=None, help="budget forcing: reason at most N tokens")
-    p.add_argument("--concurrency", type=int, default=None, help="calls at once per API provider (default 16)")
+    p.add_argument("--concurrency", type=int, default=None, help="calls at once per API provider (default 32)")
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--price-in", type=float, default=None, help="override: USD per million input tokens")

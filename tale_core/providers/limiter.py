@@ -7,8 +7,8 @@ limit adapts like TCP's congestion window (additive increase, multiplicative dec
 * every attempt the HTTP client sees answered 429 / 529 / 503 (rate limit, overload) halves the limit
   (at most once per cool-down, so one burst of 429s counts once) and, when the server sent a
   Retry-After, holds new calls back until it has passed;
-* every success adds ``1 / limit`` (so the limit grows by about one per round of successful calls)
-  up to the configured maximum.
+* every success adds one while the limit is below half the maximum (it doubles each round of calls,
+  like TCP's slow start), then ``1 / limit`` (about one per round), up to the configured maximum.
 
 The limiter never retries anything itself; the provider decides what is retried (see
 :func:`tale_core.providers.openai_compat.OpenAIModel.complete`). ``history`` keeps the last changes of
@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 log = logging.getLogger("tale.limiter")
 
-#: concurrency an API provider gets when nothing is configured (saturates a normal account)
-DEFAULT_API_CONCURRENCY = 16
+#: concurrency an API provider gets when nothing is configured: saturates a normal account, and a sweep of
+#: 16 budgets plus its reference (17 calls) runs in one round; the limiter backs off when the account can't
+DEFAULT_API_CONCURRENCY = 32
 #: the most calls at once anyone may configure
 MAX_CONCURRENCY = 256
 #: statuses that mean "too much at once": back off
@@ -131,7 +132,8 @@ class AdaptiveLimiter:
         with self._cond:
             if self._limit < self.max_limit:
                 before = self.limit
-                self._limit = min(float(self.max_limit), self._limit + 1.0 / max(1.0, self._limit))
+                step = 1.0 if self._limit < self.max_limit / 2 else 1.0 / max(1.0, self._limit)
+                self._limit = min(float(self.max_limit), self._limit + step)
                 if self.limit != before:
                     self._record("calls succeed: growing back")
                 self._cond.notify_all()

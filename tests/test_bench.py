@@ -226,7 +226,7 @@ def test_cells_carry_ids_and_skip_resumes_only_missing_ones():
     sink, m = Sink(), fake("elastic")
     out = run_benchmark(ITEMS[:2], METHODS, {"fake/elastic": m}, sink=sink)
     assert out.rows[0]["cell_id"] == "fake/elastic|q1|direct"
-    assert {r.extra["cell_id"] for r in sink.records} == {r["cell_id"] for r in out.rows}
+    assert {r.extra["cell"] for r in sink.records} == {r["cell_id"] for r in out.rows}
     done = {"fake/elastic|q1|direct", "fake/elastic|q1|vanilla", "fake/elastic|q2|tale-ep"}
     m2 = fake("elastic")
     again = run_benchmark(ITEMS[:2], METHODS, {"fake/elastic": m2}, skip=done)

@@ -96,9 +96,22 @@ def test_sweep_text_output(capsys):
 
 
 def test_sweep_error_cells_do_not_stop_the_run(capsys):
-    d = run_json(capsys, "sweep", Q, "--answer", "42", "--model", "fake/error", "--budgets", "50")
-    assert d["errors"] == 2 and all(r["status"] == "error" for r in d["rows"])
-    assert "rate limit" in d["rows"][0]["error"].lower()
+    d = run_json(
+        capsys, "sweep", Q, "--answer", "42", "--model", "fake/elastic", "--model", "fake/error", "--budgets", "50"
+    )
+    errors = [r for r in d["rows"] if r["status"] == "error"]
+    assert d["status"] == "done" and d["errors"] == 2 == len(errors) and len(d["rows"]) == 4
+    assert "rate limit" in errors[0]["error"].lower()
+
+
+def test_a_sweep_whose_every_cell_failed_is_failed_and_exits_non_zero(capsys, monkeypatch):
+    FakeRecorder.made.clear()
+    monkeypatch.setattr(cli, "RECORDER_FACTORY", FakeRecorder)
+    argv = ["sweep", Q, "--answer", "42", "--model", "fake/error", "--budgets", "50", "--json"]
+    assert cli.main(argv) == 1
+    d = json.loads(capsys.readouterr().out)
+    assert d["status"] == "failed" and d["errors"] == 2 and all(r["status"] == "error" for r in d["rows"])
+    assert FakeRecorder.made[-1].finished[0] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -261,7 +274,7 @@ def test_runs_are_recorded_when_a_recorder_is_installed(capsys, monkeypatch):
     )
     rec = FakeRecorder.made[-1]
     assert d["experiment_id"] == rec.id and rec.kind == "bench" and rec.finished[0] == "done"
-    assert rec.calls[0].extra["cell_id"].startswith("fake/elastic|")
+    assert rec.calls[0].extra["cell"].startswith("fake/elastic|")
 
 
 def test_a_failing_run_marks_the_experiment_failed(capsys, monkeypatch):

@@ -271,7 +271,8 @@ def test_failing_callback_and_sink_do_not_kill_the_sweep():
 
     c = cfg()
     out = run_sweep(c, models_for(c), sink=BadSink(), on_cell=lambda cell: 1 / 0)
-    assert out.status == "done" and out.errors == 4
+    # every cell ran (none was lost to the exceptions) and every one is an error cell: the run failed
+    assert out.status == "failed" and out.errors == 4 and len(out.cells) == 4
     assert "disk full" in out.cells[0].result.error["message"]
     assert any("on_cell failed" in n for n in out.notes)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from tale_core.data.datasets import Dataset, Item, load_dataset, load_samples
 from tale_core.engine.methods import MethodSpec
+from tale_core.engine.runner import finish_quietly
 from tale_core.errors import TaleError
 from tale_core.experiments.benchmark import run_benchmark
 from tale_core.providers.base import ChatModel
@@ -71,6 +72,7 @@ def start_benchmark(
     title: str,
     spend_cap_usd: float | None = None,
     parent_id: str | None = None,
+    repeats: int = 1,
 ) -> Job:
     """Record and run the benchmark in a worker thread; job items are the engine's result rows."""
     if not items:
@@ -86,9 +88,10 @@ def start_benchmark(
         "models": list(models),
         "params": params.to_dict(),
         "spend_cap_usd": spend_cap_usd,
+        "repeats": repeats,
     }
     recorder = services.start_experiment("benchmark", title, config, parent_id=parent_id)
-    total = len(items) * len(methods) * len(models)
+    total = len(items) * len(methods) * len(models) * repeats
     job = Job(
         id=recorder.id if recorder is not None else new_job_id(),
         kind="benchmark",
@@ -103,42 +106,36 @@ def start_benchmark(
     def on_result(row: dict) -> None:
         spent = 0.0 if row.get("cache_hit") or row.get("cost_usd") is None else float(row["cost_usd"])
         job.add(row, spent_usd=spent, error=row.get("status") == "error")
-        if spend_cap_usd and job.spent_usd >= spend_cap_usd and not job.cancel.is_set():
-            job.extra["cap_hit"] = True
-            job.cancel.set()
 
     def work(job: Job) -> None:
         try:
             outcome = run_benchmark(
-                items, methods, models, params=params, cache=cache, sink=sink, on_result=on_result, cancel=job.cancel
+                items,
+                methods,
+                models,
+                params=params,
+                cache=cache,
+                sink=sink,
+                on_result=on_result,
+                cancel=job.cancel,
+                repeats=repeats,
+                spend_cap_usd=spend_cap_usd,
             )
         except Exception as e:
-            if recorder is not None:
-                _finish(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
+            finish_quietly(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
             raise
-        status = "spend_cap" if job.extra.get("cap_hit") and outcome.status == "cancelled" else outcome.status
         summary = {
-            "status": status,
+            "status": outcome.status,
             "errors": outcome.errors,
             "elapsed_s": outcome.elapsed_s,
+            "spent_usd": outcome.spent_usd,
             "notes": list(outcome.notes),
             "summary": [s.to_dict() for s in outcome.summary],
         }
-        if recorder is not None:
-            _finish(recorder, "cancelled" if status == "spend_cap" else status, summary)
-        notes = list(outcome.notes)
-        if status == "spend_cap":
-            notes.append(f"Stopped at the spend cap of ${spend_cap_usd:g}.")
-        job.finish(status, outcome=outcome, notes=notes)
+        finish_quietly(recorder, outcome.status, summary)
+        job.finish(outcome.status, outcome=outcome, notes=list(outcome.notes))
 
     return registry().start(job, work)
-
-
-def _finish(recorder: Any, status: str, summary: dict) -> None:
-    try:
-        recorder.finish(status, summary)
-    except Exception:
-        pass
 
 
 def rows_from_records(records: list, *, item_ids: Sequence[str] = (), methods: Sequence[str] = ()) -> list[dict]:

@@ -18,9 +18,11 @@ from typing import Any
 
 import streamlit as st
 
+from tale_core.engine.runner import FINAL_STATUSES
+
 #: finished jobs kept in memory (their results are in the database anyway)
 KEEP_FINISHED = 30
-FINAL = ("done", "cancelled", "spend_cap", "failed")
+FINAL = FINAL_STATUSES
 
 
 @dataclass

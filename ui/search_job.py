@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tale_core.engine.budgets import log_grid
-from tale_core.engine.methods import MethodSpec, run_method
-from tale_core.experiments.search import bracket_search, paper_search
+from tale_core.engine.runner import finish_quietly
+from tale_core.experiments.rebuild import search_probes
+from tale_core.experiments.search_plan import CURVE_POINTS, SearchConfig, run_search, single
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams
 
@@ -18,7 +18,7 @@ ALGORITHMS = {
     "paper": "The paper's search (halving)",
     "bracket": "Bracketing search (ours)",
 }
-CURVE_POINTS = 6
+__all__ = ["ALGORITHMS", "CURVE_POINTS", "start_search", "start_search_config", "live_results", "probes_from_calls"]
 
 
 def start_search(
@@ -37,93 +37,60 @@ def start_search(
     """Record and run the searches in a worker thread. Job items are ``(algorithm, probe dict)``;
     ``job.extra["results"]`` holds each finished ``SearchResult.to_dict()``, ``extra["curve"]`` the
     optional curve points. Call on the script thread."""
-    config = {
-        "question": question,
-        "gold": gold,
-        "model": model.spec,
-        "algorithms": list(algorithms),
-        "params": params.to_dict(),
-        "sample_curve": sample_curve,
-        "max_calls": max_calls,
-        "choices": list(choices) if choices else None,
-    }
-    recorder = services.start_experiment("search", title, config, parent_id=parent_id)
+    config = single(
+        question,
+        gold,
+        model.spec,
+        algorithms=tuple(algorithms),
+        params=params,
+        sample_curve=sample_curve,
+        max_calls=max_calls,
+        choices=choices,
+    ).validate()
+    return start_search_config(config, model, title=title, parent_id=parent_id)
+
+
+def start_search_config(config: SearchConfig, model: ChatModel, *, title: str, parent_id: str | None = None) -> Job:
+    """Record and run a validated :class:`SearchConfig` in a worker thread (see :func:`start_search`)."""
+    recorder = services.start_experiment("search", title, config.to_dict(), parent_id=parent_id)
     job = Job(
         id=recorder.id if recorder is not None else new_job_id(),
         kind="search",
         title=title,
-        config=config,
-        total=len(algorithms),
+        config=config.to_dict(),
+        total=config.plan_size(),
         experiment_id=recorder.id if recorder is not None else None,
     )
     job.extra.update(results={}, curve=[], phase="reference")
     sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
-    common = dict(params=params, cache=services.call_cache(), sink=sink, choices=choices)
+    cache = services.call_cache()
 
     def work(job: Job) -> None:
         try:
-            ref = run_method(
+            out = run_search(
+                config,
                 model,
-                MethodSpec("vanilla"),
-                question,
-                gold=gold,
-                role="reference",
-                extra={"search": "shared", "step": 0},
-                **common,
+                cache=cache,
+                sink=sink,
+                cancel=job.cancel,
+                on_probe=lambda i, algo, p: job.add((algo, p.to_dict()), spent_usd=0.0),
+                on_phase=lambda i, phase: job.extra.update(phase=phase),
+                on_result=lambda i, algo, res: job.extra["results"].update({algo: res.to_dict()}),
+                validated=True,
             )
-            for algo in algorithms:
-                if job.cancel.is_set():
-                    break
-                job.extra["phase"] = algo
-                fn = paper_search if algo == "paper" else bracket_search
-                kw = {"max_calls": max_calls} if algo == "bracket" else {}
-                result = fn(
-                    model,
-                    question,
-                    gold,
-                    reference=ref,
-                    on_probe=lambda p, a=algo: job.add((a, p.to_dict()), spent_usd=0.0),
-                    **common,
-                    **kw,
-                )
-                job.extra["results"][algo] = result.to_dict()
-            if sample_curve and not job.cancel.is_set() and ref.ok and ref.output_tokens >= 8:
-                job.extra["phase"] = "curve"
-                for b in sorted(log_grid(4, max(5, ref.output_tokens), CURVE_POINTS), reverse=True):
-                    if job.cancel.is_set():
-                        break
-                    r = run_method(
-                        model,
-                        MethodSpec("budget", budget=b),
-                        question,
-                        gold=gold,
-                        role="probe",
-                        extra={"search": "curve"},
-                        **common,
-                    )
-                    if r.ok:
-                        job.extra["curve"].append({"budget": b, "output_tokens": r.output_tokens, "correct": r.correct})
-            status = "cancelled" if job.cancel.is_set() else "done"
         except Exception as e:
-            if recorder is not None:
-                _finish(recorder, "failed", {"error": f"{type(e).__name__}: {e}", **summary(job)})
+            finish_quietly(recorder, "failed", {"error": f"{type(e).__name__}: {e}", **summary(job)})
             raise
-        if recorder is not None:
-            _finish(recorder, status, summary(job))
-        job.finish(status)
+        if out.questions:
+            job.extra["curve"] = list(out.questions[0].curve)
+        finish_quietly(recorder, out.status, summary(job))
+        job.finish(out.status, notes=list(out.notes))
 
     return registry().start(job, work)
 
 
 def summary(job: Job) -> dict[str, Any]:
     return {"results": dict(job.extra.get("results") or {}), "curve": list(job.extra.get("curve") or [])}
-
-
-def _finish(recorder: Any, status: str, summary: dict) -> None:
-    try:
-        recorder.finish(status, summary)
-    except Exception:
-        pass
 
 
 def live_results(job: Job) -> dict[str, dict]:
@@ -137,30 +104,5 @@ def live_results(job: Job) -> dict[str, dict]:
 
 
 def probes_from_calls(records: list, algorithms: list[str]) -> dict[str, list[dict]]:
-    """Probe dicts per algorithm rebuilt from stored calls (for runs whose summary kept no probes, e.g. the
-    CLI's). Whether a probe was accepted is not stored with a call, so it is left unknown."""
-    shared = [r for r in records if (r.extra or {}).get("search") == "shared"]
-    out: dict[str, list[dict]] = {}
-    for algo in algorithms:
-        mine = [r for r in records if (r.extra or {}).get("search") == algo]
-        calls = shared[:1] + sorted(mine, key=lambda r: int((r.extra or {}).get("step") or 0))
-        probes = []
-        for step, r in enumerate(calls):
-            c = r.completion
-            probes.append(
-                {
-                    "step": step,
-                    "budget": None if r.role == "reference" else r.budget,
-                    "output_tokens": (c.output_tokens or 0) if c else 0,
-                    "correct": r.correct,
-                    "status": "error" if r.error else ("correct" if r.correct else "wrong"),
-                    "cost_usd": r.cost_usd,
-                    "accepted": True,
-                    "note": "",
-                    "phase": "",
-                    "extracted": r.extracted_answer,
-                    "cache_hit": r.cache_hit,
-                }
-            )
-        out[algo] = probes
-    return out
+    """Probe dicts per algorithm rebuilt from stored calls (see :func:`tale_core.experiments.rebuild.search_probes`)."""
+    return search_probes(records, algorithms)

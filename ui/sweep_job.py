@@ -6,15 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from tale_core.analysis.elasticity import analyze
+from tale_core.engine.runner import finish_quietly
 from tale_core.experiments.sweep import SweepCell, SweepConfig, iter_sweep, plan_cells
 from tale_core.providers.base import ChatModel
 
 from . import rebuild, services
 from .jobs import Job, new_job_id, registry
 from .state import MultiSink, spend_meter
-
-#: the store knows running / done / cancelled / failed; a spend cap stop is a cancel with a reason
-STORE_STATUS = {"done": "done", "cancelled": "cancelled", "spend_cap": "cancelled", "failed": "failed"}
 
 
 def sweep_summary(cells: list[SweepCell], outcome: Any = None) -> dict:
@@ -57,7 +55,7 @@ def start_sweep(
     cache = services.call_cache()
 
     def work(job: Job) -> None:
-        gen = iter_sweep(config, models, cache=cache, sink=sink, cancel=job.cancel)
+        gen = iter_sweep(config, models, cache=cache, sink=sink, cancel=job.cancel, validated=True)
         outcome = None
         try:
             while True:
@@ -66,22 +64,13 @@ def start_sweep(
         except StopIteration as stop:
             outcome = stop.value
         except Exception as e:
-            if recorder is not None:
-                _finish_recorder(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
+            finish_quietly(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
             raise
-        status = outcome.status if outcome is not None else "done"
-        if recorder is not None:
-            _finish_recorder(recorder, STORE_STATUS.get(status, "done"), sweep_summary(job.snapshot(), outcome))
+        status = outcome.status if outcome is not None else "failed"
+        finish_quietly(recorder, status, sweep_summary(job.snapshot(), outcome))
         job.finish(status, outcome=outcome, notes=list(outcome.notes) if outcome else [])
 
     return registry().start(job, work)
-
-
-def _finish_recorder(recorder: Any, status: str, summary: dict) -> None:
-    try:
-        recorder.finish(status, summary)
-    except Exception:  # the results are still on screen; the store logs its own failures
-        pass
 
 
 def load_sweep(experiment_id: str) -> tuple[Any, list[SweepCell]]:

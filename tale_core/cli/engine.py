@@ -20,8 +20,10 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+from tale_core.engine.runner import FAILED, finish_quietly, store_status
 from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
 from tale_core.types import GenParams
@@ -114,22 +116,21 @@ class _Run:
         return str(self.rec.id) if self.rec is not None else None
 
     def finish(self, status: str, summary: dict[str, Any]) -> None:
-        """Close the recorded experiment. The store knows running/done/cancelled/failed: a run stopped by
-        its spend cap is stored as cancelled (the summary keeps the engine's own status)."""
+        """Close the recorded experiment with the store's status for the engine's (the summary keeps the
+        engine's own status, e.g. ``spend_cap``)."""
         if self.rec is not None:
-            self.rec.finish("cancelled" if status == "spend_cap" else status, summary)
+            self.rec.finish(store_status(status), summary)
 
     def __enter__(self) -> _Run:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None or self.rec is None or getattr(self.rec, "finished", False):
             return
         status = "cancelled" if exc_type is KeyboardInterrupt else "failed"
-        try:
-            self.rec.finish(status, {"error": str(exc)[:500]} if exc else {})
-        except Exception:  # noqa: BLE001 - never hide the original error
-            pass
+        finish_quietly(self.rec, status, {"error": str(exc)[:500]} if exc else {})  # never hide the error
 
 
 def _common_args(p: argparse.ArgumentParser, max_tokens: int = 1024) -> None:
@@ -168,6 +169,11 @@ def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> str:
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
     return "\n".join("  ".join(c[i].ljust(widths[i]) for i in range(len(cols))).rstrip() for c in cells)
+
+
+def _exit_code(status: str) -> int:
+    """0, or 1 when every cell of the run failed (the output still shows each error)."""
+    return 1 if status == FAILED else 0
 
 
 def _emit(obj: dict[str, Any], text: str, as_json: bool) -> None:
@@ -223,6 +229,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 sink=run.sink,
                 cancel=cancel,
                 on_cell=lambda c: bar.advance(note=f"{c.key.spec} {c.key.budget or 'ref'}"),
+                validated=True,
             )
         except KeyboardInterrupt:
             cancel.set()
@@ -244,7 +251,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
     _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id), args.json)
-    return 0
+    return _exit_code(outcome.status)
 
 
 def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
@@ -284,9 +291,9 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from tale_core.engine.methods import MethodSpec, run_method
     from tale_core.engine.progress import Progress
     from tale_core.experiments.search import ALGORITHMS
+    from tale_core.experiments.search_plan import SearchError, run_search, single
 
     if not (args.answer or "").strip():
         raise TaleError("The budget search needs the gold answer: add --answer.")
@@ -295,65 +302,60 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.max_calls < 2:
         raise TaleError("--max-calls must be at least 2 (the reference and one probe).")
     algos = list(ALGORITHMS) if args.algorithm == "both" else [args.algorithm]
-    params = _params(args)
+    config = single(
+        args.question,
+        args.answer,
+        args.model,
+        algorithms=tuple(algos),
+        params=_params(args),
+        max_calls=args.max_calls,
+        use_cache=_use_cache(args),
+    )
+    try:
+        config.validate()
+    except SearchError as e:
+        raise TaleError(str(e)) from None
     model = _resolve_models([args.model])[args.model]
-    config = {
-        "question": args.question,
-        "gold": args.answer,
-        "model": args.model,
-        "algorithms": algos,
-        "params": params.to_dict(),
-        "max_calls": args.max_calls,
-    }
-    common = dict(params=params, use_cache=_use_cache(args))
-    with _Run("search", f"Search: {args.question.strip()[:60]}", config) as run, Progress(None, "search") as bar:
-        common.update(cache=run.cache, sink=run.sink)
-        ref = run_method(
+    stored = config.to_dict()
+    stored.pop("sample_curve", None)
+    stored.pop("choices", None)
+    with _Run("search", f"Search: {args.question.strip()[:60]}", stored) as run, Progress(None, "search") as bar:
+        out = run_search(
+            config,
             model,
-            MethodSpec("vanilla"),
-            args.question,
-            gold=args.answer,
-            role="reference",
-            extra={"search": "shared", "step": 0},
-            **common,
+            cache=run.cache,
+            sink=run.sink,
+            on_probe=lambda i, a, p: bar.advance(note=f"{a} {p.budget or 'ref'}") if p.step else None,
+            on_phase=lambda i, phase: bar.advance(note="reference") if phase == "reference" else None,
+            validated=True,
         )
-        bar.advance(note="reference")
-        results = {}
-        for algo in algos:
-            kw = {"max_calls": args.max_calls} if algo == "bracket" else {}
-            res = ALGORITHMS[algo](
-                model,
-                args.question,
-                args.answer,
-                reference=ref,
-                on_probe=lambda p, a=algo: bar.advance(note=f"{a} {p.budget or 'ref'}"),
-                **common,
-                **kw,
-            )
-            results[algo] = res.to_dict()
+        qs = out.questions[0]
+        results = {a: r.to_dict() for a, r in qs.results.items()}
         summary = {
             "results": {
                 a: {k: r[k] for k in ("chosen_budget", "chosen_tokens", "calls", "total_output_tokens", "reason")}
                 for a, r in results.items()
             }
         }
-        run.finish("done", summary)
+        run.finish(out.status, summary)
+    ref = qs.reference
     obj = {
         "kind": "search",
         "spec": args.model,
         "question": args.question,
         "gold": args.answer,
+        "status": out.status,
         "reference": {
-            "output_tokens": ref.output_tokens,
-            "correct": ref.correct,
-            "status": ref.status,
-            "extracted": ref.extracted,
+            "output_tokens": ref.output_tokens if ref else 0,
+            "correct": ref.correct if ref else None,
+            "status": ref.status if ref else "error",
+            "extracted": ref.extracted if ref else None,
         },
         "results": results,
         "experiment_id": run.experiment_id,
     }
     _emit(obj, _search_text(obj), args.json)
-    return 0
+    return _exit_code(out.status)
 
 
 def _search_text(obj: dict[str, Any]) -> str:
@@ -408,6 +410,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise TaleError("--limit must be at least 1.")
+    if not 1 <= args.repeats <= 50:
+        raise TaleError("--repeats must be a whole number from 1 to 50.")
     methods = [MethodSpec.parse(m) for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise TaleError("--methods is empty: e.g. --methods direct,vanilla,tale-ep")
@@ -426,22 +430,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "params": params.to_dict(),
         "spend_cap_usd": args.spend_cap,
         "call_settings": _call_settings(models),
+        "repeats": args.repeats,
     }
     cancel = threading.Event()
-    spent = [0.0]
 
     with (
         _Run("bench", f"Benchmark: {name} x {len(items)}", config) as run,
-        Progress(len(items) * len(methods) * len(models), "bench") as bar,
+        Progress(len(items) * len(methods) * len(models) * args.repeats, "bench") as bar,
     ):
-
-        def on_result(row: dict[str, Any]) -> None:
-            if not row.get("cache_hit") and row.get("cost_usd") is not None:
-                spent[0] += float(row["cost_usd"])
-            if args.spend_cap is not None and spent[0] >= args.spend_cap:
-                cancel.set()
-            bar.advance(note=f"{row['item_id']} {row['method']}")
-
         try:
             out = run_benchmark(
                 items,
@@ -450,40 +446,37 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 params=params,
                 cache=run.cache,
                 sink=run.sink,
-                on_result=on_result,
+                on_result=lambda row: bar.advance(note=f"{row['item_id']} {row['method']}"),
                 cancel=cancel,
                 use_cache=_use_cache(args),
+                repeats=args.repeats,
+                spend_cap_usd=args.spend_cap,
             )
         except KeyboardInterrupt:
             cancel.set()
             raise
-        status = (
-            "spend_cap"
-            if out.status == "cancelled" and args.spend_cap is not None and spent[0] >= args.spend_cap
-            else out.status
-        )
         summary = {
-            "status": status,
+            "status": out.status,
             "errors": out.errors,
             "elapsed_s": out.elapsed_s,
             "notes": out.notes,
             "summary": [s.to_dict() for s in out.summary],
         }
-        run.finish(status, summary)
+        run.finish(out.status, summary)
     csv_path = str(write_rows_csv(out.rows, args.out)) if args.out else None
     obj = {
         "kind": "bench",
         "dataset": name,
         "items": len(items),
         **summary,
-        "spent_usd": spent[0],
+        "spent_usd": out.spent_usd,
         "rows_csv": csv_path,
         "experiment_id": run.experiment_id,
     }
     if args.rows:
         obj["rows"] = out.rows
     _emit(obj, _bench_text(obj), args.json)
-    return 0
+    return _exit_code(out.status)
 
 
 def _bench_text(obj: dict[str, Any]) -> str:
@@ -577,6 +570,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", action="append", required=True, help="provider/model; repeat for several")
     p.add_argument("--out", default=None, help="write every row to this CSV file")
     p.add_argument("--rows", action="store_true", help="include every row in the --json output")
+    p.add_argument("--repeats", type=int, default=1, help="trials per question and method (seed + repeat)")
     p.add_argument("--spend-cap", type=float, default=None, help="stop scheduling calls once this many USD are spent")
     _common_args(p)
     p.set_defaults(func=cmd_bench)

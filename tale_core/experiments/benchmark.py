@@ -1,7 +1,8 @@
 """Dataset benchmark: every question x every method x every model, summarised like the paper's Table 3.
 
-:func:`run_benchmark` runs the grid with one thread pool per model (``model.max_concurrency`` workers;
-the embedded local models have 1, so they run one call at a time) and all models side by side. Each
+:func:`plan_benchmark` makes the grid's cells and :func:`run_benchmark` runs them on the engine's runner
+(per model ``model.max_concurrency`` calls at a time; the embedded local models have 1, so they run one
+call at a time; all models side by side), optionally ``repeats`` trials per question (seed + r). Each
 finished (question, method, model) is one flat row dict; :func:`summarize` turns rows into one
 :class:`SummaryRow` per (model, method): accuracy, mean tokens, expense and the reduction against
 vanilla CoT on the same model. Failed calls are rows with status ``"error"``: counted, but left out of
@@ -12,16 +13,23 @@ wrong); it is None when no row could be graded (no gold answers).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tale_core.engine.runner import CELL_KEY, Cell, Runner, model_concurrency
 from tale_core.errors import TaleError
+from tale_core.protocols import CallCache, CallSink
 from tale_core.types import GenParams
+
+if TYPE_CHECKING:
+    from tale_core.engine.methods import MethodResult, MethodSpec
+
+#: the most trials per question (like a sweep's repeats)
+MAX_REPEATS = 50
 
 #: GPT-4o-mini figures of the paper's Table 3: dataset -> method -> (accuracy %, output tokens,
 #: expense in 1e-5 $). For display beside our own numbers; the expense cannot be rebuilt from prices.
@@ -104,16 +112,18 @@ class SummaryRow:
 class BenchOutcome:
     rows: list[dict[str, Any]]
     summary: list[SummaryRow]
-    status: str  # "done" | "cancelled"
+    status: str  # the runner's: "done" | "cancelled" | "spend_cap" | "failed" (every row an error)
     errors: int = 0
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    spent_usd: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "errors": self.errors,
             "elapsed_s": self.elapsed_s,
+            "spent_usd": self.spent_usd,
             "notes": list(self.notes),
             "summary": [s.to_dict() for s in self.summary],
             "rows": list(self.rows),
@@ -137,24 +147,35 @@ def _item_fields(item: Any, index: int) -> tuple[str, str, str | None, tuple[str
     )
 
 
-def bench_cell_id(spec: str, item_id: str, method) -> str:
-    """The stable id of one benchmark cell, e.g. ``local/smollm2|q7|tale-ep`` (stored with its calls)."""
+def bench_cell_id(spec: str, item_id: str, method: Any, repeat: int = 0) -> str:
+    """The stable id of one benchmark cell, e.g. ``local/smollm2|q7|tale-ep`` (stored with its calls as
+    ``extra["cell"]``); repeats after the first end in ``|r``, e.g. ``local/smollm2|q7|tale-ep|2``."""
     m = method.to_str() if hasattr(method, "to_str") else str(method)
-    return f"{spec}|{item_id}|{m}"
+    return f"{spec}|{item_id}|{m}" + (f"|{repeat}" if repeat else "")
 
 
-def _row(result, *, spec: str, item_id: str, index: int, method_index: int, gold: str | None) -> dict[str, Any]:
-    row = dict(result.to_row()) if hasattr(result, "to_row") else {}
+def _row(
+    result: MethodResult,
+    *,
+    spec: str,
+    item_id: str,
+    index: int,
+    method_index: int,
+    gold: str | None,
+    repeat: int = 0,
+) -> dict[str, Any]:
+    row = dict(result.to_row())
     err = result.error or {}
     row.update(
         {
-            "cell_id": bench_cell_id(spec, item_id, result.method),
+            "cell_id": bench_cell_id(spec, item_id, result.method, repeat),
             "spec": spec,
             "item_id": item_id,
             "item_index": index,
             "method": result.method.to_str(),
             "method_label": result.method.label,
             "method_index": method_index,
+            "repeat": repeat,
             "gold": gold,
             "status": result.status,
             "correct": result.correct,
@@ -174,30 +195,66 @@ def _row(result, *, spec: str, item_id: str, index: int, method_index: int, gold
     return row
 
 
-def run_benchmark(
+@dataclass(frozen=True)
+class BenchCell:
+    """Where a benchmark cell sits in the grid (its row's sort key)."""
+
+    spec: str
+    item_index: int
+    method_index: int
+    repeat: int
+
+
+def _error_result(method: MethodSpec, spec: str, gold: str | None, item_id: str, repeat: int, err: BaseException):
+    from tale_core.engine.methods import MethodResult
+
+    return MethodResult(
+        method=method,
+        spec=spec,
+        records=[],
+        status="error",
+        text="",
+        extracted=None,
+        correct=None,
+        budget_used=method.budget,
+        input_tokens=0,
+        output_tokens=0,
+        answer_output_tokens=0,
+        estimate_output_tokens=0,
+        reasoning_tokens=0,
+        cost_usd=None,
+        latency_s=0.0,
+        estimate=None,
+        error={
+            "kind": "internal",
+            "message": f"{type(err).__name__}: {err}",
+            "provider": "",
+            "status": None,
+            "retry_after": None,
+        },
+        cache_hit=False,
+        repeat=repeat,
+        gold=gold,
+        question_id=item_id,
+    )
+
+
+def plan_benchmark(
     items: Sequence[Any],
     methods: Sequence[Any],
     models: Mapping[str, Any],
     *,
     params: GenParams | None = None,
-    cache=None,
-    sink=None,
-    on_result: Callable[[dict[str, Any]], None] | None = None,
-    cancel: threading.Event | None = None,
-    limit: int | None = None,
+    repeats: int = 1,
+    cache: CallCache | None = None,
+    sink: CallSink | None = None,
     use_cache: bool | None = None,
-    price_overrides=None,
-    skip: set[str] | None = None,
-) -> BenchOutcome:
-    """Run every item x method x model; return all rows (in item, method order per model) and a summary.
+    price_overrides: Any = None,
+) -> list[Cell[dict[str, Any]]]:
+    """The benchmark's cells for the runner: per model, per question, per method, per repeat.
 
-    ``items`` are dataset items (``id``, ``question``, ``answer``, ``choices``) or dicts with those keys;
-    ``methods`` are :class:`~tale_core.engine.methods.MethodSpec` (strings like ``"budget:50"`` are parsed);
-    ``models`` maps spec -> ChatModel. ``on_result(row)`` is called as each row finishes (one at a time,
-    from worker threads). ``cancel`` stops scheduling new work; what is running finishes. Provider
-    errors never raise: they are rows with status ``"error"``. Every call carries
-    ``extra["cell_id"] = bench_cell_id(spec, item_id, method)``; ``skip`` (such ids, e.g. a stored
-    experiment's finished cells) leaves those cells out, so a resumed run does only what is missing.
+    Repeat ``r`` uses seed ``seed + r`` (like a sweep's repeats), so repeats are separate calls and cache
+    entries. Each cell's result is its row dict. Raises a TaleError for an empty grid.
     """
     from tale_core.engine.methods import MethodSpec, run_method
 
@@ -206,100 +263,129 @@ def run_benchmark(
     specs = [m if isinstance(m, MethodSpec) else MethodSpec.parse(str(m)) for m in methods]
     if not specs:
         raise TaleError("Pick at least one method for the benchmark.")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= MAX_REPEATS:
+        raise TaleError(f"Repeats must be a whole number from 1 to {MAX_REPEATS}, not {repeats!r}.")
+    fields = [_item_fields(it, i) for i, it in enumerate(items)]
+    if not fields:
+        raise TaleError("The dataset has no questions to run.")
+    base = params or GenParams()
+
+    def work(spec: str, i: int, j: int, r: int) -> Callable[[], dict[str, Any]]:
+        item_id, question, gold, choices = fields[i]
+        p = base if r == 0 or base.seed is None else dataclasses.replace(base, seed=base.seed + r)
+        cell_id = bench_cell_id(spec, item_id, specs[j], r)
+
+        def run() -> dict[str, Any]:
+            try:
+                res = run_method(
+                    models[spec],
+                    specs[j],
+                    question,
+                    gold=gold,
+                    choices=choices,
+                    params=p,
+                    cache=cache,
+                    sink=sink,
+                    use_cache=use_cache,
+                    question_id=item_id,
+                    repeat=r,
+                    price_overrides=price_overrides,
+                    extra={CELL_KEY: cell_id},
+                )
+            except Exception as e:  # a bug or a failing sink: an error row, and the run goes on
+                res = _error_result(specs[j], spec, gold, item_id, r, e)
+            return _row(res, spec=spec, item_id=item_id, index=i, method_index=j, gold=gold, repeat=r)
+
+        return run
+
+    return [
+        Cell(bench_cell_id(spec, fields[i][0], specs[j], r), spec, work(spec, i, j, r), BenchCell(spec, i, j, r))
+        for spec in models
+        for i in range(len(fields))
+        for j in range(len(specs))
+        for r in range(repeats)
+    ]
+
+
+def _row_spent(row: Mapping[str, Any]) -> float:
+    return 0.0 if row.get("cache_hit") or row.get("cost_usd") is None else float(row["cost_usd"])
+
+
+def run_benchmark(
+    items: Sequence[Any],
+    methods: Sequence[Any],
+    models: Mapping[str, Any],
+    *,
+    params: GenParams | None = None,
+    cache: CallCache | None = None,
+    sink: CallSink | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    cancel: threading.Event | None = None,
+    limit: int | None = None,
+    use_cache: bool | None = None,
+    price_overrides: Any = None,
+    skip: set[str] | None = None,
+    repeats: int = 1,
+    spend_cap_usd: float | None = None,
+) -> BenchOutcome:
+    """Run every item x method x model (x repeat); return all rows (in item, method, repeat order per
+    model) and a summary.
+
+    ``items`` are dataset items (``id``, ``question``, ``answer``, ``choices``) or dicts with those keys;
+    ``methods`` are :class:`~tale_core.engine.methods.MethodSpec` (strings like ``"budget:50"`` are parsed);
+    ``models`` maps spec -> ChatModel. ``on_result(row)`` is called as each row finishes (one at a time).
+    ``cancel`` stops scheduling new work, and so does reaching ``spend_cap_usd`` (status ``spend_cap``);
+    what is running finishes. Provider errors never raise: they are rows with status ``"error"``. Every
+    call carries ``extra["cell"] = bench_cell_id(spec, item_id, method, repeat)``; ``skip`` (such ids, e.g.
+    a stored experiment's finished cells) leaves those cells out, so a resumed run does only what is missing.
+    The grid runs on the engine's runner (:mod:`tale_core.engine.runner`).
+    """
     if limit is not None:
         if limit < 1:
             raise TaleError("The question limit must be at least 1.")
         items = list(items)[:limit]
-    fields = [_item_fields(it, i) for i, it in enumerate(items)]
-    if not fields:
-        raise TaleError("The dataset has no questions to run.")
-
-    started = time.monotonic()
-    rows: list[dict[str, Any]] = []
-    lock = threading.Lock()
-    cancel = cancel or threading.Event()
-
-    def one(spec: str, model, i: int, j: int) -> dict[str, Any]:
-        item_id, question, gold, choices = fields[i]
-        res = run_method(
-            model,
-            specs[j],
-            question,
-            gold=gold,
-            choices=choices,
-            params=params,
-            cache=cache,
-            sink=sink,
-            use_cache=use_cache,
-            question_id=item_id,
-            price_overrides=price_overrides,
-            extra={"cell_id": bench_cell_id(spec, item_id, specs[j])},
-        )
-        return _row(res, spec=spec, item_id=item_id, index=i, method_index=j, gold=gold)
-
-    def drive(spec: str, model) -> None:
-        work = [
-            (i, j)
-            for i in range(len(fields))
-            for j in range(len(specs))
-            if not skip or bench_cell_id(spec, fields[i][0], specs[j]) not in skip
-        ]
-        workers = max(1, int(getattr(model, "max_concurrency", 1) or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"bench-{spec}") as pool:
-            pending: set = set()
-            pos = 0
-            while pos < len(work) or pending:
-                while pos < len(work) and len(pending) < workers and not cancel.is_set():
-                    i, j = work[pos]
-                    pending.add(pool.submit(one, spec, model, i, j))
-                    pos += 1
-                if not pending:
-                    break
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    row = fut.result()
-                    with lock:
-                        rows.append(row)
-                        if on_result is not None:
-                            on_result(row)
-
-    failures: list[BaseException] = []
-
-    def guarded(t_target, *a):
-        try:
-            t_target(*a)
-        except BaseException as e:  # surfaced below on the caller's thread
-            failures.append(e)
-            cancel.set()
-
-    drivers = [
-        threading.Thread(target=guarded, args=(drive, spec, model), name=f"bench-drive-{spec}", daemon=True)
-        for spec, model in models.items()
-    ]
-    for t in drivers:
-        t.start()
-    for t in drivers:
-        t.join()
-    if failures:
-        raise failures[0]
-
-    order = {spec: k for k, spec in enumerate(models)}
-    rows.sort(key=lambda r: (order[r["spec"]], r["item_index"], r["method_index"]))
-    expected = sum(
-        1 for spec in models for it in fields for m in specs if not skip or bench_cell_id(spec, it[0], m) not in skip
+    cells = plan_benchmark(
+        items,
+        methods,
+        models,
+        params=params,
+        repeats=repeats,
+        cache=cache,
+        sink=sink,
+        use_cache=use_cache,
+        price_overrides=price_overrides,
     )
-    status = "cancelled" if len(rows) < expected else "done"
-    errors = sum(1 for r in rows if r["status"] == "error")
-    notes = []
-    if status == "cancelled":
-        notes.append(f"Cancelled after {len(rows)} of {expected} runs.")
+    runner: Runner[dict[str, Any]] = Runner(
+        cells,
+        concurrency=model_concurrency(models),
+        on_error=lambda cell, e: {"spec": cell.spec, "status": "error", "error": f"{type(e).__name__}: {e}"},
+        cancel=cancel,
+        spend_cap_usd=spend_cap_usd,
+        skip=skip,
+        on_cell=(lambda fin: on_result(fin.result)) if on_result is not None else None,
+        spent=_row_spent,
+        ok=lambda row: row.get("status") != "error",
+        name="bench",
+    )
+    out = runner.run()
+    order = {spec: k for k, spec in enumerate(models)}
+    finished = sorted(
+        out.finished,
+        key=lambda f: (order[f.cell.spec], f.cell.key.item_index, f.cell.key.method_index, f.cell.key.repeat),
+    )
+    rows = [f.result for f in finished]
+    expected = out.planned - out.skipped
+    notes = list(out.notes)
+    if out.status in ("cancelled", "spend_cap"):
+        notes.insert(0, f"Cancelled after {len(rows)} of {expected} runs.")
     return BenchOutcome(
         rows=rows,
         summary=summarize(rows),
-        status=status,
-        errors=errors,
-        elapsed_s=round(time.monotonic() - started, 3),
+        status=out.status,
+        errors=out.errors,
+        elapsed_s=out.elapsed_s,
         notes=notes,
+        spent_usd=out.spent_usd,
     )
 
 

@@ -5,19 +5,17 @@ reference. Order (:func:`plan_cells`): per model, per repeat, the reference firs
 **descending**, so a live chart draws the cheap right-hand side first and the elastic region (small
 budgets) last. Repeat ``r`` uses seed ``seed + r`` so repeats are separate calls (and cache entries).
 
-Execution (:func:`iter_sweep` / :func:`run_sweep`): one pool of worker threads per model, as many as
-``model.max_concurrency`` (local models: 1, i.e. sequential). Workers check the cancel event and the
-spend cap before every new call, so cancelling or reaching the cap stops new calls at once; calls
-already in flight finish and are reported. A failed call is an error cell; the sweep goes on.
+Execution (:func:`iter_sweep` / :func:`run_sweep`): :func:`plan_sweep` makes the cells and the engine's
+one grid runner (:mod:`tale_core.engine.runner`) runs them: per model as many at a time as
+``model.max_concurrency`` (local models: 1, i.e. sequential); cancel and the spend cap stop new calls at
+once, calls already in flight finish and are reported. A failed call is an error cell; the sweep goes on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +24,9 @@ from tale_core.engine.budgets import MAX_BUDGET, BudgetError, normalize_budgets,
 from tale_core.engine.calls import _cache_allowed
 from tale_core.engine.methods import MethodResult, MethodSpec, _params_for, build_messages, run_method
 from tale_core.engine.prompts import format_choices
+from tale_core.engine.runner import Cell, Runner, RunOutcome, model_concurrency
 from tale_core.errors import TaleError, UnknownModel
+from tale_core.protocols import CallCache, CallSink
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams, cache_key
 
@@ -224,7 +224,7 @@ class SweepCell:
 @dataclass
 class SweepOutcome:
     cells: list[SweepCell]
-    status: str  # "done" | "cancelled" | "spend_cap"
+    status: str  # the runner's: "done" | "cancelled" | "spend_cap" | "failed" (every cell failed)
     spent_usd: float
     errors: int
     planned: int = 0
@@ -317,8 +317,8 @@ def preview_cost(
     for spec in config.models:
         model = _model_for(models, spec)
         price = price_for(model.provider, model.model, price_overrides)
-        memo: dict = {}
-        row = {
+        memo: dict[str, tuple[int, bool]] = {}
+        row: dict[str, Any] = {
             "calls": 0,
             "cached_calls": 0,
             "input_tokens": 0,
@@ -458,159 +458,91 @@ def _internal_error_cell(config: SweepConfig, key: CellKey, err: BaseException) 
     return SweepCell(key, res)
 
 
-_DONE = object()
+def plan_sweep(
+    config: SweepConfig,
+    models: Mapping[str, ChatModel],
+    *,
+    cache: CallCache | None = None,
+    sink: CallSink | None = None,
+    price_overrides: Any = None,
+) -> list[Cell[SweepCell]]:
+    """The sweep's cells for the runner, in plan order (the config is assumed valid)."""
+    resolved = {s: _model_for(models, s) for s in config.models}
 
-
-class _Execution:
-    """The running state of one sweep: per-model work queues, worker threads, spend, stop flags."""
-
-    def __init__(
-        self,
-        config: SweepConfig,
-        models: Mapping[str, ChatModel],
-        *,
-        cache,
-        sink,
-        on_cell,
-        cancel,
-        skip,
-        price_overrides,
-    ):
-        config.validate()
-        self.config = config
-        self.models = {s: _model_for(models, s) for s in config.models}
-        self.cache, self.sink, self.on_cell = cache, sink, on_cell
-        self.price_overrides = price_overrides
-        self.cancel = cancel if cancel is not None else threading.Event()
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.cb_lock = threading.Lock()
-        self.spent = 0.0
-        self.cap_hit = False
-        self.closed_early = False
-        self.notes: list[str] = []
-        self.unpriced: set[str] = set()
-        skip = set(skip or ())
-        plan = plan_cells(config)
-        self.planned = len(plan)
-        self.skipped = sum(1 for k in plan if k.id in skip)
-        self.todo: dict[str, deque[CellKey]] = {s: deque() for s in config.models}
-        for k in plan:
-            if k.id not in skip:
-                self.todo[k.spec].append(k)
-        self.cells: list[SweepCell] = []
-        self.out: queue.Queue = queue.Queue()
-        self.threads: list[threading.Thread] = []
-
-    def _next(self, spec: str) -> CellKey | None:
-        if self.cancel.is_set() or self.stop.is_set():
-            return None
-        with self.lock:
-            dq = self.todo[spec]
-            return dq.popleft() if dq else None
-
-    def _worker(self, spec: str) -> None:
-        model = self.models[spec]
-        try:
-            while True:
-                key = self._next(spec)
-                if key is None:
-                    return
-                try:
-                    cell = run_cell(
-                        self.config, model, key, cache=self.cache, sink=self.sink, price_overrides=self.price_overrides
-                    )
-                except Exception as e:  # a bug or a failing sink: an error cell, and the sweep goes on
-                    cell = _internal_error_cell(self.config, key, e)
-                with self.lock:
-                    self.spent += cell.result.spent_usd
-                    if cell.result.ok and cell.result.cost_usd is None:
-                        self.unpriced.add(spec)
-                    cap = self.config.spend_cap_usd
-                    if cap is not None and self.spent >= cap and not self.cap_hit:
-                        self.cap_hit = True
-                        self.stop.set()
-                if self.on_cell is not None:
-                    with self.cb_lock:
-                        try:
-                            self.on_cell(cell)
-                        except Exception as e:  # the caller's callback must not stop the sweep
-                            self.notes.append(f"on_cell failed: {type(e).__name__}: {e}")
-                self.out.put(cell)
-        finally:
-            self.out.put(_DONE)
-
-    def start(self) -> None:
-        for spec, dq in self.todo.items():
-            n = max(1, min(int(getattr(self.models[spec], "max_concurrency", 1) or 1), len(dq)))
-            for i in range(n if dq else 0):
-                t = threading.Thread(target=self._worker, args=(spec,), daemon=True, name=f"sweep-{spec}-{i}")
-                self.threads.append(t)
-        for t in self.threads:
-            t.start()
-
-    def cells_iter(self) -> Generator[SweepCell, None, SweepOutcome]:
-        self.start()
-        alive = len(self.threads)
-        try:
-            while alive:
-                item = self.out.get()
-                if item is _DONE:
-                    alive -= 1
-                    continue
-                self.cells.append(item)
-                yield item
-        finally:
-            if alive:  # the consumer stopped early: no new calls; in-flight calls end on their own
-                self.stop.set()
-                self.closed_early = True
-            else:
-                for t in self.threads:
-                    t.join()
-        return self.outcome()
-
-    def outcome(self) -> SweepOutcome:
-        remaining = self.planned - self.skipped - len(self.cells)
-        if remaining <= 0:
-            status = "done"
-        elif self.cap_hit:
-            status = "spend_cap"
-        else:
-            status = "cancelled"
-        notes = list(self.notes)
-        if self.config.spend_cap_usd is not None and self.unpriced:
-            notes.append(f"No known price for {', '.join(sorted(self.unpriced))}: the spend cap cannot count them.")
-        if status == "spend_cap":
-            notes.append(f"Stopped at the spend cap of ${self.config.spend_cap_usd:g}: {remaining} cell(s) not run.")
-        return SweepOutcome(
-            cells=list(self.cells),
-            status=status,
-            spent_usd=self.spent,
-            errors=sum(1 for c in self.cells if not c.result.ok),
-            planned=self.planned,
-            skipped=self.skipped,
-            notes=notes,
+    def work(key: CellKey) -> Callable[[], SweepCell]:
+        return lambda: run_cell(
+            config, resolved[key.spec], key, cache=cache, sink=sink, price_overrides=price_overrides
         )
+
+    return [Cell(k.id, k.spec, work(k), k) for k in plan_cells(config)]
+
+
+def _sweep_runner(
+    config: SweepConfig,
+    models: Mapping[str, ChatModel],
+    *,
+    cache: CallCache | None,
+    sink: CallSink | None,
+    on_cell: Callable[[SweepCell], None] | None,
+    cancel: threading.Event | None,
+    skip: Iterable[str] | None,
+    price_overrides: Any,
+    validated: bool = False,
+) -> Runner[SweepCell]:
+    if not validated:
+        config.validate()
+    cells = plan_sweep(config, models, cache=cache, sink=sink, price_overrides=price_overrides)
+    return Runner(
+        cells,
+        concurrency=model_concurrency(models),
+        on_error=lambda cell, e: _internal_error_cell(config, cell.key, e),
+        cancel=cancel,
+        spend_cap_usd=config.spend_cap_usd,
+        skip=skip,
+        on_cell=(lambda fin: on_cell(fin.result)) if on_cell is not None else None,
+        spent=lambda c: c.result.spent_usd,
+        ok=lambda c: c.result.ok,
+        name="sweep",
+    )
+
+
+def _sweep_outcome(config: SweepConfig, out: RunOutcome[SweepCell]) -> SweepOutcome:
+    cells = [f.result for f in out.finished]
+    notes = list(out.notes)
+    unpriced = sorted({c.key.spec for c in cells if c.result.ok and c.result.cost_usd is None})
+    if config.spend_cap_usd is not None and unpriced:
+        notes.insert(0, f"No known price for {', '.join(unpriced)}: the spend cap cannot count them.")
+    return SweepOutcome(
+        cells=cells,
+        status=out.status,
+        spent_usd=out.spent_usd,
+        errors=out.errors,
+        planned=out.planned,
+        skipped=out.skipped,
+        notes=notes,
+    )
 
 
 def iter_sweep(
     config: SweepConfig,
     models: Mapping[str, ChatModel],
     *,
-    cache=None,
-    sink=None,
+    cache: CallCache | None = None,
+    sink: CallSink | None = None,
     on_cell: Callable[[SweepCell], None] | None = None,
     cancel: threading.Event | None = None,
-    skip: set[str] | None = None,
+    skip: Iterable[str] | None = None,
     price_overrides: Any = None,
+    validated: bool = False,
 ) -> Generator[SweepCell, None, SweepOutcome]:
     """Yield each :class:`SweepCell` as soon as it completes (completion order, not plan order).
 
     The generator's return value (``StopIteration.value``, or ``yield from``) is the :class:`SweepOutcome`.
-    ``on_cell`` is called from worker threads, one call at a time, before the worker takes its next cell.
-    Closing the generator early cancels the rest. Raises :class:`SweepError` for a bad config.
+    ``on_cell`` is called one cell at a time, before the next cell starts. Closing the generator early
+    cancels the rest. Raises :class:`SweepError` for a bad config (``validated=True`` skips the check for a
+    config the caller has just validated).
     """
-    ex = _Execution(
+    runner = _sweep_runner(
         config,
         models,
         cache=cache,
@@ -619,23 +551,36 @@ def iter_sweep(
         cancel=cancel,
         skip=skip,
         price_overrides=price_overrides,
+        validated=validated,
     )
-    return ex.cells_iter()
+    return _iter(config, runner)
+
+
+def _iter(config: SweepConfig, runner: Runner[SweepCell]) -> Generator[SweepCell, None, SweepOutcome]:
+    gen = runner.iter()
+    try:
+        while True:
+            yield next(gen).result
+    except StopIteration as stop:
+        return _sweep_outcome(config, stop.value)
+    finally:
+        gen.close()
 
 
 def run_sweep(
     config: SweepConfig,
     models: Mapping[str, ChatModel],
     *,
-    cache=None,
-    sink=None,
+    cache: CallCache | None = None,
+    sink: CallSink | None = None,
     on_cell: Callable[[SweepCell], None] | None = None,
     cancel: threading.Event | None = None,
-    skip: set[str] | None = None,
+    skip: Iterable[str] | None = None,
     price_overrides: Any = None,
+    validated: bool = False,
 ) -> SweepOutcome:
     """Run the whole sweep and return its :class:`SweepOutcome` (cells in completion order)."""
-    ex = _Execution(
+    runner = _sweep_runner(
         config,
         models,
         cache=cache,
@@ -644,8 +589,6 @@ def run_sweep(
         cancel=cancel,
         skip=skip,
         price_overrides=price_overrides,
+        validated=validated,
     )
-    gen = ex.cells_iter()
-    for _ in gen:
-        pass
-    return ex.outcome()
+    return _sweep_outcome(config, runner.run())

@@ -49,33 +49,13 @@ class ChatModel(abc.ABC):
     def stream(self, messages: Sequence[Message], params: GenParams) -> Iterator[str | Completion]:
         """Generator form of streaming: yields text pieces, then the final Completion.
 
-        Runs the call in a worker thread and hands pieces over a queue, so the consumer sees text as it
-        arrives. Errors are raised from the generator.
+        The call runs on the engine's runner (:func:`tale_core.engine.runner.stream_text`, the one module
+        that starts threads for model calls), so the consumer sees text as it arrives. Errors are raised
+        from the generator.
         """
-        import queue
-        import threading
+        from tale_core.engine.runner import stream_text
 
-        q: queue.Queue = queue.Queue()
-        _END = object()
-
-        def work():
-            try:
-                c = self.complete(messages, params, on_text=q.put)
-                q.put((_END, c))
-            except BaseException as e:  # re-raised in the consumer
-                q.put((_END, e))
-
-        t = threading.Thread(target=work, daemon=True, name=f"stream-{self.spec}")
-        t.start()
-        while True:
-            item = q.get()
-            if isinstance(item, tuple) and len(item) == 2 and item[0] is _END:
-                t.join()
-                if isinstance(item[1], BaseException):
-                    raise item[1]
-                yield item[1]
-                return
-            yield item
+        return stream_text(lambda on_text: self.complete(messages, params, on_text=on_text))
 
 
 class Stopwatch:

@@ -57,7 +57,33 @@ def build_settings() -> tuple[ProviderSettings, list[str]]:
             problems.append(str(e))
             continue
         settings.endpoints[ep.name] = ep
+    for attr in ("concurrency", "timeout_s"):  # chosen under "API calls" in this session
+        v = st.session_state.get(f"sb_{attr}")
+        if v:
+            setattr(settings, attr, type(getattr(settings, attr))(v))
     return settings, problems
+
+
+def _call_inputs(settings: ProviderSettings) -> None:
+    with st.sidebar.expander("API calls"):
+        st.number_input(
+            "Calls at once per provider",
+            min_value=1,
+            max_value=256,
+            value=int(settings.concurrency),
+            key="sb_concurrency",
+            help="The most API calls running at once per provider and key, shared by every session of this "
+            "app (the newest setting wins). It backs off by itself when the provider answers 429 and grows "
+            "back while calls succeed.",
+        )
+        st.number_input(
+            "Timeout per call (s)",
+            min_value=5,
+            max_value=3600,
+            value=int(settings.timeout_s),
+            key="sb_timeout_s",
+            help="Long calls are streamed: this bounds the silence between pieces, not the whole answer.",
+        )
 
 
 def default_models(statuses: list[ModelStatus]) -> list[str]:
@@ -206,6 +232,7 @@ def render_sidebar() -> SidebarState:
     ready, warnings = _model_picker(statuses)
     _key_inputs()
     _endpoint_form()
+    _call_inputs(settings)
     slot = st.sidebar.empty()
     _draw_spend(slot)
     state = SidebarState(

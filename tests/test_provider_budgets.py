@@ -375,3 +375,12 @@ def test_every_429_the_sdk_retries_is_seen_by_the_limiter():
         m = make(srv, max_retries=2)
         assert m.complete(MSGS, GenParams(max_tokens=5)).text == "ok"
         assert any("429" in h.reason for h in m.limiter.history) and m.limiter.limit == 16  # halved from 32
+
+
+def test_a_thinking_sweep_names_its_reference_and_never_prints_negative_savings():
+    from tale_core.cli.engine import REFERENCE_NAMES, _savings_text
+
+    ref = REFERENCE_NAMES["thinking"]
+    assert "default" in ref and "no thinking budget" in ref
+    assert _savings_text(-23.15, ref) == f", 24.1x the tokens of {ref}"  # was "-2415% fewer tokens"
+    assert _savings_text(0.42, "vanilla CoT") == ", 42% fewer tokens than vanilla CoT"

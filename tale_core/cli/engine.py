@@ -250,11 +250,30 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         run.finish(outcome.status, summary)
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
-    _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id), args.json)
+    _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id, config.method), args.json)
     return _exit_code(outcome.status)
 
 
-def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
+#: what a sweep's reference cell is, by sweep method: for provider and hard budgets it is the model's
+#: default behaviour (the same prompt with no budget), not a "more verbose" baseline
+REFERENCE_NAMES = {
+    "budget": "vanilla CoT",
+    "constrained": "vanilla CoT",
+    "thinking": "the model's default (vanilla CoT, no thinking budget)",
+    "forced": "the model's default (vanilla CoT, no hard budget)",
+}
+
+
+def _savings_text(savings: float | None, ref_name: str) -> str:
+    """ "42% fewer tokens", or "3.1x the tokens of <reference>" when the budget spends more."""
+    if savings is None:
+        return ""
+    if savings >= 0:
+        return f", {100 * savings:.0f}% fewer tokens than {ref_name}"
+    return f", {1 - savings:.1f}x the tokens of {ref_name}"
+
+
+def _sweep_text(rows, analysis, outcome, experiment_id, method: str = "budget") -> str:
     cols = [
         ("spec", "model"),
         ("budget", "budget"),
@@ -267,16 +286,13 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
     ]
     shown = [dict(r, budget=r["budget"] if r["budget"] is not None else "vanilla") for r in rows]
     lines = [_table(shown, cols), ""]
+    ref_name = REFERENCE_NAMES.get(method, "vanilla CoT")
     for spec, a in analysis.items():
         ss = a.get("sweet_spot")
         lines.append(
-            f"{spec}: vanilla CoT {_fmt(a.get('reference_tokens'))} tokens; sweet spot "
+            f"{spec}: {ref_name} {_fmt(a.get('reference_tokens'))} tokens; sweet spot "
             + (f"budget {ss['budget']} ({_fmt(ss['mean_tokens'])} tokens)" if ss else "none")
-            + (
-                f", {100 * a['savings_vs_reference']:.0f}% fewer tokens"
-                if a.get("savings_vs_reference") is not None
-                else ""
-            )
+            + _savings_text(a.get("savings_vs_reference"), ref_name)
             + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else "")
         )
         lines += [f"  note: {n}" for n in a.get("notes") or ()]

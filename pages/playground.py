@@ -7,11 +7,23 @@ import streamlit as st
 from tale_core.engine.methods import MethodSpec, run_method
 from tale_core.errors import TaleError
 from tale_core.providers import parse_spec, resolve
-from tale_core.providers.catalog import lookup
+from tale_core.providers.capabilities import UnsupportedMethod, check_method_supported
+from tale_core.providers.catalog import capabilities_for
 from tale_core.types import GenParams
 from ui import inputs, method_cards, render, services, sidebar, validate
 
-METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod", "constrained", "thinking", "effort")
+METHOD_CHOICES = (
+    "direct",
+    "vanilla",
+    "tale-ep",
+    "budget",
+    "concise",
+    "cod",
+    "constrained",
+    "thinking",
+    "effort",
+    "forced",
+)
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
 RESULTS_KEY = "pg_results"
 GENERIC_LABELS = {
@@ -19,6 +31,7 @@ GENERIC_LABELS = {
     "constrained": "Constrained CoT",
     "thinking": "Thinking budget",
     "effort": "Reasoning effort",
+    "forced": "Hard budget (budget forcing)",
 }
 
 st.title("Playground")
@@ -34,15 +47,18 @@ question, gold, question_msg, gold_msg = qi.question, qi.gold, qi.question_msg, 
 
 
 def offered_methods(models: list[str]) -> list[str]:
-    """Thinking budgets and reasoning effort only when a picked model has them."""
-    infos = [lookup(*parse_spec(m)) for m in models]
-    fake = any(m.startswith("fake/") for m in models)
-    return [
-        k
-        for k in METHOD_CHOICES
-        if not (k == "thinking" and not (fake or any(i.thinking for i in infos)))
-        and not (k == "effort" and not (fake or any(i.reasoning for i in infos)))
-    ]
+    """Thinking budgets, effort and hard budgets only when a picked model has them (its capabilities)."""
+    caps = [capabilities_for(*parse_spec(m)) for m in models]
+    needs = {"thinking": "thinking", "effort": "effort", "forced": "hard_budget"}
+    return [k for k in METHOD_CHOICES if k not in needs or any(getattr(c, needs[k]) for c in caps)]
+
+
+def effort_choices(models: list[str]) -> list[str]:
+    """Every effort level some picked model names, weakest first."""
+    from tale_core.providers.capabilities import ALL_EFFORT_LEVELS
+
+    levels = {lv for m in models for lv in capabilities_for(*parse_spec(m)).effort_levels}
+    return [lv for lv in ALL_EFFORT_LEVELS if lv in levels] or ["low", "medium", "high"]
 
 
 methods = st.pills(
@@ -55,7 +71,7 @@ methods = st.pills(
 )
 methods = methods or []
 knobs = st.columns(4)
-budget_n = words = thinking_budget = effort = None
+budget_n = words = thinking_budget = effort = hard_budget = None
 if "budget" in methods:
     budget_n = knobs[0].number_input(
         "Budget N (tokens)",
@@ -83,9 +99,19 @@ if "thinking" in methods:
 if "effort" in methods:
     effort = knobs[3].selectbox(
         "Reasoning effort",
-        ["low", "medium", "high"],
+        effort_choices(sb.models),
         key="pg_effort",
-        help="OpenAI reasoning models (o-series, gpt-5).",
+        help="By the provider's own names; a model that lacks the level chosen says so on its card.",
+    )
+if "forced" in methods:
+    hard_budget = st.number_input(
+        "Hard budget N (tokens)",
+        min_value=1,
+        max_value=100_000,
+        value=100,
+        step=10,
+        key="pg_forced",
+        help="Budget forcing: the model reasons for at most N tokens, then 'Final Answer:' is forced.",
     )
 
 with st.expander("More settings"):
@@ -122,6 +148,8 @@ def spec_for(key: str) -> MethodSpec:
         return MethodSpec(key, budget=int(thinking_budget))
     if key == "effort":
         return MethodSpec(key, effort=effort)
+    if key == "forced":
+        return MethodSpec(key, budget=int(hard_budget))
     return MethodSpec(key)
 
 
@@ -132,12 +160,10 @@ def per_row(n: int) -> int:
 
 def unsupported(method: MethodSpec, spec: str) -> str | None:
     """Why ``method`` cannot run on model ``spec`` (None when it can)."""
-    provider, model = parse_spec(spec)
-    info = lookup(provider, model)
-    if method.key == "thinking" and not (info.thinking or provider == "fake"):
-        return "Thinking budgets need a model with extended thinking (Claude 3.7 / 4.x)."
-    if method.key == "effort" and not (info.reasoning or provider == "fake"):
-        return "Reasoning effort needs an OpenAI reasoning model (o-series, gpt-5)."
+    try:
+        check_method_supported(capabilities_for(*parse_spec(spec)), method)
+    except UnsupportedMethod as e:
+        return str(e).replace("this model", spec)
     return None
 
 

@@ -135,6 +135,8 @@ class ProviderSettings:
     #: extra rounds a call rate-limited (429/529) after the SDK's retries gets, waiting Retry-After each
     #: time: such a request was not processed, so resending it costs nothing (``TALE_RATE_LIMIT_RETRIES``)
     rate_limit_retries: int = 8
+    #: "chat" (Chat Completions) or "responses" (the Responses API) for ``openai/*`` (``TALE_OPENAI_API``)
+    openai_api: str = "chat"
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
     @classmethod
@@ -156,6 +158,11 @@ class ProviderSettings:
             v = _env_number(env, name, kind)
             if v is not None:
                 setattr(s, attr, check(v, name))
+        api = (env.get("TALE_OPENAI_API") or "").strip().lower()
+        if api:
+            if api not in ("chat", "responses"):
+                raise TaleError(f"TALE_OPENAI_API={api!r}: use 'chat' or 'responses'")
+            s.openai_api = api
         raw = env.get("TALE_ENDPOINTS")
         if raw:
             s.endpoints.update(parse_endpoints(raw))

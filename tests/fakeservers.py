@@ -422,7 +422,7 @@ class FakeOpenAI(FakeServer):
     def check(self, req: RecordedRequest) -> Reply | None:
         if self.api_key is not None and req.header("authorization") != f"Bearer {self.api_key}":
             return self.unauthorized()
-        if req.method == "POST" and req.path.rstrip("/") != "/v1/chat/completions":
+        if req.method == "POST" and req.path.rstrip("/") not in ("/v1/chat/completions", "/v1/responses"):
             return self.not_found()
         bad = sorted(self.reject_params & set(req.body or {})) if isinstance(req.body, dict) else []
         if bad:
@@ -533,6 +533,66 @@ class FakeOpenAI(FakeServer):
                 events.append((None, {**chunk, "choices": [], "usage": usage_block()}))
             events.append((None, "[DONE]"))
             self.sse(events, break_after=break_after, clean_end=clean_end, delay_s=delay_s)(req)
+
+        return reply
+
+    def response(
+        self,
+        text: str,
+        *,
+        input_tokens: int = 10,
+        output_tokens: int = 5,
+        reasoning_tokens: int = 0,
+        cached_tokens: int = 0,
+        summary: str | None = None,
+        incomplete: bool = False,
+    ) -> Reply:
+        """A Responses API answer (``POST /v1/responses``): a reasoning item with its summary, then the
+        message; ``incomplete=True`` is an answer cut off by ``max_output_tokens``. Reasoning tokens are
+        part of ``output_tokens``, as OpenAI counts them."""
+        assert reasoning_tokens <= output_tokens and cached_tokens <= input_tokens
+
+        def reply(req: RecordedRequest) -> None:
+            body = req.body or {}
+            if req.path.rstrip("/") != "/v1/responses" or "max_tokens" in body or "max_completion_tokens" in body:
+                req.handler.send_json(
+                    400, _openai_error("Unknown parameter for /v1/responses", "invalid_request_error")
+                )
+                return
+            output: list[dict[str, Any]] = []
+            if summary is not None:
+                output.append(
+                    {"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text", "text": summary}]}
+                )
+            output.append(
+                {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "status": "incomplete" if incomplete else "completed",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }
+            )
+            payload = {
+                "id": "resp_fake",
+                "object": "response",
+                "created_at": 1_700_000_000,
+                "model": body.get("model", "fake"),
+                "status": "incomplete" if incomplete else "completed",
+                "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+                "output": output,
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                "usage": {
+                    "input_tokens": input_tokens,
+                    "input_tokens_details": {"cached_tokens": cached_tokens},
+                    "output_tokens": output_tokens,
+                    "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                    "total_tokens": input_tokens + output_tokens,
+                },
+            }
+            req.handler.send_json(200, payload)
 
         return reply
 

@@ -384,3 +384,29 @@ def test_a_thinking_sweep_names_its_reference_and_never_prints_negative_savings(
     assert "default" in ref and "no thinking budget" in ref
     assert _savings_text(-23.15, ref) == f", 24.1x the tokens of {ref}"  # was "-2415% fewer tokens"
     assert _savings_text(0.42, "vanilla CoT") == ", 42% fewer tokens than vanilla CoT"
+
+
+def test_the_responses_api_for_reasoning_models():
+    with FakeOpenAI(api_key=KEY) as srv:
+        srv.enqueue(
+            srv.response(
+                "Answer: [[4]]",
+                input_tokens=54,
+                cached_tokens=48,
+                output_tokens=300,
+                reasoning_tokens=290,
+                summary="Adding two and two.",
+            ),
+            srv.response("The answer is", output_tokens=64, reasoning_tokens=60, incomplete=True),
+        )
+        m = make(srv, model="gpt-5-mini", api="responses")
+        c = m.complete(MSGS, GenParams(max_tokens=2000, reasoning_effort="minimal", verbosity="low"))
+        body = srv.requests[0].body
+        cut = m.complete(MSGS, GenParams(max_tokens=64))
+    assert srv.requests[0].path == "/v1/responses" and body["max_output_tokens"] == 2000
+    assert body["reasoning"] == {"summary": "auto", "effort": "minimal"} and body["text"] == {"verbosity": "low"}
+    assert "temperature" not in body and "seed" not in body
+    assert c.text == "Answer: [[4]]" and c.thinking == "Adding two and two."  # the summary is shown
+    assert (c.reasoning_tokens, c.visible_output_tokens, c.reasoning_tokens_source) == (290, 10, "provider")
+    assert (c.input_tokens, c.cache_read_tokens) == (54, 48)
+    assert cut.finish_reason == "length" and cut.truncated

@@ -58,6 +58,7 @@ def resolve(spec: str, settings: ProviderSettings | None = None) -> ChatModel:
             max_retries=settings.max_retries,
             concurrency=settings.concurrency,
             rate_limit_retries=settings.rate_limit_retries,
+            api=settings.openai_api,
         )
     if provider == "anthropic":
         if not settings.anthropic_api_key:

@@ -148,6 +148,7 @@ class OpenAIModel(ChatModel):
         capabilities: Capabilities | None = None,
         concurrency: int = DEFAULT_API_CONCURRENCY,
         rate_limit_retries: int = 8,
+        api: str = "chat",
     ):
         import openai
 
@@ -169,6 +170,10 @@ class OpenAIModel(ChatModel):
             raise InvalidRequest(f"concurrency must be 1 or more, got {concurrency!r}", provider=provider)
         self.max_concurrency = int(concurrency)
         self.rate_limit_retries = max(0, int(rate_limit_retries))
+        if api not in ("chat", "responses"):
+            raise InvalidRequest(f"api must be 'chat' or 'responses', got {api!r}", provider=provider)
+        #: "responses": the Responses API (reasoning summaries, max_output_tokens, reasoning.effort)
+        self.api = api
         self._dropped: set[str] = set()
         self._lock = threading.Lock()
         if not api_key:
@@ -213,7 +218,7 @@ class OpenAIModel(ChatModel):
     def runtime(self) -> str:
         import openai
 
-        rt = f"openai-sdk {openai.__version__}"
+        rt = f"openai-sdk {openai.__version__}" + (" responses" if self.api == "responses" else "")
         return f"{rt} @ {self.host}" if self.custom_base_url else rt
 
     def is_reasoning(self, params: GenParams) -> bool:
@@ -319,6 +324,9 @@ class OpenAIModel(ChatModel):
     def _call_once(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
         import openai
 
+        if self.api == "responses":
+            return self._complete_responses(messages, params, on_text)
+
         stream = on_text is not None or params.max_tokens > STREAM_ABOVE_TOKENS
         sink: OnText = on_text if on_text is not None else _discard
         for _ in range(len(DROPPABLE_PARAMS) + 2):
@@ -392,6 +400,95 @@ class OpenAIModel(ChatModel):
             usage_source="estimate" if any(c.usage_source != "provider" for c in comps) else "provider",
             raw_usage=f.usage(),
             usage_warnings=[w for c in comps for w in c.usage_warnings],
+        )
+
+    # -- the Responses API ----------------------------------------------------------------------------
+
+    def build_responses_request(self, messages: Sequence[Message], params: GenParams) -> dict[str, Any]:
+        """The Responses API body: ``max_output_tokens``, ``reasoning.effort`` with a reasoning summary
+        asked for, ``text.verbosity``; temperature only where the model takes it (no seed: the API has none)."""
+        self.build_request(messages, params, stream=False)  # the same checks (effort names, caps) first
+        caps = self.capabilities
+        body: dict[str, Any] = {
+            "model": self.model,
+            "input": [{"role": m.role, "content": m.content} for m in messages],
+            "max_output_tokens": params.max_tokens,
+            "store": False,
+        }
+        if caps.effort_levels or params.reasoning_effort is not None:
+            body["reasoning"] = {"summary": "auto"}
+            if params.reasoning_effort is not None:
+                body["reasoning"]["effort"] = params.reasoning_effort
+        if params.verbosity is not None:
+            body["text"] = {"verbosity": params.verbosity}
+        if caps.temperature:
+            body["temperature"] = float(params.temperature)
+        return body
+
+    def _complete_responses(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
+        """One Responses API call (not streamed). The reasoning summary becomes ``Completion.thinking``;
+        reasoning tokens come from ``usage.output_tokens_details``; an answer cut by
+        ``max_output_tokens`` (status ``incomplete``) has finish reason ``length``."""
+        import openai
+
+        body = self.build_responses_request(messages, params)
+        sw = Stopwatch()
+        try:
+            resp = self._client.responses.create(**body)
+        except openai.BadRequestError as e:
+            text = unsupported_parameter_message(e, body, f"{self.model} on {self.label}")
+            if text is not None:
+                raise InvalidRequest(text, provider=self.provider, status=400, detail=api_message(e)[:500]) from e
+            raise self.map_error(e) from e
+        except ProviderError:
+            raise
+        except Exception as e:
+            raise self.map_error(e) from e
+        texts: list[str] = []
+        summary: list[str] = []
+        for item in getattr(resp, "output", None) or ():
+            itype = getattr(item, "type", None)
+            if itype == "message":
+                for part in getattr(item, "content", None) or ():
+                    if getattr(part, "type", None) == "output_text":
+                        texts.append(getattr(part, "text", "") or "")
+            elif itype == "reasoning":
+                for part in getattr(item, "summary", None) or ():
+                    summary.append(getattr(part, "text", "") or "")
+        text = "".join(texts)
+        if on_text is not None and text:
+            on_text(text)
+        usage = getattr(resp, "usage", None)
+        status = getattr(resp, "status", None)
+        reason = getattr(getattr(resp, "incomplete_details", None), "reason", None)
+        finish = "length" if status == "incomplete" and reason == "max_output_tokens" else (status or "completed")
+        if finish == "completed":
+            finish = "stop"
+        inp = getattr(usage, "input_tokens", None)
+        out = getattr(usage, "output_tokens", None)
+        if not isinstance(inp, int) or not isinstance(out, int):
+            raise self.map_error(Unreadable("the response has no usage"))
+        rt = getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None)
+        cached = getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None)
+        reasoning = rt if isinstance(rt, int) else 0
+        return Completion(
+            text=text,
+            provider=self.provider,
+            model=self.model,
+            input_tokens=inp,
+            output_tokens=out,
+            reasoning_tokens=reasoning,
+            reasoning_tokens_source="provider" if reasoning else None,
+            cache_read_tokens=cached if isinstance(cached, int) else 0,
+            finish_reason=finish,
+            latency_s=sw.elapsed(),
+            first_token_s=None,
+            runtime=self.runtime(),
+            request=body,
+            usage_source="provider",
+            raw_usage=usage_dict(usage),
+            thinking="\n\n".join(t for t in summary if t),
+            usage_warnings=usage_problems(out, reasoning),
         )
 
     def _unsupported_param(self, e: Any, body: dict) -> str | None:

@@ -189,6 +189,9 @@ def write_report(summary: dict, budgets: list[int], md: Path, js: Path) -> None:
         "",
         f"Questions complete: {summary['questions_complete']} (incl. Peyton).",
         "",
+        "`forced` = calls whose reasoning hit N and got the forced answer; `cut by cap` = calls whose last",
+        "phase hit its cap (max_tokens 512, or the 32 forced-answer tokens); runtime and load: see the JSON.",
+        "",
         "| method | n | accuracy [95% CI] | mean output tokens [95% CI] | max | forced | cut by cap | no answer | Peyton |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -198,7 +201,7 @@ def write_report(summary: dict, budgets: list[int], md: Path, js: Path) -> None:
         lines.append(
             f"| {r['label']} | {r['n']} | {fmt_ci(r['accuracy'], r['accuracy_ci95'], True)} | "
             f"{fmt_ci(r['mean_output_tokens'], r['mean_output_tokens_ci95'], False)} | "
-            f"{r['max_output_tokens'] if r['max_output_tokens'] is not None else '-'} | {r['forced']} | "
+            f"{int(r['max_output_tokens']) if r['max_output_tokens'] is not None else '-'} | {r['forced']} | "
             f"{r['cut_by_cap']} | {r['no_answer']} | {pey} |"
         )
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -410,3 +410,11 @@ def test_the_responses_api_for_reasoning_models():
     assert (c.reasoning_tokens, c.visible_output_tokens, c.reasoning_tokens_source) == (290, 10, "provider")
     assert (c.input_tokens, c.cache_read_tokens) == (54, 48)
     assert cut.finish_reason == "length" and cut.truncated
+
+
+def test_output_caps_default_per_model():
+    from tale_core.cli.engine import _default_max_tokens
+
+    assert _default_max_tokens(["local/smollm2"]) == 1024
+    assert _default_max_tokens(["openai/o4-mini", "local/smollm2"]) == 16_384  # reasoning needs room
+    assert _default_max_tokens(["fake/elastic"], floor=4096 + 1024) == 5120  # thinking budget 4096 fits

@@ -87,7 +87,26 @@ def _resolve_models(specs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _default_max_tokens(specs: Sequence[str], floor: int = 0) -> int:
+    """The output cap when ``--max-tokens`` is not given: the largest of the models' own defaults (sized
+    so that reasoning models are not starved: 1,024 for plain chat models, 16,384 for o-series), and
+    above ``floor`` (a thinking budget must stay below the cap)."""
+    from tale_core.providers import parse_spec
+    from tale_core.providers.catalog import capabilities_for
+
+    caps = []
+    for s in specs:
+        try:
+            caps.append(capabilities_for(*parse_spec(s.strip())).default_max_tokens)
+        except TaleError:
+            caps.append(1024)  # resolve() reports a bad spec with its own message
+    return max([1024, floor, *caps])
+
+
 def _params(args: argparse.Namespace) -> GenParams:
+    if args.max_tokens is None:
+        specs = args.model if isinstance(args.model, list) else [args.model]
+        args.max_tokens = _default_max_tokens(specs)
     if args.max_tokens < 1:
         raise TaleError("--max-tokens must be at least 1.")
     if not 0 <= args.temperature <= 2:
@@ -133,9 +152,13 @@ class _Run:
         finish_quietly(self.rec, status, {"error": str(exc)[:500]} if exc else {})  # never hide the error
 
 
-def _common_args(p: argparse.ArgumentParser, max_tokens: int = 1024) -> None:
+def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--max-tokens", type=int, default=max_tokens, help=f"hard output cap per call (default {max_tokens})"
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="hard output cap per call (default: sized per model, 1024 for chat models, 16384 for o-series; "
+        "for a thinking sweep at least the largest budget + 1024)",
     )
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
@@ -205,7 +228,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         include_reference=not args.no_reference,
         temperature=args.temperature,
         seed=args.seed,
-        max_tokens=args.max_tokens,
+        max_tokens=args.max_tokens
+        if args.max_tokens is not None
+        else _default_max_tokens(args.model, floor=(max(budgets) + 1024) if args.method == "thinking" else 0),
         spend_cap_usd=args.spend_cap,
         use_cache=_use_cache(args),
         method=args.method,

@@ -418,3 +418,26 @@ def test_output_caps_default_per_model():
     assert _default_max_tokens(["local/smollm2"]) == 1024
     assert _default_max_tokens(["openai/o4-mini", "local/smollm2"]) == 16_384  # reasoning needs room
     assert _default_max_tokens(["fake/elastic"], floor=4096 + 1024) == 5120  # thinking budget 4096 fits
+
+
+def test_the_new_usage_fields_survive_the_store_round_trip():
+    from db.rows import StoredCall, record_to_row
+    from tale_core.protocols import CallRecord
+
+    c = Completion(
+        text="ok",
+        provider="anthropic",
+        model="claude-sonnet-4-6",
+        input_tokens=1010,
+        output_tokens=300,
+        reasoning_tokens=290,
+        reasoning_tokens_source="derived",
+        cache_read_tokens=900,
+        cache_write_tokens=100,
+        usage_warnings=["impossible usage: x"],
+    )
+    rec = CallRecord(spec="anthropic/claude-sonnet-4-6", messages=MSGS, params=GenParams(), completion=c)
+    back = StoredCall.from_row(record_to_row("exp1", rec)).to_completion()
+    assert back is not None
+    assert (back.reasoning_tokens_source, back.cache_read_tokens, back.cache_write_tokens) == ("derived", 900, 100)
+    assert back.usage_warnings == ["impossible usage: x"] and back.visible_output_tokens == 10

@@ -193,7 +193,7 @@ def figure_in_process(url: str, sweep_id: str, runs: int) -> dict[str, Any]:
     from db.store import Store
     from tale_core.analysis import charts
     from tale_core.analysis.elasticity import analyze
-    from ui import rebuild
+    from tale_core.experiments import rebuild
 
     store = Store(url)
     steps: dict[str, list[float]] = {

@@ -9,6 +9,7 @@ are recorded as experiments.
     experiments export ID FILE        (FILE "-" writes to stdout)
     experiments import FILE [--json]
     experiments rename ID TITLE | note ID TEXT | delete ID
+    experiments resume ID [--json]   (an interrupted sweep or benchmark: only its missing cells)
     db upgrade | check | current
 """
 
@@ -22,6 +23,8 @@ from pathlib import Path
 from tale_core import cli as core_cli
 
 from .engine import database_url, redact_url
+from .models import STATUSES
+from .store import HEARTBEAT_STALE_S
 
 
 def _store():
@@ -182,6 +185,47 @@ def _cmd_db(args) -> int:
     return 0
 
 
+def _dataset_loader(store):
+    """Load a benchmark's questions from its stored source: an upload kept in the database, the bundled
+    samples, a file path, or the CLI's ``--dataset`` text."""
+    from tale_core.cli.engine import load_items
+    from tale_core.data.datasets import load_dataset
+
+    def load(source: dict):
+        kind = source.get("source")
+        if kind == "stored":
+            info = store.get_dataset(str(source.get("dataset_id")))
+            return load_dataset((info.content or "").encode("utf-8"), name=info.name, fmt="jsonl")
+        if kind == "samples":
+            return load_items("samples:" + str(source.get("which") or "numeric"))
+        if kind == "path":
+            return load_items(str(source.get("path") or ""))
+        return load_items(str(kind or ""))
+
+    return load
+
+
+def _cmd_resume(args) -> int:
+    from tale_core.cli.engine import resume
+
+    from .recorder import Recorder
+
+    store = _store()
+    d = store.get_experiment(args.id, with_calls=True)
+    if d.status == "running":
+        print(
+            f"error: experiment {d.id} is still running (its process beat within the last "
+            f"{int(HEARTBEAT_STALE_S)} s); resume it once it is interrupted",
+            file=sys.stderr,
+        )
+        return 2
+    if d.status == "done":
+        print(f"experiment {d.id} is already done")
+        return 0
+    rec = Recorder.resume(d.id, store=store)
+    return resume(d.kind, d.config, rec, records=d.records, load_dataset=_dataset_loader(store), as_json=args.json)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``experiments`` and ``db`` command groups to the CLI."""
     ex = sub.add_parser("experiments", help="list, show, export and import recorded experiments")
@@ -190,7 +234,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = exs.add_parser("list", help="newest experiments first")
     p.add_argument("--search", help="text in the title, notes or questions")
     p.add_argument("--kind", choices=("playground", "sweep", "search", "benchmark"))
-    p.add_argument("--status", choices=("running", "done", "cancelled", "failed"))
+    p.add_argument("--status", choices=STATUSES)
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--json", action="store_true")
@@ -221,6 +265,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id")
     p.add_argument("text")
     p.set_defaults(func=_cmd_note)
+
+    p = exs.add_parser("resume", help="run only the missing cells of an interrupted sweep or benchmark")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_resume)
 
     p = exs.add_parser("delete", help="delete an experiment and its calls")
     p.add_argument("id")

@@ -33,7 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 KINDS = ("playground", "sweep", "search", "benchmark")
-STATUSES = ("running", "done", "cancelled", "failed")
+#: ``interrupted``: its process stopped (a signal, a crash, a redeploy) before it finished; it can be resumed
+STATUSES = ("running", "done", "cancelled", "failed", "interrupted")
 
 # named constraints keep alembic's SQLite batch mode (table copy) able to find them again
 NAMING = {

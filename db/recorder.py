@@ -15,10 +15,11 @@ import logging
 import threading
 from typing import Any
 
+from tale_core.experiments.kinds import ALIASES
 from tale_core.protocols import CallRecord
 
 from .cache import DbCallCache
-from .store import Store
+from .store import HEARTBEAT_EVERY_S, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,27 @@ class RecordingSink:
 class Recorder:
     """An experiment being recorded: ``.id``, ``.sink`` (CallSink), ``.cache`` (CallCache), ``.finish()``."""
 
-    def __init__(self, store: Store, experiment_id: str, *, use_cache: bool = True):
+    def __init__(self, store: Store, experiment_id: str, *, use_cache: bool = True, beat: bool = True):
         self.store = store
         self.id = experiment_id
         self.sink = RecordingSink(store, experiment_id)
         self.cache: DbCallCache | None = DbCallCache(store) if use_cache else None
         self.finished = False
+        self._stop_beat = threading.Event()
+        if beat:
+            self._beat_once()
+            threading.Thread(target=self._beat_loop, daemon=True, name=f"heartbeat-{experiment_id}").start()
+
+    def _beat_once(self) -> None:
+        try:
+            self.store.heartbeat(self.id)
+        except Exception as e:  # noqa: BLE001 - a missed beat must not stop the run
+            log.warning("heartbeat of experiment %s failed: %s", self.id, e)
+
+    def _beat_loop(self) -> None:
+        """While the run lasts: a beat every HEARTBEAT_EVERY_S, so other processes know it is alive."""
+        while not self._stop_beat.wait(HEARTBEAT_EVERY_S):
+            self._beat_once()
 
     @classmethod
     def start(
@@ -94,11 +110,18 @@ class Recorder:
         return self.store.spend(self.id)
 
     def finish(self, status: str = "done", summary: dict[str, Any] | None = None) -> None:
-        """Close the experiment with its status and summary (storage failures are added to the summary)."""
+        """Close the experiment with its status and summary. Calls that could not be stored are counted in
+        the summary, and a run with such a loss never ends ``done``: it is ``failed`` (it can be resumed)."""
+        self._stop_beat.set()
         summary = dict(summary or {})
         if self.sink.failures:
             summary["record_failures"] = len(self.sink.failures)
             summary["record_failure_example"] = self.sink.failures[0]
+            if status == "done":
+                status = "failed"
+                summary.setdefault("notes", [])
+                if isinstance(summary["notes"], list):
+                    summary["notes"].append(f"{len(self.sink.failures)} finished call(s) could not be stored.")
         self.store.finish_experiment(self.id, status, summary)
         self.finished = True
 
@@ -107,20 +130,11 @@ class Recorder:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if not self.finished:
-            status = "done" if exc_type is None else ("cancelled" if exc_type is KeyboardInterrupt else "failed")
+            status = "done" if exc_type is None else ("interrupted" if exc_type is KeyboardInterrupt else "failed")
             summary = None if exc is None else {"error": str(exc)[:500]}
             self.finish(status, summary)
 
 
 def recorder_factory(kind: str, title: str, config: dict[str, Any] | None = None) -> Recorder:
     """``factory(kind, title, config) -> Recorder`` for ``tale_core.cli.set_recorder_factory``."""
-    return Recorder.start(_KIND_ALIASES.get(kind, kind), title, config)
-
-
-_KIND_ALIASES = {
-    "bench": "benchmark",
-    "run": "playground",
-    "methods": "playground",
-    "compare": "playground",
-    "search-budget": "search",
-}
+    return Recorder.start(ALIASES.get(kind, kind), title, config)

@@ -9,6 +9,7 @@ process is killed the next moment).
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets as _secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -78,6 +79,34 @@ def price_table_version() -> str | None:
         if isinstance(v, (str, int, float)) and str(v):
             return str(v)[:100]
     return None
+
+
+#: a running experiment's process writes ``summary[HEARTBEAT_KEY]`` every ``HEARTBEAT_EVERY_S`` seconds
+HEARTBEAT_KEY = "heartbeat_at"
+HEARTBEAT_EVERY_S = 5.0
+#: a running experiment without a beat for this long is shown as interrupted (its process died)
+HEARTBEAT_STALE_S = 30.0
+
+
+def effective_status(
+    status: str, summary: dict[str, Any] | None, created_at: datetime | None, *, at: datetime | None = None
+) -> str:
+    """The status to show: ``interrupted`` for a ``running`` experiment whose process stopped beating
+    (killed with -9, a crash, a redeploy) or that never beat at all (older runs) for ``HEARTBEAT_STALE_S``."""
+    if status != "running":
+        return status
+    t = at or now()
+    last: datetime | None = None
+    raw = (summary or {}).get(HEARTBEAT_KEY)
+    if isinstance(raw, str):
+        try:
+            last = utc(datetime.fromisoformat(raw))
+        except ValueError:
+            last = None
+    last = last or utc(created_at)
+    if last is None:
+        return status
+    return "interrupted" if (t - last).total_seconds() > HEARTBEAT_STALE_S else status
 
 
 @dataclass
@@ -298,6 +327,18 @@ class Store:
     def set_status(self, experiment_id: str, status: str) -> None:
         self.finish_experiment(experiment_id, status)
 
+    def heartbeat(self, experiment_id: str) -> bool:
+        """Say that the process running this experiment is alive (kept in its summary while it runs).
+
+        Only a running experiment beats; returns whether it did. See :func:`effective_status`.
+        """
+        beat = {HEARTBEAT_KEY: now().isoformat(), "pid": os.getpid()}
+        with self._write.begin() as s:
+            res = s.execute(
+                update(_EXP).where(_EXP.c.id == experiment_id, _EXP.c.status == "running").values(summary=beat)
+            )
+            return bool(res.rowcount)
+
     def rename(self, experiment_id: str, title: str) -> None:
         title = scrub(str(title or "")).strip()
         if not title:
@@ -341,7 +382,7 @@ class Store:
                 title=e.title,
                 notes=e.notes,
                 kind=e.kind,
-                status=e.status,
+                status=effective_status(e.status, e.summary, e.created_at),
                 config=e.config or {},
                 summary=e.summary,
                 created_at=utc(e.created_at),
@@ -383,7 +424,14 @@ class Store:
         limit = max(1, min(int(limit), MAX_PAGE))
         offset = max(0, int(offset))
         q = select(
-            _EXP.c.id, _EXP.c.title, _EXP.c.kind, _EXP.c.status, _EXP.c.created_at, _EXP.c.finished_at, _EXP.c.parent_id
+            _EXP.c.id,
+            _EXP.c.title,
+            _EXP.c.kind,
+            _EXP.c.status,
+            _EXP.c.created_at,
+            _EXP.c.finished_at,
+            _EXP.c.parent_id,
+            _EXP.c.summary,
         )
         q = q.where(*self._filters(search, kind, status))
         q = q.order_by(_EXP.c.created_at.desc(), _EXP.c.id.desc()).limit(limit).offset(offset)
@@ -393,7 +441,7 @@ class Store:
                     id=r.id,
                     title=r.title,
                     kind=r.kind,
-                    status=r.status,
+                    status=effective_status(r.status, r.summary, r.created_at),
                     created_at=utc(r.created_at),
                     finished_at=utc(r.finished_at),
                     parent_id=r.parent_id,

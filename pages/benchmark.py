@@ -9,7 +9,7 @@ from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, services, sidebar
+from ui import bench_job, bench_view, render, services, sidebar, stored
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -53,30 +53,26 @@ if experiment_id:
         st.caption(bench_view.config_line(job.config))
         show_live(job, job_view, watch_key="bm_watching", every_s=LIVE_EVERY_S)
     else:
-        try:
-            detail, rows = bench_job.load_benchmark(experiment_id)
-        except TaleError as e:
-            st.error(str(e))
-            st.stop()
-        if detail.kind != "benchmark":
-            st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a benchmark.")
-            st.stop()
-        st.subheader(render.md_escape(detail.title))
-        st.caption(bench_view.config_line(detail.config))
-        total = (
-            len(detail.config.get("item_ids") or [])
-            * len(detail.config.get("methods") or [])
-            * len(detail.config.get("models") or [])
-        )
-        bench_view.progress(
-            len(rows),
-            total or len(rows),
-            detail.status,
-            detail.cost_usd,
-            sum(1 for r in rows if r.get("status") == "error"),
-            None,
-        )
-        bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
+        found = stored.open_or_stop(experiment_id, "benchmark")
+        st.subheader(render.md_escape(found.detail.title))
+        st.caption(bench_view.config_line(found.detail.config))
+
+        def stored_view(eid: str) -> None:
+            """From the database, so a run started by another app process shows live too."""
+            f = stored.open_or_stop(eid, "benchmark")
+            detail, rows = f.detail, f.result
+            bench_view.progress(
+                len(rows),
+                f.planned or len(rows),
+                detail.status,
+                detail.cost_usd,
+                sum(1 for r in rows if r.get("status") == "error"),
+                None,
+            )
+            bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
+            stored.rerun_when_stored_run_ends(f, "bm_watching_stored")
+
+        stored.show_live(found, stored_view, "bm_watching_stored", every_s=LIVE_EVERY_S)
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 

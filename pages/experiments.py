@@ -94,6 +94,18 @@ if experiment_id:
             "Run it again with the same settings. Deterministic calls already made come free from the "
             "cache, so a rerun reproduces the results without spending."
         )
+        if detail.kind in rerun.RESUMABLE and detail.status in ("interrupted", "cancelled", "failed"):
+            st.markdown(
+                f"This run is **{detail.status}**: Resume runs only its missing cells, into this same experiment."
+            )
+            if st.button("Resume", key="ex_resume", type="primary"):
+                try:
+                    with st.spinner("Resuming..."):
+                        target, same_id = rerun.resume(detail, sb.settings)
+                except TaleError as e:
+                    st.error(str(e))
+                else:
+                    st.switch_page(target, query_params={"experiment": same_id})
         if st.button("Rerun", key="ex_rerun", type="primary"):
             try:
                 with st.spinner("Starting the rerun..."):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from tale_core.analysis import charts
-from tale_core.engine.methods import MethodSpec, run_method
+from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
+from tale_core.experiments.playground import PlaygroundConfig
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import learn_content as content
-from ui import method_cards, render, services, sidebar
+from ui import method_cards, playground_job, render, services, sidebar
 
 RESULTS_KEY = "learn_results"
 
@@ -59,37 +60,21 @@ else:
             for slot in slots:
                 method_cards.show_message(slot, str(e))
         else:
-            recorder = services.start_experiment(
-                "playground",
-                "Learn: Peyton example",
-                {
-                    "question": question,
-                    "gold": gold,
-                    "models": [model_spec],
-                    "methods": [m.to_str() for m in specs],
-                    "source": "learn",
-                },
+            config = PlaygroundConfig(
+                question=question,
+                methods=tuple(specs),
+                models=(model_spec,),
+                gold=gold,
+                params=GenParams(max_tokens=1024, temperature=0.0, seed=0),
+                source="learn",
             )
-            sink = services.session_sink(recorder.sink if recorder else None)
-            params = GenParams(max_tokens=1024, temperature=0.0, seed=0)
             results = {}
-            for method, slot in zip(specs, slots):
-                r = method_cards.run_into_card(
-                    slot,
-                    lambda on_text, m=method: run_method(
-                        model,
-                        m,
-                        question,
-                        gold=gold,
-                        params=params,
-                        cache=services.call_cache(),
-                        sink=sink,
-                        on_text=on_text,
-                    ),
-                )
-                if r is not None:
-                    results[method.to_str()] = r
-            exp_id = services.finish_experiment(recorder, {model_spec: list(results.values())})
+            with playground_job.recording(config, "Learn: Peyton example") as rec:
+                for method, slot in zip(specs, slots):
+                    r = method_cards.run_into_card(slot, lambda on_text, m=method: rec.one(model, m, on_text=on_text))
+                    if r is not None:
+                        results[method.to_str()] = r
+            exp_id = rec.experiment_id
             st.session_state[RESULTS_KEY] = {"model": model_spec, "results": results, "experiment": exp_id}
     last = st.session_state.get(RESULTS_KEY)
     if last and not run:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tale_core.engine.methods import MethodSpec, run_method
+from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
+from tale_core.experiments.playground import PlaygroundConfig
 from tale_core.providers import parse_spec, resolve
 from tale_core.providers.capabilities import UnsupportedMethod, check_method_supported
 from tale_core.providers.catalog import capabilities_for
 from tale_core.types import GenParams
-from ui import inputs, method_cards, render, services, sidebar, validate
+from ui import inputs, method_cards, playground_job, render, services, sidebar, validate
 
 METHOD_CHOICES = (
     "direct",
@@ -179,22 +180,17 @@ if run:
     if not (q_err or g_err or qi.choices_error) and methods:
         specs = [spec_for(k) for k in methods]
         params = GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=int(seed))
-        recorder = services.start_experiment(
-            "playground",
-            question.strip()[:80],
-            {
-                "question": question.strip(),
-                "gold": gold.strip() or None,
-                "choices": qi.choices,
-                "models": sb.models,
-                "methods": [m.to_str() for m in specs],
-                "params": params.to_dict(),
-            },
+        config = PlaygroundConfig(
+            question=question.strip(),
+            methods=tuple(specs),
+            models=tuple(sb.models),
+            gold=gold.strip() or None,
+            choices=qi.choices,
+            params=params,
+            use_cache=None if use_cache else False,
         )
-        sink = services.session_sink(recorder.sink if recorder else None)
-        runs: dict[str, list] = {}
-        finished = False
-        try:  # a click during streaming interrupts this script run: the experiment is then closed as cancelled
+        # a click during streaming interrupts this script run: the experiment is then closed as cancelled
+        with playground_job.recording(config, question.strip()[:80]) as rec:
             for spec in sb.models:
                 st.subheader(render.md_escape(spec))
                 slots = method_cards.card_grid([m.label for m in specs], per_row=per_row(len(specs)))
@@ -204,33 +200,16 @@ if run:
                     for s in slots:
                         method_cards.show_message(s, str(e))
                     continue
-                results = []
+                rec.runs[spec] = []
                 for method, slot in zip(specs, slots):
                     why = unsupported(method, spec)
                     if why:
                         method_cards.show_message(slot, why, status="ungraded")
                         continue
-                    result = method_cards.run_into_card(
-                        slot,
-                        lambda on_text, m=method, mdl=model: run_method(
-                            mdl,
-                            m,
-                            question.strip(),
-                            gold=gold.strip() or None,
-                            choices=qi.choices,
-                            params=params,
-                            cache=services.call_cache(),
-                            sink=sink,
-                            use_cache=None if use_cache else False,
-                            on_text=on_text,
-                        ),
+                    method_cards.run_into_card(
+                        slot, lambda on_text, m=method, mdl=model: rec.one(mdl, m, on_text=on_text)
                     )
-                    if result is not None:
-                        results.append(result)
-                runs[spec] = results
-            finished = True
-        finally:
-            exp_id = services.finish_experiment(recorder, runs, "done" if finished else "cancelled")
+        runs, exp_id = rec.runs, rec.experiment_id
         st.session_state[RESULTS_KEY] = {"question": question.strip(), "runs": runs, "experiment": exp_id}
         ran_now = True
 

@@ -7,7 +7,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import inputs, render, search_job, search_view, services, sidebar, validate
+from ui import inputs, render, search_job, search_view, services, sidebar, stored, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -54,23 +54,14 @@ if experiment_id:
         header(job.title, job.config)
         show_live(job, job_view, watch_key="se_watching", every_s=LIVE_EVERY_S)
     else:
-        store = services.get_store()
-        try:
-            if store is None:
-                raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
-            detail = store.get_experiment(experiment_id)
-        except TaleError as e:
-            st.error(str(e))
-            st.stop()
-        if detail.kind != "search":
-            st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a budget search.")
-            st.stop()
+        found = stored.open_or_stop(experiment_id, "search")
+        detail = found.detail
         header(detail.title, detail.config)
         summary = detail.summary or {}
         results = {a: dict(r) for a, r in (summary.get("results") or {}).items()}
-        if results and not all(r.get("probes") for r in results.values()):  # e.g. recorded by the CLI
-            for algo, probes in search_job.probes_from_calls(detail.records, list(results)).items():
-                results[algo].setdefault("probes", probes)
+        for algo in results:  # runs whose summary kept no probes (e.g. the CLI's): rebuilt from the calls
+            if not results[algo].get("probes"):
+                results[algo]["probes"] = found.result.get(algo, [])
         if not results:
             st.info(f"This search ended as '{detail.status}' before any algorithm finished.")
         search_view.results(results, summary.get("curve") or [], key="se_stored")

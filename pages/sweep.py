@@ -7,7 +7,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from ui import fmt, inputs, render, services, sidebar, sweep_job, sweep_view, validate
+from ui import fmt, inputs, render, services, sidebar, stored, sweep_job, sweep_view, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -61,29 +61,25 @@ if experiment_id:
         show_job_header(job.title, job.config)
         show_live(job, job_view, watch_key="sw_watching", every_s=LIVE_EVERY_S)
     else:
-        try:
-            detail, cells = sweep_job.load_sweep(experiment_id)
-        except TaleError as e:
-            st.error(str(e))
-            st.stop()
-        if detail.kind != "sweep":
-            st.warning(f"Experiment {experiment_id} is a {detail.kind}, not a sweep.")
-            st.stop()
-        show_job_header(detail.title, detail.config)
-        planned = (
-            len(detail.config.get("models") or [])
-            * detail.config.get("repeats", 1)
-            * (len(detail.config.get("budgets") or []) + int(bool(detail.config.get("include_reference", True))))
-        )
-        sweep_view.progress(
-            len(cells),
-            planned or len(cells),
-            detail.status,
-            detail.cost_usd,
-            sum(1 for c in cells if not c.result.ok),
-            None,
-        )
-        sweep_view.results(cells, key="sw_stored")
+        found = stored.open_or_stop(experiment_id, "sweep")
+        show_job_header(found.detail.title, found.detail.config)
+
+        def stored_view(eid: str) -> None:
+            """From the database, so a run started by another app process shows live too."""
+            f = stored.open_or_stop(eid, "sweep")
+            detail, cells = f.detail, f.result
+            sweep_view.progress(
+                len(cells),
+                f.planned or len(cells),
+                detail.status,
+                detail.cost_usd,
+                sum(1 for c in cells if not c.result.ok),
+                None,
+            )
+            sweep_view.results(cells, key="sw_stored", version=(eid, detail.status, len(cells)))
+            stored.rerun_when_stored_run_ends(f, "sw_watching_stored")
+
+        stored.show_live(found, stored_view, "sw_watching_stored", every_s=LIVE_EVERY_S)
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
 
@@ -187,7 +183,7 @@ if not problems:
         for _m in models.values():
             for _b in config.budgets:
                 check_method_supported(_m, f"{config.method}:{_b}", max_tokens=config.max_tokens)
-        preview = preview_cost(config, models, cache=services.call_cache())
+        preview = preview_cost(config, models, cache=services.call_cache(), validated=True)
     except TaleError as e:
         problems.append(str(e))
         config = None
@@ -214,7 +210,7 @@ elif problems:
 
 if start and config is not None:
     try:
-        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}")
+        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}", validated=True)
     except TaleError as e:
         st.error(str(e))
     else:

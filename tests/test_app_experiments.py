@@ -132,3 +132,45 @@ def test_unknown_link_says_so(fake_env):
     at = new_app(PAGE, query={"experiment": "missing123"})
     no_exception(at)
     assert any("No experiment with id" in e for e in errors(at))
+
+
+def test_an_interrupted_sweep_resumes_into_the_same_experiment(fake_env):
+    from db.recorder import Recorder
+    from tale_core.experiments.sweep import SweepConfig, plan_cells, run_sweep
+    from tale_core.providers.scripted import scripted_model
+
+    store = services.get_store()
+    config = SweepConfig(question="What is 6 times 7?", gold="42", models=("fake/elastic",), budgets=(10, 25, 50))
+    rec = Recorder.start("sweep", "half a sweep", config.to_dict(), store=store)
+    model = scripted_model("elastic")
+    model.max_concurrency = 1
+    run_sweep(config, {"fake/elastic": model}, sink=rec.sink, skip={"fake/elastic|10|0", "fake/elastic|25|0"})
+    rec.finish("interrupted", {})
+    at = new_app(PAGE, query={"experiment": rec.id})
+    no_exception(at)
+    button(at, "Resume").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Elasticity sweep"
+    registry().wait(rec.id, 60)
+    d = store.get_experiment(rec.id)
+    planned = sorted(k.id for k in plan_cells(config))
+    assert d.status == "done" and sorted(c.cell_id for c in d.calls if c.ok) == planned  # each cell once
+    assert not [e for e in store.list_experiments() if e.parent_id == rec.id]  # no new experiment
+
+
+def test_a_sweep_running_in_another_process_is_drawn_from_the_database(fake_env):
+    from db.recorder import Recorder
+    from tale_core.experiments.sweep import SweepConfig, run_sweep
+    from tale_core.providers.scripted import scripted_model
+
+    store = services.get_store()
+    config = SweepConfig(question="What is 6 times 7?", gold="42", models=("fake/elastic",), budgets=(10, 25, 50))
+    rec = Recorder.start("sweep", "elsewhere", config.to_dict(), store=store)  # not in this process's jobs
+    run_sweep(config, {"fake/elastic": scripted_model("elastic")}, sink=rec.sink, skip={"fake/elastic|10|0"})
+    at = new_app("pages/sweep.py", query={"experiment": rec.id})
+    no_exception(at)
+    bars = [e.proto.text for e in at.get("progress")]
+    assert any(t.startswith("Running: 3 of 4 cells") for t in bars), bars
+    rec.finish("done", {})
+    at.run()  # the next redraw reads the new status from the database
+    assert any(e.proto.text.startswith("Finished: 3 of 4 cells") for e in at.get("progress"))

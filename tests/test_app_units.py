@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 from tale_core.engine.methods import MethodSpec, run_method
+from tale_core.experiments import rebuild
 from tale_core.experiments.sweep import SweepConfig, run_sweep
 from tale_core.protocols import MemoryCache
 from tale_core.providers.scripted import scripted_model
-from ui import fmt, rebuild
+from ui import fmt
 from ui.inputs import parse_choices
 from ui.jobs import Job, JobRegistry
 from ui.render import md_escape

@@ -10,11 +10,12 @@ from tale_core.data.datasets import Dataset, Item, load_dataset, load_samples
 from tale_core.engine.methods import MethodSpec
 from tale_core.engine.runner import finish_quietly
 from tale_core.errors import TaleError
-from tale_core.experiments.benchmark import run_benchmark
+from tale_core.experiments.benchmark import run_benchmark, summarize
+from tale_core.experiments.rebuild import benchmark_rows
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams
 
-from . import rebuild, services
+from . import services
 from .jobs import Job, new_job_id, registry
 from .state import MultiSink, spend_meter
 
@@ -73,8 +74,10 @@ def start_benchmark(
     spend_cap_usd: float | None = None,
     parent_id: str | None = None,
     repeats: int = 1,
+    resume: tuple[Any, list[dict]] | None = None,
 ) -> Job:
-    """Record and run the benchmark in a worker thread; job items are the engine's result rows."""
+    """Record and run the benchmark in a worker thread; job items are the engine's result rows.
+    ``resume=(recorder, rows already stored)`` runs only the missing cells into that experiment."""
     if not items:
         raise TaleError("No questions selected.")
     if not methods:
@@ -90,7 +93,11 @@ def start_benchmark(
         "spend_cap_usd": spend_cap_usd,
         "repeats": repeats,
     }
-    recorder = services.start_experiment("benchmark", title, config, parent_id=parent_id)
+    if resume is not None:
+        recorder, prior = resume
+    else:
+        recorder, prior = services.start_experiment("benchmark", title, config, parent_id=parent_id), []
+    skip = {str(r.get("cell_id")) for r in prior}
     total = len(items) * len(methods) * len(models) * repeats
     job = Job(
         id=recorder.id if recorder is not None else new_job_id(),
@@ -99,6 +106,7 @@ def start_benchmark(
         config=config,
         total=total,
         experiment_id=recorder.id if recorder is not None else None,
+        items=list(prior),
     )
     sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
     cache = services.call_cache()
@@ -120,10 +128,15 @@ def start_benchmark(
                 cancel=job.cancel,
                 repeats=repeats,
                 spend_cap_usd=spend_cap_usd,
+                skip=skip,
             )
         except Exception as e:
             finish_quietly(recorder, "failed", {"error": f"{type(e).__name__}: {e}"})
             raise
+        if prior:  # a resumed run: the results are the stored rows and the new ones
+            outcome.rows = [r for r in prior if r.get("cell_id") not in {n.get("cell_id") for n in outcome.rows}]
+            outcome.rows += [r for r in job.snapshot() if r not in outcome.rows and r not in prior]
+            outcome.summary = summarize(outcome.rows)
         summary = {
             "status": outcome.status,
             "errors": outcome.errors,
@@ -139,46 +152,8 @@ def start_benchmark(
 
 
 def rows_from_records(records: list, *, item_ids: Sequence[str] = (), methods: Sequence[str] = ()) -> list[dict]:
-    """Benchmark rows (like the engine's) rebuilt from stored calls: one per model x question x method,
-    in the configured question and method order (calls finish in any order)."""
-    groups = rebuild.group(records, lambda r: (r.spec, r.question_id, r.method, r.repeat) if r.method else None)
-    order_q: dict[Any, int] = {q: i for i, q in enumerate(item_ids)}
-    order_m: dict[Any, int] = {m: i for i, m in enumerate(methods)}
-    for r in sorted(records, key=lambda r: r.created_at):
-        order_q.setdefault(r.question_id, len(order_q))
-        order_m.setdefault(r.method, len(order_m))
-    rows = []
-    for (spec, qid, method, _rep), recs in groups.items():
-        res = rebuild.result_from_records(recs)
-        row = res.to_row()
-        row.update(
-            {
-                "spec": spec,
-                "item_id": qid,
-                "item_index": order_q.get(qid, 0),
-                "method": method,
-                "method_label": res.method.label,
-                "method_index": order_m.get(method, 0),
-                "gold": res.gold,
-                "error": res.error_message or None,
-            }
-        )
-        rows.append(row)
-    rows.sort(key=lambda r: (r["spec"], r["item_index"], r["method_index"]))
-    return rows
-
-
-def load_benchmark(experiment_id: str) -> tuple[Any, list[dict]]:
-    store = services.get_store()
-    if store is None:
-        raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
-    detail = store.get_experiment(experiment_id)
-    cfg = detail.config or {}
-    return detail, rows_from_records(
-        detail.records,
-        item_ids=[str(i) for i in cfg.get("item_ids") or []],
-        methods=[str(m) for m in cfg.get("methods") or []],
-    )
+    """Benchmark rows rebuilt from stored calls (:func:`tale_core.experiments.rebuild.benchmark_rows`)."""
+    return benchmark_rows(records, item_ids=item_ids, methods=methods)
 
 
 __all__ = [
@@ -188,5 +163,4 @@ __all__ = [
     "choose_items",
     "start_benchmark",
     "rows_from_records",
-    "load_benchmark",
 ]

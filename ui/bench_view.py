@@ -93,13 +93,7 @@ def rows_csv(rows: Sequence[dict]) -> str:
 
 
 def progress(done: int, total: int, status: str, spent_usd: float, errors: int, elapsed_s: float | None) -> None:
-    words = {
-        "running": "Running",
-        "done": "Finished",
-        "cancelled": "Cancelled",
-        "spend_cap": "Stopped at the spend cap",
-        "failed": "Failed",
-    }.get(status, status)
+    words = render.RUN_STATUS_WORDS.get(status, status)
     text = f"{words}: {done} of {total} answers · spent {fmt.usd(spent_usd)}"
     if errors:
         text += f" · {errors} failed"

@@ -11,8 +11,9 @@ import streamlit as st
 
 from tale_core.analysis import charts
 from tale_core.analysis.elasticity import analyze
+from tale_core.experiments import rebuild
 
-from . import fmt, rebuild, render
+from . import fmt, render
 
 KIND_LABELS = {
     "playground": "Playground",
@@ -21,7 +22,13 @@ KIND_LABELS = {
     "benchmark": "Benchmark",
 }
 SHORT_KIND = {"playground": "Playground", "sweep": "Sweep", "search": "Search", "benchmark": "Benchmark"}
-STATUS_COLORS = {"running": "blue", "done": "green", "cancelled": "orange", "failed": "red"}
+STATUS_COLORS = {
+    "running": "blue",
+    "done": "green",
+    "cancelled": "orange",
+    "failed": "red",
+    "interrupted": "violet",
+}
 CALL_COLUMNS = [
     "spec",
     "method",

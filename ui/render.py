@@ -116,13 +116,16 @@ def rows_table(
     st.dataframe(df, hide_index=True, key=key, column_config=column_config)
 
 
-JOB_STATUS_WORDS = {
-    "running": "running",
-    "done": "finished",
-    "cancelled": "cancelled",
-    "spend_cap": "stopped at the spend cap",
-    "failed": "failed",
+#: one word per run status (the runner's and the store's; "interrupted": its process stopped, resumable)
+RUN_STATUS_WORDS = {
+    "running": "Running",
+    "done": "Finished",
+    "cancelled": "Cancelled",
+    "spend_cap": "Stopped at the spend cap",
+    "failed": "Failed",
+    "interrupted": "Interrupted (its process stopped: Resume it from Experiments)",
 }
+JOB_STATUS_WORDS = {k: v[0].lower() + v[1:] for k, v in RUN_STATUS_WORDS.items()}
 
 
 def recent_jobs(kind: str, page: str, *, limit: int = 5) -> None:

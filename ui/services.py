@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
 
 from .state import MultiSink, spend_meter
@@ -116,6 +117,16 @@ def start_experiment(kind: str, title: str, config: dict, *, parent_id: str | No
     except Exception as e:  # a broken database must not stop the run
         st.session_state["_store_error"] = f"Could not save the experiment: {e}"
         return None
+
+
+def resume_experiment(experiment_id: str) -> Any:
+    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store)."""
+    store = get_store()
+    if store is None:
+        raise TaleError(store_problem() or "No database: experiments cannot be resumed.")
+    from db.recorder import Recorder
+
+    return Recorder.resume(experiment_id, store=store, use_cache=False)
 
 
 def _summary(runs: dict[str, list]) -> dict:

@@ -10,7 +10,7 @@ from tale_core.engine.runner import finish_quietly
 from tale_core.experiments.sweep import SweepCell, SweepConfig, iter_sweep, plan_cells
 from tale_core.providers.base import ChatModel
 
-from . import rebuild, services
+from . import services
 from .jobs import Job, new_job_id, registry
 from .state import MultiSink, spend_meter
 
@@ -33,15 +33,27 @@ def sweep_summary(cells: list[SweepCell], outcome: Any = None) -> dict:
 
 
 def start_sweep(
-    config: SweepConfig, models: Mapping[str, ChatModel], *, title: str, parent_id: str | None = None
+    config: SweepConfig,
+    models: Mapping[str, ChatModel],
+    *,
+    title: str,
+    parent_id: str | None = None,
+    validated: bool = False,
+    resume: tuple[Any, list[SweepCell]] | None = None,
 ) -> Job:
     """Validate, record and run ``config`` in a worker thread; returns the job (id = experiment id).
 
     Call on the script thread (it reads the session's spend meter and the app's cache); the worker
-    itself never touches Streamlit.
+    itself never touches Streamlit. ``validated=True``: the caller has just validated ``config``.
+    ``resume=(recorder, cells already stored)`` runs only the missing cells into that experiment.
     """
-    config.validate()
-    recorder = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id)
+    if not validated:
+        config.validate()
+    if resume is not None:
+        recorder, prior = resume
+    else:
+        recorder, prior = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id), []
+    skip = {c.key.id for c in prior}
     job_id = recorder.id if recorder is not None else new_job_id()
     job = Job(
         id=job_id,
@@ -50,12 +62,13 @@ def start_sweep(
         config=config.to_dict(),
         total=len(plan_cells(config)),
         experiment_id=recorder.id if recorder is not None else None,
+        items=list(prior),
     )
     sink = MultiSink([spend_meter(), recorder.sink if recorder is not None else None])
     cache = services.call_cache()
 
     def work(job: Job) -> None:
-        gen = iter_sweep(config, models, cache=cache, sink=sink, cancel=job.cancel, validated=True)
+        gen = iter_sweep(config, models, cache=cache, sink=sink, cancel=job.cancel, skip=skip, validated=True)
         outcome = None
         try:
             while True:
@@ -71,14 +84,3 @@ def start_sweep(
         job.finish(status, outcome=outcome, notes=list(outcome.notes) if outcome else [])
 
     return registry().start(job, work)
-
-
-def load_sweep(experiment_id: str) -> tuple[Any, list[SweepCell]]:
-    """(ExperimentDetail, cells) of a stored sweep; raises the store's ExperimentNotFound (a TaleError)."""
-    store = services.get_store()
-    if store is None:
-        from tale_core.errors import TaleError
-
-        raise TaleError(services.store_problem() or "No database: experiments cannot be opened.")
-    detail = store.get_experiment(experiment_id)
-    return detail, rebuild.sweep_cells(detail.records)

@@ -30,13 +30,7 @@ CELL_COLUMNS = [
     "cache_hit",
     "error",
 ]
-STATUS_WORDS = {
-    "running": "Running",
-    "done": "Finished",
-    "cancelled": "Cancelled",
-    "spend_cap": "Stopped at the spend cap",
-    "failed": "Failed",
-}
+STATUS_WORDS = render.RUN_STATUS_WORDS
 
 
 def progress(done: int, total: int, status: str, spent_usd: float, errors: int, elapsed_s: float | None) -> None:

@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    restore = _sigterm_as_interrupt()
     try:
         return int(args.func(args) or 0)
     except TaleError as e:
@@ -77,3 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        restore()
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """SIGTERM (a stop, a redeploy) ends a run like Ctrl-C does: the recorded experiment is marked
+    interrupted and its id printed, so it can be resumed. Returns a function restoring the old handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, old)
+
+    return restore

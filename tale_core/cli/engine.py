@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
-from tale_core.engine.runner import FAILED, finish_quietly, store_status
+from tale_core.engine.runner import FAILED, INTERRUPTED, finish_quietly, store_status
 from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
 from tale_core.types import GenParams
@@ -121,11 +122,14 @@ def _use_cache(args: argparse.Namespace) -> bool | None:
 class _Run:
     """The recorder (when an extension installed one) or an in-memory cache, for one CLI run."""
 
-    def __init__(self, kind: str, title: str, config: dict[str, Any]):
+    def __init__(self, kind: str, title: str, config: dict[str, Any], *, recorder: Any = None):
         from tale_core import cli
 
         factory: Callable | None = cli.RECORDER_FACTORY
-        self.rec = factory(kind, title, config) if factory is not None else None
+        if recorder is not None:  # resuming an experiment: its own recorder
+            self.rec = recorder
+        else:
+            self.rec = factory(kind, title, config) if factory is not None else None
         self.sink = getattr(self.rec, "sink", None)
         cache = getattr(self.rec, "cache", None) if self.rec is not None else None
         self.cache = cache if cache is not None else MemoryCache()
@@ -148,8 +152,15 @@ class _Run:
     ) -> None:
         if exc_type is None or self.rec is None or getattr(self.rec, "finished", False):
             return
-        status = "cancelled" if exc_type is KeyboardInterrupt else "failed"
-        finish_quietly(self.rec, status, {"error": str(exc)[:500]} if exc else {})  # never hide the error
+        if issubclass(exc_type, KeyboardInterrupt):  # Ctrl-C or SIGTERM: stopped, not broken; resumable
+            finish_quietly(self.rec, INTERRUPTED, {"error": "interrupted"})
+            eid = self.experiment_id
+            print(
+                f"experiment {eid} interrupted; resume it with: python -m tale_core experiments resume {eid}",
+                file=sys.stderr,
+            )
+            return
+        finish_quietly(self.rec, "failed", {"error": str(exc)[:500]} if exc else {})  # never hide the error
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
@@ -210,10 +221,8 @@ def _emit(obj: dict[str, Any], text: str, as_json: bool) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from tale_core.analysis.elasticity import analyze
     from tale_core.engine.budgets import parse_budget_list
-    from tale_core.engine.progress import Progress
-    from tale_core.experiments.sweep import SweepConfig, plan_cells, run_sweep
+    from tale_core.experiments.sweep import SweepConfig
 
     if bool(args.budgets) == bool(args.grid):
         raise TaleError("Give the budgets with either --budgets 10,25,50 or --grid log:5:500:8.")
@@ -237,15 +246,31 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ).validate()
     models = _resolve_models(config.models)
     _check_methods(models, [f"{config.method}:{b}" for b in config.budgets], config.max_tokens)
+    with _Run(
+        "sweep",
+        f"Sweep: {args.question.strip()[:60]}",
+        {**config.to_dict(), "call_settings": _call_settings(models)},
+    ) as run:
+        return sweep_into(run, config, models, as_json=args.json)
+
+
+def sweep_into(
+    run: _Run,
+    config: Any,
+    models: dict[str, Any],
+    *,
+    as_json: bool,
+    skip: set[str] | None = None,
+    prior: Sequence[Any] = (),
+) -> int:
+    """Run a validated sweep into ``run``'s experiment; ``skip`` / ``prior`` (cells already stored) resume
+    one. Prints the rows and the analysis of every cell (prior and new); returns the exit code."""
+    from tale_core.analysis.elasticity import analyze
+    from tale_core.engine.progress import Progress
+    from tale_core.experiments.sweep import plan_cells, run_sweep
+
     cancel = threading.Event()
-    with (
-        _Run(
-            "sweep",
-            f"Sweep: {args.question.strip()[:60]}",
-            {**config.to_dict(), "call_settings": _call_settings(models)},
-        ) as run,
-        Progress(len(plan_cells(config)), "sweep") as bar,
-    ):
+    with Progress(len(plan_cells(config)) - len(skip or ()), "sweep") as bar:
         try:
             outcome = run_sweep(
                 config,
@@ -253,29 +278,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 cache=run.cache,
                 sink=run.sink,
                 cancel=cancel,
+                skip=skip,
                 on_cell=lambda c: bar.advance(note=f"{c.key.spec} {c.key.budget or 'ref'}"),
                 validated=True,
             )
         except KeyboardInterrupt:
             cancel.set()
             raise
-        order = {s: i for i, s in enumerate(config.models)}
-        cells = sorted(
-            outcome.cells,
-            key=lambda c: (order[c.key.spec], c.key.repeat, c.key.budget is not None, -(c.key.budget or 0)),
-        )
-        analysis = {spec: rep.to_dict() for spec, rep in analyze(cells).items()}
-        summary = {
-            "status": outcome.status,
-            "spent_usd": outcome.spent_usd,
-            "errors": outcome.errors,
-            "notes": list(outcome.notes),
-            "analysis": analysis,
-        }
-        run.finish(outcome.status, summary)
+    order = {s: i for i, s in enumerate(config.models)}
+    new_ids = {c.key.id for c in outcome.cells}
+    cells = sorted(
+        [c for c in prior if c.key.id not in new_ids and c.key.spec in order] + list(outcome.cells),
+        key=lambda c: (order[c.key.spec], c.key.repeat, c.key.budget is not None, -(c.key.budget or 0)),
+    )
+    analysis = {spec: rep.to_dict() for spec, rep in analyze(cells).items()}
+    summary = {
+        "status": outcome.status,
+        "spent_usd": outcome.spent_usd,
+        "errors": outcome.errors,
+        "notes": list(outcome.notes),
+        "analysis": analysis,
+    }
+    if skip:
+        summary["resumed_skipped"] = outcome.skipped
+    run.finish(outcome.status, summary)
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
-    _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id, config.method), args.json)
+    _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id, config.method), as_json)
     return _exit_code(outcome.status)
 
 
@@ -435,9 +464,14 @@ def load_items(source: str):
     src = (source or "").strip()
     if src == "samples" or src.startswith("samples:"):
         which = src.partition(":")[2] or "numeric"
-        if which not in ("numeric", "multiple_choice", "all"):
+        sets: dict[str, Literal["numeric", "multiple_choice", "all"]] = {
+            "numeric": "numeric",
+            "multiple_choice": "multiple_choice",
+            "all": "all",
+        }
+        if which not in sets:
             raise TaleError(f"Unknown sample set {which!r}; use samples, samples:multiple_choice or samples:all")
-        return datasets.load_samples(which)
+        return datasets.load_samples(sets[which])
     path = Path(src)
     if not path.is_file():
         raise TaleError(f"Dataset {src!r} not found: give a JSONL, JSON or CSV file, or 'samples'.")
@@ -446,8 +480,7 @@ def load_items(source: str):
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from tale_core.engine.methods import MethodSpec
-    from tale_core.engine.progress import Progress
-    from tale_core.experiments.benchmark import run_benchmark, write_rows_csv
+    from tale_core.experiments.kinds import BenchmarkConfig
 
     if args.limit is not None and args.limit < 1:
         raise TaleError("--limit must be at least 1.")
@@ -473,38 +506,71 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "call_settings": _call_settings(models),
         "repeats": args.repeats,
     }
-    cancel = threading.Event()
+    with _Run("bench", f"Benchmark: {name} x {len(items)}", config) as run:
+        return bench_into(
+            run,
+            items,
+            BenchmarkConfig.from_dict(config),
+            models,
+            name=name,
+            as_json=args.json,
+            use_cache=_use_cache(args),
+            out_csv=args.out,
+            with_rows=args.rows,
+        )
 
-    with (
-        _Run("bench", f"Benchmark: {name} x {len(items)}", config) as run,
-        Progress(len(items) * len(methods) * len(models) * args.repeats, "bench") as bar,
-    ):
+
+def bench_into(
+    run: _Run,
+    items: Sequence[Any],
+    config: Any,
+    models: dict[str, Any],
+    *,
+    name: str,
+    as_json: bool,
+    use_cache: bool | None = None,
+    out_csv: str | None = None,
+    with_rows: bool = False,
+    skip: set[str] | None = None,
+    prior: Sequence[dict[str, Any]] = (),
+) -> int:
+    """Run a benchmark (a :class:`~tale_core.experiments.kinds.BenchmarkConfig`) into ``run``'s experiment;
+    ``skip`` / ``prior`` (rows already stored) resume one. Prints the summary of every row; returns the
+    exit code."""
+    from tale_core.engine.progress import Progress
+    from tale_core.experiments.benchmark import run_benchmark, summarize, write_rows_csv
+
+    cancel = threading.Event()
+    with Progress(config.plan_size() - len(skip or ()), "bench") as bar:
         try:
             out = run_benchmark(
                 items,
-                methods,
+                list(config.methods),
                 models,
-                params=params,
+                params=config.params,
                 cache=run.cache,
                 sink=run.sink,
                 on_result=lambda row: bar.advance(note=f"{row['item_id']} {row['method']}"),
                 cancel=cancel,
-                use_cache=_use_cache(args),
-                repeats=args.repeats,
-                spend_cap_usd=args.spend_cap,
+                use_cache=use_cache,
+                repeats=config.repeats,
+                spend_cap_usd=config.spend_cap_usd,
+                skip=skip,
             )
         except KeyboardInterrupt:
             cancel.set()
             raise
-        summary = {
-            "status": out.status,
-            "errors": out.errors,
-            "elapsed_s": out.elapsed_s,
-            "notes": out.notes,
-            "summary": [s.to_dict() for s in out.summary],
-        }
-        run.finish(out.status, summary)
-    csv_path = str(write_rows_csv(out.rows, args.out)) if args.out else None
+    new_ids = {r["cell_id"] for r in out.rows}
+    rows = [r for r in prior if r.get("cell_id") not in new_ids] + list(out.rows)
+    summary = {
+        "status": out.status,
+        "errors": sum(1 for r in rows if r.get("status") == "error"),
+        "elapsed_s": out.elapsed_s,
+        "notes": out.notes,
+        "summary": [s.to_dict() for s in (summarize(rows) if prior else out.summary)],
+    }
+    run.finish(out.status, summary)
+    csv_path = str(write_rows_csv(rows, out_csv)) if out_csv else None
     obj = {
         "kind": "bench",
         "dataset": name,
@@ -514,9 +580,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "rows_csv": csv_path,
         "experiment_id": run.experiment_id,
     }
-    if args.rows:
-        obj["rows"] = out.rows
-    _emit(obj, _bench_text(obj), args.json)
+    if with_rows:
+        obj["rows"] = rows
+    _emit(obj, _bench_text(obj), as_json)
     return _exit_code(out.status)
 
 
@@ -552,6 +618,62 @@ def _bench_text(obj: dict[str, Any]) -> str:
     if obj.get("experiment_id"):
         lines.append(f"experiment {obj['experiment_id']}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ resume
+
+#: kinds whose runs resume cell by cell into the same experiment
+RESUMABLE = ("sweep", "benchmark")
+
+
+def resume(
+    kind: str,
+    stored_config: dict[str, Any],
+    recorder: Any,
+    *,
+    records: Sequence[Any],
+    load_dataset: Callable[[dict[str, Any]], Any],
+    as_json: bool = False,
+) -> int:
+    """Run only the missing cells of a stored sweep or benchmark into the same experiment.
+
+    ``recorder`` is the experiment's (``done_cell_ids()`` says what to skip); ``records`` its stored calls
+    (for the analysis of every cell); ``load_dataset(source)`` loads a benchmark's questions.
+    """
+    from tale_core.experiments import kinds, rebuild
+
+    if kind not in RESUMABLE:
+        raise TaleError(f"Only {' and '.join(RESUMABLE)} runs resume cell by cell; rerun a {kind} instead.")
+    config = kinds.config_of(kind, stored_config)
+    skip = set(recorder.done_cell_ids())
+    run = _Run(kind, "", stored_config, recorder=recorder)
+    with run:
+        if kind == "sweep":
+            models = _resolve_models(config.models)
+            prior = [c for c in rebuild.sweep_cells(records) if c.key.id in skip]
+            return sweep_into(run, config, models, as_json=as_json, skip=skip, prior=prior)
+        ds = load_dataset(dict(config.dataset))
+        by_id = {it.id: it for it in ds.items}
+        missing = [i for i in config.item_ids if i not in by_id]
+        if missing:
+            raise TaleError(f"{len(missing)} question(s) are no longer in the dataset (e.g. {missing[0]!r}).")
+        prior_rows = [
+            r
+            for r in rebuild.benchmark_rows(
+                records, item_ids=config.item_ids, methods=[m.to_str() for m in config.methods]
+            )
+            if r["cell_id"] in skip
+        ]
+        return bench_into(
+            run,
+            [by_id[i] for i in config.item_ids],
+            config,
+            _resolve_models(config.models),
+            name=str(config.dataset.get("name") or ""),
+            as_json=as_json,
+            skip=skip,
+            prior=prior_rows,
+        )
 
 
 # ------------------------------------------------------------------------------------ registration

@@ -43,8 +43,10 @@ DONE = "done"
 CANCELLED = "cancelled"
 FAILED = "failed"
 SPEND_CAP = "spend_cap"
+#: its process was stopped (Ctrl-C, SIGTERM) or died before it finished; it can be resumed
+INTERRUPTED = "interrupted"
 #: what a finished run can be; ``spend_cap`` is a cancel with its reason
-FINAL_STATUSES = (DONE, CANCELLED, SPEND_CAP, FAILED)
+FINAL_STATUSES = (DONE, CANCELLED, SPEND_CAP, FAILED, INTERRUPTED)
 
 #: how often the dispatcher wakes up while waiting (so Ctrl-C and cancel are seen promptly)
 _POLL_S = 0.25

@@ -26,7 +26,7 @@ from tale_core.protocols import CallCache, CallSink
 from tale_core.types import GenParams
 
 if TYPE_CHECKING:
-    from tale_core.engine.methods import MethodResult, MethodSpec
+    from tale_core.engine.methods import MethodResult
 
 #: the most trials per question (like a sweep's repeats)
 MAX_REPEATS = 50
@@ -205,40 +205,6 @@ class BenchCell:
     repeat: int
 
 
-def _error_result(method: MethodSpec, spec: str, gold: str | None, item_id: str, repeat: int, err: BaseException):
-    from tale_core.engine.methods import MethodResult
-
-    return MethodResult(
-        method=method,
-        spec=spec,
-        records=[],
-        status="error",
-        text="",
-        extracted=None,
-        correct=None,
-        budget_used=method.budget,
-        input_tokens=0,
-        output_tokens=0,
-        answer_output_tokens=0,
-        estimate_output_tokens=0,
-        reasoning_tokens=0,
-        cost_usd=None,
-        latency_s=0.0,
-        estimate=None,
-        error={
-            "kind": "internal",
-            "message": f"{type(err).__name__}: {err}",
-            "provider": "",
-            "status": None,
-            "retry_after": None,
-        },
-        cache_hit=False,
-        repeat=repeat,
-        gold=gold,
-        question_id=item_id,
-    )
-
-
 def plan_benchmark(
     items: Sequence[Any],
     methods: Sequence[Any],
@@ -257,6 +223,7 @@ def plan_benchmark(
     entries. Each cell's result is its row dict. Raises a TaleError for an empty grid.
     """
     from tale_core.engine.methods import MethodSpec, run_method
+    from tale_core.experiments.common import error_result
 
     if not models:
         raise TaleError("Pick at least one model for the benchmark.")
@@ -293,7 +260,7 @@ def plan_benchmark(
                     extra={CELL_KEY: cell_id},
                 )
             except Exception as e:  # a bug or a failing sink: an error row, and the run goes on
-                res = _error_result(specs[j], spec, gold, item_id, r, e)
+                res = error_result(specs[j], spec, e, gold=gold, question_id=item_id, repeat=r)
             return _row(res, spec=spec, item_id=item_id, index=i, method_index=j, gold=gold, repeat=r)
 
         return run

@@ -116,9 +116,10 @@ def benchmark_rows(
         recs = ok if ok and len(ok) != len(recs) else recs  # a retried cell keeps its successful try
         res = result_from_records(recs)
         row = res.to_row()
+        stored_id = next((c for c in (cell_of(r.extra) for r in recs) if c), None)
         row.update(
             {
-                "cell_id": bench_cell_id(spec, str(qid), method, rep or 0),
+                "cell_id": stored_id or bench_cell_id(spec, str(qid), method, rep or 0),
                 "spec": spec,
                 "item_id": qid,
                 "item_index": order_q.get(qid, 0),

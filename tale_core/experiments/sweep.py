@@ -26,6 +26,7 @@ from tale_core.engine.methods import MethodResult, MethodSpec, _params_for, buil
 from tale_core.engine.prompts import format_choices
 from tale_core.engine.runner import Cell, Runner, RunOutcome, model_concurrency
 from tale_core.errors import TaleError, UnknownModel
+from tale_core.experiments.common import error_result
 from tale_core.protocols import CallCache, CallSink
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams, cache_key
@@ -297,13 +298,16 @@ def preview_cost(
     cache=None,
     skip: Iterable[str] | None = None,
     price_overrides: Any = None,
+    validated: bool = False,
 ) -> CostPreview:
     """Estimated cost before running: input tokens counted, output tokens guessed, priced per model.
 
     Cells already in ``cache`` (when the sweep would use it) or in ``skip`` cost nothing.
     ``worst_case_usd`` assumes every call writes ``max_tokens``. Totals are None when a price is unknown.
+    ``validated=True`` skips the check for a config the caller has just validated.
     """
-    config.validate()
+    if not validated:
+        config.validate()
     from tale_core.accounting.pricing import price_for
 
     skip = set(skip or ())
@@ -426,34 +430,13 @@ def run_cell(
 
 
 def _internal_error_cell(config: SweepConfig, key: CellKey, err: BaseException) -> SweepCell:
-    res = MethodResult(
-        method=config.cell_method(key.budget),
-        spec=key.spec,
-        records=[],
-        status="error",
-        text="",
-        extracted=None,
-        correct=None,
-        budget_used=key.budget,
-        input_tokens=0,
-        output_tokens=0,
-        answer_output_tokens=0,
-        estimate_output_tokens=0,
-        reasoning_tokens=0,
-        cost_usd=None,
-        latency_s=0.0,
-        estimate=None,
-        error={
-            "kind": "internal",
-            "message": f"{type(err).__name__}: {err}",
-            "provider": "",
-            "status": None,
-            "retry_after": None,
-        },
-        cache_hit=False,
-        repeat=key.repeat,
+    res = error_result(
+        config.cell_method(key.budget),
+        key.spec,
+        err,
         gold=config.gold,
         question_id=config.question_id,
+        repeat=key.repeat,
     )
     return SweepCell(key, res)
 

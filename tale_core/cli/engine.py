@@ -69,11 +69,9 @@ def _check_methods(models: dict[str, Any], methods: Sequence[Any], max_tokens: i
 
 def _call_settings(models: dict[str, Any]) -> dict[str, Any]:
     """Concurrency, timeout and retries per model, recorded with the experiment."""
-    out: dict[str, Any] = {}
-    for spec, m in models.items():
-        fn = getattr(m, "call_settings", None)
-        out[spec] = fn() if callable(fn) else {"concurrency": getattr(m, "max_concurrency", None)}
-    return out
+    from tale_core.providers.limiter import call_settings_of
+
+    return call_settings_of(models)
 
 
 def _resolve_models(specs: Sequence[str]) -> dict[str, Any]:

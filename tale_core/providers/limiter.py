@@ -23,9 +23,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 log = logging.getLogger("tale.limiter")
 
@@ -193,3 +194,13 @@ def reset_limiters() -> None:
     """Forget every limiter (tests)."""
     with _LOCK:
         _LIMITERS.clear()
+
+
+def call_settings_of(models: Mapping[str, Any]) -> dict[str, Any]:
+    """Concurrency, timeout and retries per model spec, as recorded with each experiment (models without
+    ``call_settings()``, e.g. the embedded ones, give their ``max_concurrency``)."""
+    out: dict[str, Any] = {}
+    for spec, m in models.items():
+        fn = getattr(m, "call_settings", None)
+        out[spec] = fn() if callable(fn) else {"concurrency": getattr(m, "max_concurrency", None)}
+    return out

@@ -26,6 +26,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -121,7 +122,7 @@ def endpoint_env(ep: Endpoint) -> dict[str, str]:
     env = dict(os.environ)
     env["TALE_ENDPOINTS"] = json.dumps({"name": "slow", "base_url": ep.base_url, "models": ["m"]})
     env["PYTHONPATH"] = str(REPO)
-    env["TALE_DATA_DIR"] = env.get("TALE_BENCH_DATA_DIR", "/tmp/tale-bench-concurrency")
+    env["TALE_DATA_DIR"] = env.get("TALE_BENCH_DATA_DIR") or str(Path(tempfile.gettempdir()) / "tale-bench-concurrency")
     return env
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sidebar
+from ui import hosted, sidebar
 from ui.launch import keep_legacy_pages_mode_off
 
 keep_legacy_pages_mode_off()
@@ -19,15 +19,19 @@ keep_legacy_pages_mode_off()
 st.set_page_config(page_title="TALE Explorer", layout="wide")
 
 PAGES = [
-    st.Page("pages/playground.py", title="Playground", default=True),
+    st.Page("pages/start.py", title="Start here", default=True),
+    st.Page("pages/playground.py", title="Playground"),
     st.Page("pages/sweep.py", title="Elasticity sweep"),
     st.Page("pages/search.py", title="Budget search"),
     st.Page("pages/benchmark.py", title="Benchmark"),
+    st.Page("pages/estimators.py", title="Budget estimators"),
     st.Page("pages/experiments.py", title="Experiments"),
     st.Page("pages/learn.py", title="Learn: token elasticity"),
 ]
 
 page = st.navigation(PAGES)
 state = sidebar.render_sidebar()
+hosted.restrict_settings(state.settings)  # hosted mode: endpoints a visitor added never read server variables
+hosted.sidebar_panel()  # hosted mode only: the visitor's rules, usage, access code and the host's sign-in
 page.run()
 sidebar.refresh_spend(state)

@@ -41,7 +41,8 @@ os.environ["TALE_FAKE_MODELS"] = "1"  # the scripted models build the sweeps bel
 RESULTS = ROOT / "bench" / "results"
 QUESTION = "Peyton has 3 apples and buys 4 more. How many apples does Peyton have?"
 PAGES = (
-    ("", "Playground"),
+    ("", "Start here"),
+    ("playground", "Playground"),
     ("sweep", "Elasticity sweep"),
     ("search", "Budget search"),
     ("benchmark", "Benchmark"),
@@ -315,7 +316,7 @@ def versions(browser_version: str) -> dict[str, str]:
     for pkg in ("streamlit", "plotly", "sqlalchemy", "playwright"):
         try:
             out[pkg] = version(pkg)
-        except Exception:  # noqa: BLE001 - a missing version is not a reason to lose the run
+        except Exception:  # a missing version is not a reason to lose the run
             out[pkg] = "?"
     return out
 

@@ -80,7 +80,7 @@ class _TimingServer:
 
 def _direct_call(model: LocalModel, req: dict, stream: bool) -> dict[str, Any]:
     """The same request straight into the runtime; returns usage and llama.cpp timings."""
-    server = model._rt.server  # noqa: SLF001 - the point is to bypass our wrapper
+    server = model._rt.server  # the point is to bypass our wrapper
     if not stream:
         out = server.handle_chat_completions(req)
         return {"usage": out["usage"], "timings": out.get("timings") or {}}
@@ -114,7 +114,7 @@ def run(
     """Run the interleaved benchmark and return the result document."""
     cfg = RuntimeConfig.from_env()
     model = LocalModel(model_name, cfg)
-    rt = model._rt  # noqa: SLF001 - loads the model; the timing proxy wraps this runtime's server
+    rt = model._rt  # loads the model; the timing proxy wraps this runtime's server
     timer = _TimingServer(rt.server)
     rt.server = timer
     try:

@@ -17,6 +17,7 @@ BENCHES = {
     "app_render": ["-m", "bench.app_render"],
     "search_compare": ["bench/search_compare.py"],
     "tale_gsm8k": ["bench/tale_gsm8k.py"],
+    "batch_gsm8k": ["bench/batch_gsm8k.py"],
 }
 
 

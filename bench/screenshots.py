@@ -1,12 +1,13 @@
-"""Regenerate the README screenshots: docs/screenshots/{playground,sweep,search,benchmark,experiments,learn}.png
+"""Regenerate the README screenshots: docs/screenshots/{start,playground,sweep,search,benchmark,experiments,learn,classroom}.png
 
     python -m bench.screenshots [--out docs/screenshots]
 
 Starts the app (``python -m ui.launch`` on 127.0.0.1, helpers of tests/e2e/browser.py) with a throwaway
 data folder and the scripted fake models, then in the system headless Chromium (1280x800 viewport):
-runs the methods on the bundled Peyton question in the Playground, an elasticity sweep of fake/elastic on
+runs the Start page's simulated sweep, the methods on the bundled Peyton question in the Playground, an elasticity sweep of fake/elastic on
 it with a log grid of budgets, a budget search with both algorithms, and a small benchmark on the bundled
-samples; then shots of the Experiments list and the Learn page. The server is this module's ``--serve``
+samples; then shots of the Experiments list, the Learn page and classroom mode (at 1280x720, its
+live-curve step). The server is this module's ``--serve``
 mode: ``ui.launch`` with the scripted models told the samples' gold answers (see :func:`serve`). Each shot scrolls to the part worth
 seeing (the chart or the table) and keeps the sidebar in view.
 """
@@ -72,10 +73,42 @@ def _wait_gone(page, text: str, timeout_ms: int = LONG_MS) -> None:
     )
 
 
-def playground(page, base: str, out: Path) -> None:
+def start(page, base: str, out: Path) -> None:
     from tests.e2e.browser import wait_idle
 
     page.goto(base)
+    page.get_by_role("heading", name="Start here").first.wait_for(timeout=LONG_MS)
+    wait_idle(page)
+    page.get_by_role("button", name="Run the simulated sweep").click()
+    page.get_by_text("Done: 10 of 10 calls").wait_for(timeout=LONG_MS)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=LONG_MS)
+    wait_idle(page)
+    _scroll_to(page, page.get_by_role("button", name="Run it again"), offset_px=20)
+    _shot(page, out, "start")
+
+
+def classroom(page, base: str, out: Path) -> None:
+    from tests.e2e.browser import wait_idle
+
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{base}/learn?classroom=1")
+    page.get_by_text("1 / 8").wait_for(timeout=LONG_MS)
+    wait_idle(page)
+    for _ in range(5):
+        page.get_by_role("button", name="Next ▶").click()
+        wait_idle(page)
+    page.get_by_text("Done: 10 of 10 calls").wait_for(timeout=LONG_MS)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=LONG_MS)
+    wait_idle(page)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(out / "classroom.png"), full_page=False)
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+
+
+def playground(page, base: str, out: Path) -> None:
+    from tests.e2e.browser import wait_idle
+
+    page.goto(f"{base}/playground")
     page.get_by_role("heading", name="Playground").wait_for(timeout=LONG_MS)
     wait_idle(page)
     _load_example(page, "peyton")
@@ -144,7 +177,9 @@ def experiments(page, base: str, out: Path) -> None:
 
     page.goto(f"{base}/experiments")
     page.get_by_role("heading", name="Experiments").wait_for(timeout=LONG_MS)
+    page.get_by_text("newest first").wait_for(timeout=LONG_MS)
     wait_idle(page)
+    page.wait_for_timeout(1000)  # the list's widgets paint after the script ends (skeletons otherwise)
     _shot(page, out, "experiments")
 
 
@@ -162,12 +197,14 @@ def learn(page, base: str, out: Path) -> None:
 
 
 SHOTS = {
+    "start": start,
     "playground": playground,
     "sweep": sweep,
     "search": search,
     "benchmark": benchmark,
     "experiments": experiments,
     "learn": learn,
+    "classroom": classroom,
 }
 
 

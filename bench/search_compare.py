@@ -2,7 +2,10 @@
 
     PYTHONPATH=. .venv/bin/python bench/search_compare.py --model local/qwen2.5-coder-1.5b --questions 12
 
-Part 1 runs both searches on the scripted fake curves (exact, instant). Part 2 takes GSM8K questions in
+Part 1 runs both searches on the scripted fake curves (exact, instant). Part 1b runs both on
+``--generated`` random curves of the kinds the property tests use (U shapes, cliffs, plateaus,
+piecewise-linear bumps, with noise and wrong answers at random budgets; seeded, so the numbers are
+reproducible) and reports the calls and tokens of each. Part 2 takes GSM8K questions in
 order from ``../shared/data/gsm8k_test.jsonl`` (never copied into the repository), keeps the first
 ``--questions`` that vanilla CoT answers correctly with the chosen model (at most ``--scan`` tried), and
 runs both searches on each from the same vanilla reference. Writes ``bench/results/search_compare.json``
@@ -15,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import sys
 import time
 from pathlib import Path
@@ -28,6 +32,7 @@ from tale_core.protocols import MemoryCache  # noqa: E402
 from tale_core.providers import list_models, resolve  # noqa: E402
 from tale_core.providers.scripted import SCRIPTED_CURVES, Curve, ScriptedModel  # noqa: E402
 from tale_core.types import GenParams  # noqa: E402
+from tests.test_search_properties import MAX_TOKENS, CurveModel, GenCurve  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "gsm8k_test.jsonl"
 RESULTS = REPO / "bench" / "results"
@@ -66,6 +71,67 @@ def fake_part() -> list[dict]:
             res[name] = compact(fn(m, FAKE_Q, FAKE_GOLD))
         rows.append({"curve": curve.name, "description": curve.description, **res})
     return rows
+
+
+def random_curve(rng: random.Random, kind: str) -> GenCurve:
+    """One curve of ``kind`` (u, cliff, plateau, bumpy), drawn like the property tests draw them."""
+    b0 = rng.randint(20, 1500)
+    if kind == "u":
+        sweet, bottom = rng.randint(1, b0), rng.randint(1, b0)
+        pts = sorted({(1, rng.randint(bottom, 4 * b0)), (sweet, bottom), (max(b0, sweet + 1), b0)})
+    elif kind == "cliff":
+        pts = [(1, 1), (b0, b0)]
+    elif kind == "plateau":
+        level, knee = rng.randint(1, b0), rng.randint(1, 2 * b0)
+        pts = sorted({(1, level), (knee, level), (max(knee + 1, 2 * b0), b0)})
+    else:
+        xs = rng.sample(range(1, 2 * b0 + 1), rng.randint(2, 8))
+        pts = sorted((x, rng.randint(1, min(MAX_TOKENS, 2 * b0))) for x in xs)
+    return GenCurve(
+        kind,
+        b0,
+        tuple(pts),
+        fail_below=rng.choice([0, 0, rng.randint(1, b0)]) if kind != "cliff" else rng.randint(1, b0),
+        wrong_every=rng.choice([0, 0, 3, 5]),
+        noise=rng.choice([0, 0, 3, 20]),
+        seed=rng.randint(0, 10**6),
+    )
+
+
+def generated_part(n: int, seed: int = 0) -> dict:
+    """Both searches on ``n`` random curves per kind: calls, tokens at the chosen budget, who won."""
+    rng = random.Random(seed)
+    params = GenParams(max_tokens=20_000)
+    kinds: dict[str, dict] = {}
+    for kind in ("u", "cliff", "plateau", "bumpy"):
+        rows = []
+        for _ in range(n):
+            curve = random_curve(rng, kind)
+            p = paper_search(CurveModel(curve), FAKE_Q, FAKE_GOLD, params=params)
+            b = bracket_search(CurveModel(curve), FAKE_Q, FAKE_GOLD, params=params)
+            if p.reference_correct is not True:
+                continue
+            rows.append((p, b))
+        if not rows:
+            continue
+
+        def mean(xs: list[float]) -> float:
+            return round(sum(xs) / len(xs), 2)
+
+        kinds[kind] = {
+            "curves": len(rows),
+            "paper_mean_calls": mean([p.calls for p, _ in rows]),
+            "bracket_mean_calls": mean([b.calls for _, b in rows]),
+            "bracket_max_extra_calls": max(b.calls - p.calls for p, b in rows),
+            "paper_mean_tokens": mean([p.chosen_tokens for p, _ in rows]),
+            "bracket_mean_tokens": mean([b.chosen_tokens for _, b in rows]),
+            "paper_mean_saving": round(sum(1 - p.chosen_tokens / p.reference_tokens for p, _ in rows) / len(rows), 4),
+            "bracket_mean_saving": round(sum(1 - b.chosen_tokens / b.reference_tokens for _, b in rows) / len(rows), 4),
+            "bracket_cheaper": sum(1 for p, b in rows if b.chosen_tokens < p.chosen_tokens),
+            "same": sum(1 for p, b in rows if b.chosen_tokens == p.chosen_tokens),
+            "bracket_dearer": sum(1 for p, b in rows if b.chosen_tokens > p.chosen_tokens),
+        }
+    return {"per_kind": n, "seed": seed, "kinds": kinds}
 
 
 def load_gsm8k(limit: int) -> list[dict]:
@@ -193,6 +259,27 @@ def write_md(report: dict, path: Path) -> None:
             f"{b['chosen_budget']} / {b['chosen_tokens']} / {b['calls']} | {path_text(p['path'])} | "
             f"{path_text(b['path'])} |"
         )
+    g = report.get("generated")
+    if g:
+        lines += [
+            "",
+            "## Generated curves (seeded random, the property tests' kinds)",
+            "",
+            f"{g['per_kind']} curves per kind (seed {g['seed']}); curves whose vanilla answer is wrong are not "
+            "searched (both searches stop at once). Tokens = output tokens at the chosen budget; saving = "
+            "1 - tokens / vanilla tokens, mean over curves.",
+            "",
+            "| kind | curves | paper calls | ours calls | ours max extra calls | paper tokens | ours tokens "
+            "| paper saving | ours saving | ours cheaper / same / dearer |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for kind, k in g["kinds"].items():
+            lines.append(
+                f"| {kind} | {k['curves']} | {k['paper_mean_calls']} | {k['bracket_mean_calls']} | "
+                f"{k['bracket_max_extra_calls']} | {k['paper_mean_tokens']} | {k['bracket_mean_tokens']} | "
+                f"{100 * k['paper_mean_saving']:.1f}% | {100 * k['bracket_mean_saving']:.1f}% | "
+                f"{k['bracket_cheaper']} / {k['same']} / {k['bracket_dearer']} |"
+            )
     m = report.get("model")
     if m:
         a = m["aggregate"]
@@ -248,7 +335,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scan", type=int, default=40, help="try at most this many GSM8K questions (default 40)")
     ap.add_argument("--max-minutes", type=float, default=40.0, help="time bound of the model part")
     ap.add_argument("--max-tokens", type=int, default=512)
-    ap.add_argument("--fake-only", action="store_true", help="only the scripted curves")
+    ap.add_argument("--fake-only", action="store_true", help="only the scripted and generated curves")
+    ap.add_argument("--generated", type=int, default=200, help="random curves per kind (default 200)")
     ap.add_argument("--cache-db", default="", help="SQLAlchemy URL of a call cache to reuse between runs")
     ap.add_argument("--out", default=str(RESULTS / "search_compare"), help="output path without extension")
     ap.add_argument("--note", action="append", default=[], help="a finding to add to the .md")
@@ -270,6 +358,7 @@ def main(argv=None) -> int:
         "params": params.to_dict(),
         "bracket_defaults": {"factor": 4, "min_budget": 4, "resolution": 1.5, "min_gain": 0.03, "max_calls": 8},
         "fake": fake_part(),
+        "generated": generated_part(args.generated),
         "notes": list(args.note),
     }
     if not args.fake_only:

@@ -12,8 +12,10 @@ Bundle format (version 1)::
 Import trusts nothing: size limit, strict JSON, format and version, the type and length of every field it
 uses (unknown fields are ignored), all problems reported together in one :class:`BundleError`. Text is
 stored as plain text (HTML and scripts included: never rendered as markup by us), secrets are scrubbed on
-export and again on import, an existing experiment is never overwritten (a clashing id gets a new one, the
-original id is kept in the notes and the summary), and imported calls never enter the call cache.
+export and again on import, the imported experiment always gets a new id of ours (the bundle's id is kept
+in the notes and in ``summary["imported_from"]``, never used: a bundle cannot choose or collide with an id),
+calls that share a cell with an earlier call of the bundle are reported (not silently dropped), times keep
+their instant (an offset such as +05:30 is converted to UTC), and imported calls never enter the call cache.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import json
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tale_core.accounting.pricing import price_for
 from tale_core.errors import TaleError
 
 from .models import KINDS, STATUSES
@@ -60,17 +64,13 @@ class BundleError(TaleError):
 def _price_table(specs: list[str], version: str | None) -> dict[str, Any]:
     """The prices (USD per million tokens) of the experiment's models, as this app knows them now."""
     prices: dict[str, Any] = {}
-    try:
-        from tale_core.accounting.pricing import price_for
-    except ImportError:
-        return {"version": version, "prices": prices}
     for spec in specs:
         if "/" not in spec:
             continue
         provider, model = spec.split("/", 1)
         try:
             p = price_for(provider, model)
-        except Exception:  # noqa: BLE001 - a price we cannot look up is left out
+        except Exception:  # a price the table cannot give (any error of the pricing package) is left out
             continue
         if p is not None:
             prices[spec] = {
@@ -220,7 +220,8 @@ class _Checker:
                 return datetime.fromtimestamp(float(v), tz=UTC)
             if isinstance(v, str) and len(v) <= 40:
                 dt = datetime.fromisoformat(v)
-                return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+                # the same instant in UTC: the store keeps UTC (SQLite would otherwise drop the offset)
+                return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
         except (ValueError, OverflowError, OSError):
             pass
         self.add(f"{path}.{key}", f"{_short(v)!r} is not a date and time (ISO 8601)")
@@ -260,7 +261,7 @@ def _check_experiment(ck: _Checker, e: Any) -> dict[str, Any]:
     if not isinstance(e, dict):
         ck.add(p, f"must be an object, not {_tname(e)}")
         return {}
-    out = {
+    out: dict[str, Any] = {
         "id": ck.text(e, "id", p, 64, default=None),
         "title": ck.text(e, "title", p, 500) or "Imported experiment",
         "notes": ck.text(e, "notes", p, 100_000),
@@ -323,7 +324,7 @@ def _check_call(ck: _Checker, c: Any, i: int) -> dict[str, Any] | None:
     error = ck.json_obj(c, "error", p)
     if status == "error" and error is None:
         error = {"kind": "provider_error", "message": "failed (no detail in the bundle)"}
-    row = {
+    row: dict[str, Any] = {
         "spec": ck.text(c, "spec", p, 300, required=True),
         "provider": ck.text(c, "provider", p, 100),
         "model": ck.text(c, "model", p, 200),
@@ -429,27 +430,75 @@ def parse_bundle(data: bytes | str) -> tuple[dict[str, Any], list[dict[str, Any]
     return exp, rows, meta
 
 
+@dataclass
+class ImportReport:
+    """What an import did: the new experiment's id, calls stored, and calls left out as duplicates."""
+
+    id: str
+    original_id: str | None
+    calls: int
+    #: "calls[i] (cell X, role R) repeats calls[j]" for each call not imported
+    duplicates: list[str] = field(default_factory=list)
+
+    def message(self) -> str:
+        text = f"Imported as experiment {self.id} with {self.calls} call(s)."
+        if self.duplicates:
+            text += (
+                f" {len(self.duplicates)} call(s) shared a cell with an earlier call of the bundle and were not "
+                f"imported: {'; '.join(self.duplicates[:5])}" + (" ..." if len(self.duplicates) > 5 else "")
+            )
+        return text
+
+
+def _duplicates(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows to import and a line per row that repeats an earlier row's cell (the store keeps one per cell)."""
+    first: dict[str, int] = {}
+    keep: list[dict[str, Any]] = []
+    dupes: list[str] = []
+    for i, row in enumerate(rows):
+        slot = row.get("cell_slot")
+        if slot and slot in first:
+            dupes.append(
+                f"calls[{i}] (cell {_short(row.get('cell_id'))}, {row.get('role')}) repeats calls[{first[slot]}]"
+            )
+            continue
+        if slot:
+            first[slot] = i
+        keep.append(row)
+    return keep, dupes
+
+
 def import_bundle(data: bytes | str, store: Store | None = None) -> str:
-    """Import a bundle as a new experiment and return its id. Never overwrites: a clashing id gets a new one.
+    """Import a bundle as a new experiment and return its id (see :func:`import_bundle_report`)."""
+    return import_bundle_report(data, store).id
+
+
+def import_bundle_report(data: bytes | str, store: Store | None = None) -> ImportReport:
+    """Import a bundle as a new experiment with an id of ours; report what was stored and what was not.
 
     Raises :class:`BundleError` listing every problem found; nothing is stored then.
     """
     exp, rows, meta = parse_bundle(data)
     store = store or Store()
     original = exp.get("id")
+    rows, dupes = _duplicates(rows)
     origin = {
         "original_id": original,
         "exported_at": meta.get("exported_at"),
         "app_version": meta.get("app_version"),
         "price_table": meta.get("price_table"),
     }
+    if dupes:
+        origin["duplicate_calls_not_imported"] = dupes[:MAX_PROBLEMS]
     if exp.get("status") == "running":  # it is not running here
         exp["status"] = "cancelled"
     summary = dict(exp.get("summary") or {})
     summary["imported_from"] = origin
     exp["summary"] = summary
     note = f"Imported from a bundle (original id {original or 'unknown'}, exported {meta.get('exported_at') or '?'})."
-    exp["notes"] = (exp.get("notes") + "\n\n" + note) if exp.get("notes") else note
-    if original and (not _ID.match(original) or store.exists(original)):
-        exp["id"] = None
-    return store.import_experiment(exp, rows)
+    if dupes:
+        note += f" {len(dupes)} call(s) repeating an earlier call's cell were not imported."
+    exp["notes"] = f"{exp['notes']}\n\n{note}" if exp.get("notes") else note
+    exp["id"] = None  # ids are always ours: the bundle's id is only recorded
+    eid = store.import_experiment(exp, rows)
+    return ImportReport(id=eid, original_id=original, calls=len(rows), duplicates=dupes)

@@ -98,7 +98,7 @@ def _cmd_export(args) -> int:
 def _cmd_import(args) -> int:
     from tale_core.errors import TaleError
 
-    from .bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle
+    from .bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle_report
 
     path = Path(args.file)
     if args.file == "-":
@@ -115,7 +115,7 @@ def _cmd_import(args) -> int:
             )
         data = path.read_bytes()
     try:
-        eid = import_bundle(data, _store())
+        report = import_bundle_report(data, _store())
     except BundleError as e:
         if args.json:
             core_cli.emit({"ok": False, "problems": e.problems}, True)
@@ -125,9 +125,11 @@ def _cmd_import(args) -> int:
                 print(f"  - {p}", file=sys.stderr)
         return 2
     if args.json:
-        core_cli.emit({"ok": True, "id": eid}, True)
+        core_cli.emit(
+            {"ok": True, "id": report.id, "original_id": report.original_id, "duplicates": report.duplicates}, True
+        )
     else:
-        print(f"imported as experiment {eid}")
+        print(report.message())
     return 0
 
 
@@ -291,5 +293,18 @@ def _factory(kind: str, title: str, config: dict | None = None):
     return recorder_factory(kind, title, config)
 
 
+def _scrub_output(text: str) -> str:
+    """Everything the CLI prints goes through the store's scrubber: a key a server echoed back is not shown."""
+    from .scrub import clean_text
+
+    return clean_text(text)
+
+
+def _load_experiment(experiment_id: str) -> dict:
+    return _store().get_experiment(experiment_id, with_calls=False).to_dict(with_calls=False)
+
+
 core_cli.add_extension(register)
 core_cli.set_recorder_factory(_factory)
+core_cli.set_output_filter(_scrub_output)
+core_cli.set_experiment_loader(_load_experiment)

@@ -54,7 +54,7 @@ def redact_url(url: str) -> str:
     """The URL with its password hidden, safe to print."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown as a placeholder
+    except Exception:  # a URL we cannot parse is shown as a placeholder
         return "<invalid database URL>"
 
 
@@ -99,7 +99,7 @@ def get_engine(url: str | None = None) -> Engine:
             return eng
         try:
             parsed = make_url(url)
-        except Exception:  # noqa: BLE001
+        except Exception:
             raise DatabaseError(f"TALE_DATABASE_URL is not a valid database URL: {redact_url(url)}") from None
         backend = parsed.get_backend_name()
         if backend == "sqlite":
@@ -118,7 +118,7 @@ def get_engine(url: str | None = None) -> Engine:
         else:
             try:
                 eng = create_engine(url, pool_pre_ping=True)
-            except Exception as e:  # noqa: BLE001 - missing driver and the like
+            except Exception as e:  # missing driver and the like
                 raise DatabaseError(f"Cannot use database {redact_url(url)}: {e}") from None
         _engines[url] = eng
         return eng

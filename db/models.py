@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-KINDS = ("playground", "sweep", "search", "benchmark")
+KINDS = ("playground", "sweep", "search", "benchmark", "search-dataset")
 #: ``interrupted``: its process stopped (a signal, a crash, a redeploy) before it finished; it can be resumed
 STATUSES = ("running", "done", "cancelled", "failed", "interrupted")
 
@@ -70,6 +70,8 @@ class Experiment(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     price_table: Mapped[str | None] = mapped_column(String(100), nullable=True)
     app_version: Mapped[str] = mapped_column(String(50), default="")
+    #: hosted mode: SHA-256 of the owner token of the browser that made it (None: made in local mode)
+    owner_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     calls: Mapped[list[ModelCall]] = relationship(
         back_populates="experiment",
@@ -167,3 +169,23 @@ class CacheEntry(Base):
     completion: Mapped[dict[str, Any]] = mapped_column(JSON)
     call_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HostedRun(Base):
+    """Hosted mode's ledger: one row per run a visitor started, for rate limits and spend caps.
+
+    It outlives the experiment on purpose (no foreign key): deleting an experiment freezes its spend in
+    ``settled_usd`` first, so a visitor cannot reset their caps by deleting their runs.
+    """
+
+    __tablename__ = "hosted_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_hash: Mapped[str] = mapped_column(String(64), index=True)
+    experiment_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    #: the run used the host's keys: its cost counts against the visitor's and the total cap
+    host_paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the run's spend, frozen when its experiment was deleted (None: read it from its calls)
+    settled_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

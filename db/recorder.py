@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from tale_core.experiments.kinds import ALIASES
 from tale_core.protocols import CallRecord
 
 from .cache import DbCallCache
-from .store import HEARTBEAT_EVERY_S, Store
+from .store import HEARTBEAT_EVERY_S, ExperimentNotFound, Store
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,14 @@ log = logging.getLogger(__name__)
 class RecordingSink:
     """A ``CallSink`` writing each call to the store at once.
 
-    A failed write is logged and counted, not raised: the engine's run goes on and the recorder's
-    summary reports how many calls could not be stored.
+    A write that fails (a write lock held longer than the busy timeout, a dropped connection) is retried
+    with growing pauses; one that still fails is logged and counted, not raised: the engine's run goes on,
+    and :meth:`Recorder.finish` then refuses to call the run "done".
     """
+
+    #: attempts per call and the first pause between them (doubled each time)
+    attempts = 4
+    first_pause_s = 0.25
 
     def __init__(self, store: Store, experiment_id: str):
         self.store = store
@@ -40,12 +46,22 @@ class RecordingSink:
         self._lock = threading.Lock()
 
     def on_call(self, record: CallRecord) -> None:
-        try:
-            new = self.store.record_call(self.experiment_id, record)
-        except Exception as e:  # noqa: BLE001 - never break the engine's run over storage
-            log.error("could not record call %s of experiment %s: %s", record.call_id, self.experiment_id, e)
+        pause = self.first_pause_s
+        for attempt in range(self.attempts):
+            try:
+                new = self.store.record_call(self.experiment_id, record)
+                break
+            except ExperimentNotFound as e:  # deleted meanwhile: retrying cannot help
+                err: Exception = e
+            except Exception as e:  # never break the engine's run over storage
+                err = e
+                if attempt + 1 < self.attempts:
+                    time.sleep(pause)
+                    pause *= 2
+                    continue
+            log.error("could not record call %s of experiment %s: %s", record.call_id, self.experiment_id, err)
             with self._lock:
-                self.failures.append(str(e)[:300])
+                self.failures.append(str(err)[:300])
             return
         with self._lock:
             if new:
@@ -71,7 +87,7 @@ class Recorder:
     def _beat_once(self) -> None:
         try:
             self.store.heartbeat(self.id)
-        except Exception as e:  # noqa: BLE001 - a missed beat must not stop the run
+        except Exception as e:
             log.warning("heartbeat of experiment %s failed: %s", self.id, e)
 
     def _beat_loop(self) -> None:
@@ -106,12 +122,19 @@ class Recorder:
         """Cells already stored: pass as ``skip=`` to ``run_sweep`` to run only the missing ones."""
         return self.store.done_cell_ids(self.id)
 
+    def add_batch(self, info: dict[str, Any]) -> None:
+        """Store a submitted provider batch with the experiment (see :mod:`tale_core.engine.batch`)."""
+        self.store.add_batch(self.id, info)
+
     def spend(self) -> float:
         return self.store.spend(self.id)
 
-    def finish(self, status: str = "done", summary: dict[str, Any] | None = None) -> None:
-        """Close the experiment with its status and summary. Calls that could not be stored are counted in
-        the summary, and a run with such a loss never ends ``done``: it is ``failed`` (it can be resumed)."""
+    def finish(self, status: str = "done", summary: dict[str, Any] | None = None) -> str:
+        """Close the experiment with its status and summary; returns the status stored.
+
+        A run some of whose finished calls could not be stored is never "done": it ends "failed", with the
+        count and an example of the storage error in its summary (a resume re-runs the missing cells).
+        """
         self._stop_beat.set()
         summary = dict(summary or {})
         if self.sink.failures:
@@ -119,11 +142,17 @@ class Recorder:
             summary["record_failure_example"] = self.sink.failures[0]
             if status == "done":
                 status = "failed"
+                summary["error"] = (
+                    f"{len(self.sink.failures)} finished call(s) could not be stored: resume the experiment to "
+                    "run the missing cells again."
+                )
+                log.error("experiment %s: %s", self.id, summary["error"])
                 summary.setdefault("notes", [])
                 if isinstance(summary["notes"], list):
                     summary["notes"].append(f"{len(self.sink.failures)} finished call(s) could not be stored.")
         self.store.finish_experiment(self.id, status, summary)
         self.finished = True
+        return status
 
     def __enter__(self) -> Recorder:
         return self

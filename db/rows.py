@@ -11,12 +11,12 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from sqlalchemy import String, Table
 
 from tale_core.protocols import CallRecord
-from tale_core.types import Completion, GenParams, Message, messages_to_dicts
+from tale_core.types import Completion, GenParams, Message, Role, messages_to_dicts
 
 from .scrub import known_secrets, scrub
 
@@ -24,12 +24,16 @@ ROLES = ("system", "user", "assistant")
 SLOT_MAX = 240  # length of model_calls.cell_slot
 
 
+@overload
+def utc(ts: None) -> None: ...
+@overload
+def utc(ts: float | datetime) -> datetime: ...
 def utc(ts: float | datetime | None) -> datetime | None:
     """An aware UTC datetime from an epoch or a (possibly naive, meaning UTC) datetime."""
     if ts is None:
         return None
     if isinstance(ts, datetime):
-        return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+        return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
     return datetime.fromtimestamp(float(ts), tz=UTC)
 
 
@@ -211,7 +215,7 @@ class StoredCall:
             first_token_s=self.first_token_s,
             runtime=self.runtime or "",
             request=dict(comp.get("request") or {}),
-            usage_source=self.usage_source or "provider",
+            usage_source=cast(Literal["provider", "estimate"], self.usage_source or "provider"),
             raw_usage=dict(comp.get("raw_usage") or {}),
             thinking=self.thinking or "",
             cached=bool(comp.get("cached", False)),
@@ -224,7 +228,7 @@ class StoredCall:
     def to_record(self) -> CallRecord:
         """Rebuild the engine's CallRecord (same call id, same timestamps)."""
         msgs = [
-            Message(m.get("role") if m.get("role") in ROLES else "user", str(m.get("content", "")))
+            Message(cast(Role, m["role"]) if m.get("role") in ROLES else "user", str(m.get("content", "")))
             for m in (self.messages or [])
             if isinstance(m, dict)
         ]

@@ -4,9 +4,14 @@ Defence in depth: providers never put keys in ``Completion.request``, but whatev
 passes through :func:`scrub` first. It removes
 
 * the values of fields named like secrets (``api_key``, ``authorization``, ``x-api-key``, ``password``, ...),
-* strings that look like provider keys (``sk-...``, ``sk-ant-...``, ``Bearer ...``, ``AIza...``, ...),
-* the exact values of keys this process knows: ``*_API_KEY`` / ``*_TOKEN`` / ``*_SECRET`` environment
-  variables and anything passed to :func:`register_secret` (keys typed into the sidebar),
+* strings that look like provider keys or auth headers (``sk-...``, ``sk-ant-...``, ``Bearer ...`` in any case,
+  ``Basic <base64 user:password>``, ``AIza...``, ...), also when URL-encoded,
+* credentials inside URLs (``scheme://user:pass@``) and secret-looking query values (``?api_key=...``),
+* the exact values of every key in use, whatever its variable is called, in plain, URL-encoded and
+  base64 form: ``*_API_KEY`` / ``*_KEY`` / ``*_TOKEN`` / ``*_SECRET`` / ``*_PASSWORD`` environment variables,
+  the keys the provider settings from the environment use (an endpoint's ``api_key_env`` may name
+  any variable, e.g. ``OLLAMA_KEY``), credentials in configured base URLs, and anything passed to
+  :func:`register_secret` (keys typed into the sidebar, keys from app secrets),
 
 and makes every string storable everywhere (PostgreSQL rejects NUL characters; lone surrogates cannot be
 encoded as UTF-8).
@@ -14,12 +19,18 @@ encoded as UTF-8).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import logging
 import math
 import os
 import re
 import threading
 from typing import Any
+from urllib.parse import quote, quote_plus
+
+from tale_core.redact import redact_urls
 
 REDACTED = "[redacted]"
 MIN_SECRET_LEN = 8
@@ -29,16 +40,26 @@ _SECRET_FIELD = re.compile(
     r"secret|client[_\-]?secret|private[_\-]?key)$",
     re.IGNORECASE,
 )
+#: one key character, plain or URL-encoded (``%2D`` for ``-``)
+_KC = r"(?:[A-Za-z0-9_\-]|%[0-9A-Fa-f]{2})"
 _KEY_PATTERNS = re.compile(
-    r"(sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"  # OpenAI / Anthropic
-    r"|Bearer\s+[A-Za-z0-9_\-.=:/+]{8,}"  # Authorization header values
+    rf"(sk(?:-|%2[dD])(?:(?:ant|proj|svcacct|admin)(?:-|%2[dD]))?{_KC}{{16,}}"  # OpenAI / Anthropic
+    r"|Bearer\s+[A-Za-z0-9_\-.=:/+~%]{8,}"  # Authorization header values
     r"|AIza[0-9A-Za-z_\-]{30,}"  # Google
     r"|xai-[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,})"
 )
-_ENV_SECRET_NAME = re.compile(r"(API_KEY|APIKEY|_TOKEN|_SECRET|PASSWORD)$", re.IGNORECASE)
+#: "bearer <token>" in any case: only tokens that look like keys (a digit or a symbol in them), not prose
+_BEARER_ANY_CASE = re.compile(
+    r"(?i)\bbearer(\s+|%20|\+)(?=[A-Za-z0-9_\-.=:/+~%]*[0-9_\-.=/+~%])[A-Za-z0-9_\-.=:/+~%]{8,}"
+)
+#: "Basic <base64>" (HTTP basic auth): redacted when the token decodes to "user:password"
+_BASIC = re.compile(r"(?i)\bbasic(\s+|%20|\+)([A-Za-z0-9+/]{6,}={0,2})")
+_HINTS = ("sk-", "sk%2", "bearer", "aiza", "xai-", "gsk_", "hf_", "basic", "://", "=")
+_ENV_SECRET_NAME = re.compile(r"(API_KEY|APIKEY|_KEY|_TOKEN|_SECRET|PASSWORD|_PASS|_PASSWD|_PWD)$", re.IGNORECASE)
 
 _registered: set[str] = set()
 _reg_lock = threading.Lock()
+_settings_cache: dict[str, Any] = {"env": None, "values": []}
 
 
 def register_secret(value: str | None) -> None:
@@ -48,12 +69,52 @@ def register_secret(value: str | None) -> None:
             _registered.add(value)
 
 
+def _settings_secrets() -> list[str]:
+    """The key values the provider settings built from this environment use (cached per environment)."""
+    env = tuple(sorted(os.environ.items()))
+    with _reg_lock:
+        if _settings_cache["env"] == env:
+            return list(_settings_cache["values"])
+    try:
+        from tale_core.settings import ProviderSettings
+
+        values = ProviderSettings.from_env(dict(env)).secret_values()
+    except Exception:
+        values = []
+    with _reg_lock:
+        _settings_cache.update(env=env, values=list(values))
+    return values
+
+
+def _variants(value: str) -> set[str]:
+    """A key as it may appear: plain, URL-encoded (both styles, both hex cases) and in a basic-auth header."""
+    out = {value, quote(value, safe=""), quote_plus(value), quote(value)}
+    out |= {v.replace("%2D", "%2d").replace("%2B", "%2b").replace("%2F", "%2f") for v in list(out)}
+    out.add(base64.b64encode(value.encode("utf-8", "replace")).decode("ascii").rstrip("="))
+    return {v for v in out if len(v) >= MIN_SECRET_LEN}
+
+
 def known_secrets() -> list[str]:
-    """Exact secret values to remove: registered keys plus key-like environment variables (longest first)."""
+    """Exact secret values to remove (every form of every key in use), longest first."""
     vals = {v for k, v in os.environ.items() if _ENV_SECRET_NAME.search(k) and v and len(v) >= MIN_SECRET_LEN}
+    vals |= {v for v in _settings_secrets() if v and len(v) >= MIN_SECRET_LEN}
     with _reg_lock:
         vals |= _registered
-    return sorted(vals, key=len, reverse=True)
+    out: set[str] = set()
+    for v in vals:
+        out |= _variants(v)
+    return sorted(out, key=len, reverse=True)
+
+
+def _basic_sub(m: re.Match[str]) -> str:
+    token = m.group(2)
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return m.group(0)
+    if ":" in decoded and decoded.isprintable():
+        return m.group(0)[: m.start(2) - m.start(0)] + REDACTED
+    return m.group(0)
 
 
 def is_secret_field(name: str) -> bool:
@@ -73,8 +134,12 @@ def clean_text(s: str, secrets: list[str] | None = None) -> str:
     for v in secrets:
         if v in s:
             s = s.replace(v, REDACTED)
-    if "sk-" in s or "Bearer" in s or "AIza" in s or "xai-" in s or "gsk_" in s or "hf_" in s:
+    low = s.lower()
+    if any(h in low for h in _HINTS):
         s = _KEY_PATTERNS.sub(REDACTED, s)
+        s = _BEARER_ANY_CASE.sub(lambda m: m.group(0)[: 6 + len(m.group(1))] + REDACTED, s)
+        s = _BASIC.sub(_basic_sub, s)
+        s = redact_urls(s)
     return s
 
 
@@ -107,6 +172,36 @@ def scrub(obj: Any, secrets: list[str] | None = None, _depth: int = 0) -> Any:
     if hasattr(obj, "to_dict"):
         try:
             return scrub(obj.to_dict(), secrets, _depth + 1)
-        except Exception:  # noqa: BLE001 - fall back to its text
+        except Exception:  # fall back to its text
             pass
     return clean_text(str(obj), secrets)
+
+
+_log_factory_lock = threading.Lock()
+_log_factory_installed = False
+
+
+def install_log_scrubber() -> None:
+    """Scrub every log record made in this process (any logger: the SDKs and httpx log request URLs, which
+    may carry ``user:password@``), once. Records are only made for enabled levels, so this costs nothing for
+    the DEBUG chatter nobody listens to."""
+    global _log_factory_installed
+    with _log_factory_lock:
+        if _log_factory_installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            try:
+                text = record.getMessage()
+            except Exception:
+                return record
+            record.msg, record.args = clean_text(text), None
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _log_factory_installed = True
+
+
+install_log_scrubber()

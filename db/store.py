@@ -14,13 +14,15 @@ import secrets as _secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Result, Table, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tale_core import __version__
+from tale_core.accounting.pricing import price_table_version
 from tale_core.errors import TaleError
 from tale_core.protocols import CallRecord
 
@@ -38,6 +40,11 @@ _CACHE: Table = CacheEntry.__table__  # type: ignore[assignment]
 _DATA: Table = Dataset.__table__  # type: ignore[assignment]
 
 
+def _cursor(result: Result[Any]) -> CursorResult[Any]:
+    """An UPDATE or DELETE's result, which carries ``rowcount`` (SQLAlchemy types ``execute`` generically)."""
+    return cast("CursorResult[Any]", result)
+
+
 class StoreError(TaleError):
     """A store operation got input it cannot use."""
 
@@ -52,33 +59,6 @@ class ExperimentNotFound(StoreError):
 def new_id() -> str:
     """An unguessable 12-character id for share links (72 random bits, URL-safe)."""
     return _secrets.token_urlsafe(9)
-
-
-def _app_version() -> str:
-    try:
-        from tale_core import __version__
-
-        return str(__version__)
-    except Exception:  # noqa: BLE001
-        return ""
-
-
-def price_table_version() -> str | None:
-    """The version of the price table costs are computed with (None while tale_core.accounting.pricing is absent)."""
-    try:
-        from tale_core.accounting import pricing
-    except ImportError:
-        return None
-    for name in ("price_table_version", "PRICE_TABLE_VERSION", "PRICES_VERSION", "VERSION"):
-        v = getattr(pricing, name, None)
-        if callable(v):
-            try:
-                v = v()
-            except Exception:  # noqa: BLE001
-                v = None
-        if isinstance(v, (str, int, float)) and str(v):
-            return str(v)[:100]
-    return None
 
 
 #: a running experiment's process writes ``summary[HEARTBEAT_KEY]`` every ``HEARTBEAT_EVERY_S`` seconds
@@ -169,7 +149,7 @@ class ExperimentDetail:
         return sum(c.cost_usd or 0.0 for c in self.calls if not c.cache_hit)
 
     def to_dict(self, with_calls: bool = True) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "notes": self.notes,
@@ -242,6 +222,7 @@ class Store:
         """Insert rows, silently skipping those that clash with a primary key or unique constraint."""
         if not rows:
             return 0
+        stmt: sqlite.Insert | postgresql.Insert
         if self.dialect == "sqlite":
             stmt = sqlite.insert(table).on_conflict_do_nothing()
         elif self.dialect == "postgresql":
@@ -296,7 +277,7 @@ class Store:
             "parent_id": parent_id,
             "summary": None,
             "price_table": price_table or price_table_version(),
-            "app_version": _app_version(),
+            "app_version": __version__,
         }
         clip_to_columns(_EXP, row)
         with self._write.begin() as s:
@@ -320,9 +301,22 @@ class Store:
         if summary is not None:
             values["summary"] = scrub(summary)
         with self._write.begin() as s:
-            res = s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values))
+            res = _cursor(s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values)))
             if res.rowcount == 0:
                 raise ExperimentNotFound(experiment_id)
+
+    def add_batch(self, experiment_id: str, info: dict[str, Any]) -> None:
+        """Remember a provider batch submitted for this experiment (``config["batch"]["batches"]``), so a
+        restarted run can collect its results instead of paying for it again."""
+        with self._write.begin() as s:
+            row = s.execute(select(_EXP.c.config).where(_EXP.c.id == experiment_id)).first()
+            if row is None:
+                raise ExperimentNotFound(experiment_id)
+            config = dict(row[0] or {})
+            batch = dict(config.get("batch") or {})
+            batch["batches"] = [*list(batch.get("batches") or []), scrub(dict(info))]
+            config["batch"] = batch
+            s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(config=config))
 
     def set_status(self, experiment_id: str, status: str) -> None:
         self.finish_experiment(experiment_id, status)
@@ -334,8 +328,10 @@ class Store:
         """
         beat = {HEARTBEAT_KEY: now().isoformat(), "pid": os.getpid()}
         with self._write.begin() as s:
-            res = s.execute(
-                update(_EXP).where(_EXP.c.id == experiment_id, _EXP.c.status == "running").values(summary=beat)
+            res = _cursor(
+                s.execute(
+                    update(_EXP).where(_EXP.c.id == experiment_id, _EXP.c.status == "running").values(summary=beat)
+                )
             )
             return bool(res.rowcount)
 
@@ -351,14 +347,14 @@ class Store:
 
     def _update(self, experiment_id: str, **values: Any) -> None:
         with self._write.begin() as s:
-            res = s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values))
+            res = _cursor(s.execute(update(_EXP).where(_EXP.c.id == experiment_id).values(**values)))
             if res.rowcount == 0:
                 raise ExperimentNotFound(experiment_id)
 
     def delete(self, experiment_id: str) -> bool:
         """Delete an experiment and its calls; returns False when there was none."""
         with self._write.begin() as s:
-            res = s.execute(delete(_EXP).where(_EXP.c.id == experiment_id))
+            res = _cursor(s.execute(delete(_EXP).where(_EXP.c.id == experiment_id)))
             return bool(res.rowcount)
 
     def rerun(self, experiment_id: str, title: str | None = None) -> str:
@@ -414,9 +410,12 @@ class Store:
         status: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        *,
+        owner_hash: str | None = None,
     ) -> list[ExperimentSummary]:
         """Experiments newest first, with call counts, cost and model specs; ``search`` matches title,
-        notes and the questions asked (case-insensitive substring)."""
+        notes and the questions asked (case-insensitive substring). ``owner_hash`` (hosted mode) keeps only
+        that owner's experiments; None lists everyone's."""
         if kind is not None and kind not in KINDS:
             raise StoreError(f"Unknown experiment kind {kind!r}; use one of {', '.join(KINDS)}")
         if status is not None and status not in STATUSES:
@@ -433,7 +432,7 @@ class Store:
             _EXP.c.parent_id,
             _EXP.c.summary,
         )
-        q = q.where(*self._filters(search, kind, status))
+        q = q.where(*self._filters(search, kind, status, owner_hash))
         q = q.order_by(_EXP.c.created_at.desc(), _EXP.c.id.desc()).limit(limit).offset(offset)
         with self._read() as s:
             out = [
@@ -473,11 +472,18 @@ class Store:
                 e.models.sort()
             return out
 
-    def count_experiments(self, search: str | None = None, kind: str | None = None, status: str | None = None) -> int:
+    def count_experiments(
+        self,
+        search: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        *,
+        owner_hash: str | None = None,
+    ) -> int:
         with self._read() as s:
             return int(
                 s.execute(
-                    select(func.count()).select_from(_EXP).where(*self._filters(search, kind, status))
+                    select(func.count()).select_from(_EXP).where(*self._filters(search, kind, status, owner_hash))
                 ).scalar_one()
             )
 
@@ -486,8 +492,10 @@ class Store:
         return self.list_experiments(search=text, limit=limit)
 
     @staticmethod
-    def _filters(search: str | None, kind: str | None, status: str | None) -> list:
+    def _filters(search: str | None, kind: str | None, status: str | None, owner_hash: str | None = None) -> list:
         conds = []
+        if owner_hash is not None:
+            conds.append(_EXP.c.owner_hash == owner_hash)
         if kind:
             conds.append(_EXP.c.kind == kind)
         if status:
@@ -621,7 +629,7 @@ class Store:
 
     def clear_cache(self) -> int:
         with self._write.begin() as s:
-            return int(s.execute(delete(_CACHE)).rowcount or 0)
+            return int(_cursor(s.execute(delete(_CACHE))).rowcount or 0)
 
     # -- datasets ------------------------------------------------------------------------------------------
 
@@ -672,4 +680,4 @@ class Store:
 
     def delete_dataset(self, dataset_id: str) -> bool:
         with self._write.begin() as s:
-            return bool(s.execute(delete(_DATA).where(_DATA.c.id == dataset_id)).rowcount)
+            return bool(_cursor(s.execute(delete(_DATA).where(_DATA.c.id == dataset_id))).rowcount)

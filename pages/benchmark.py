@@ -5,15 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from tale_core.data.datasets import load_dataset, load_samples
-from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import bench_job, bench_view, render, services, sidebar, stored
+from ui import bench_job, bench_view, hosted, method_picker, render, server_files, services, sidebar, stored
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
-METHOD_CHOICES = ("direct", "vanilla", "tale-ep", "budget", "concise", "cod")
 SOURCES = ("Bundled samples", "Upload a file", "File on the server")
 
 st.title("Benchmark")
@@ -32,14 +30,14 @@ def job_view(job_id: str) -> None:
         st.warning("This benchmark is no longer running in this server.")
         return
     bench_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
-    if job.running:
+    if job.running and hosted.can_edit(job_id):
         if st.button("Cancel benchmark", key="bm_cancel"):
             registry().cancel(job_id)
     else:
         for note in job.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if job.error:
-            st.error(f"The benchmark stopped with an error: {job.error}")
+            st.error(render.md_escape(f"The benchmark stopped with an error: {job.error}"))
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
     bench_view.results(rows, dataset_name=(job.config.get("dataset") or {}).get("name", ""), key="bm_job")
     rerun_when_finished(job, "bm_watching")
@@ -50,12 +48,12 @@ if experiment_id:
     job = registry().get(experiment_id)
     if job is not None:
         st.subheader(render.md_escape(job.title))
-        st.caption(bench_view.config_line(job.config))
+        st.caption(render.md_escape(bench_view.config_line(job.config)))
         show_live(job, job_view, watch_key="bm_watching", every_s=LIVE_EVERY_S)
     else:
         found = stored.open_or_stop(experiment_id, "benchmark")
         st.subheader(render.md_escape(found.detail.title))
-        st.caption(bench_view.config_line(found.detail.config))
+        st.caption(render.md_escape(bench_view.config_line(found.detail.config)))
 
         def stored_view(eid: str) -> None:
             """From the database, so a run started by another app process shows live too."""
@@ -77,7 +75,8 @@ if experiment_id:
     st.stop()
 
 # ---------------------------------------------------------------- a new benchmark
-source_kind = st.radio("Questions", SOURCES, horizontal=True, key="bm_source")
+sources = SOURCES if server_files.enabled() and hosted.paths_allowed() else SOURCES[:2]
+source_kind = st.radio("Questions", sources, horizontal=True, key="bm_source")
 dataset, source, upload = None, None, None
 try:
     if source_kind == SOURCES[0]:
@@ -97,18 +96,22 @@ try:
         else:
             dataset = load_dataset(upload.getvalue(), name=upload.name)
     else:
-        path = st.text_input("Path of a JSONL, JSON or CSV file on the server", key="bm_path")
+        path = st.text_input(
+            "File in the app's data folder (JSONL, JSON or CSV)",
+            key="bm_path",
+            help="Only files inside the data folder the host allowed can be read; upload anything else.",
+        )
         if path.strip():
-            dataset = load_dataset(path.strip())
+            dataset = server_files.load(path.strip())
             source = {"source": "path", "path": path.strip(), "name": dataset.name}
         else:
-            st.info("Type the path of a question file on the machine that runs this app.")
+            st.info("Type the name of a question file in the app's data folder, e.g. gsm8k_test.jsonl.")
 except TaleError as e:  # DatasetError lists every problem with its line
-    st.error(str(e))
+    st.error(render.md_text(str(e)))
     dataset = None
 
 if dataset is not None:
-    st.caption(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}.")
+    st.caption(render.md_escape(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}."))
     c1, c2 = st.columns(2)
     n = c1.number_input(
         "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
@@ -116,20 +119,9 @@ if dataset is not None:
     shuffle = c2.checkbox(
         "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
     )
-    methods = (
-        st.pills(
-            "Methods",
-            METHOD_CHOICES,
-            selection_mode="multi",
-            default=["direct", "vanilla", "tale-ep"],
-            key="bm_methods",
-            format_func=lambda k: "Budget N" if k == "budget" else MethodSpec(k).label,
-        )
-        or []
-    )
-    budget_n = None
-    if "budget" in methods:
-        budget_n = st.number_input("Budget N (tokens)", min_value=1, max_value=100_000, value=50, key="bm_budget")
+    # every picked model runs every method, so only methods all of them can run are offered
+    methods = method_picker.pick(sb.models, key="bm_methods", default=["direct", "vanilla", "tale-ep"], every=True)
+    method_args = method_picker.arguments(methods, prefix="bm")
     with st.expander("More settings"):
         m1, m2, m3 = st.columns(3)
         max_tokens = m1.number_input(
@@ -145,8 +137,8 @@ if dataset is not None:
             format="%.2f",
             key="bm_cap",
         )
-    specs = [MethodSpec("budget", budget=int(budget_n)) if k == "budget" else MethodSpec(k) for k in methods]
-    calls = int(n) * len(sb.models) * sum(2 if m.key == "tale-ep" else 1 for m in specs)
+    specs = method_picker.specs(methods, method_args)
+    calls = int(n) * len(sb.models) * method_picker.calls_per_question(specs)
     st.caption(
         f"{int(n)} question(s) x {len(specs)} method(s) x {len(sb.models)} model(s): about {calls} call(s). "
         "Deterministic calls made before are free from the cache."
@@ -159,7 +151,7 @@ if dataset is not None:
     start = st.button("Start benchmark", type="primary", disabled=bool(problems))
     for p in problems:
         st.info(p)
-    if start and not problems:
+    if start and not problems and (permit := hosted.allow_run("benchmark", sb.models)):
         try:
             items = bench_job.choose_items(dataset, int(n), shuffle_seed=0 if shuffle else None)
             if source is None:  # an upload: keep it so the run can be repeated
@@ -172,10 +164,10 @@ if dataset is not None:
                 source=source,
                 title=f"Benchmark: {dataset.name}, {len(items)} questions",
                 params=GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=0),
-                spend_cap_usd=float(spend_cap) or None,
+                spend_cap_usd=permit.clamp(float(spend_cap) or None),
             )
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_text(str(e)))
         else:
             st.session_state["bm_watching"] = job.id
             st.query_params["experiment"] = job.id

@@ -7,7 +7,7 @@ import streamlit as st
 
 from tale_core.errors import TaleError
 from ui import experiments_view as ev
-from ui import fmt, render, rerun, services, sidebar
+from ui import fmt, hosted, render, rerun, services, sidebar
 
 PAGE_SIZE = 25
 
@@ -15,11 +15,11 @@ st.title("Experiments")
 sb = sidebar.current()
 store = services.get_store()
 if store is None:
-    st.error(services.store_problem() or "The database is not available, so nothing can be listed.")
+    st.error(render.md_text(services.store_problem() or "The database is not available, so nothing can be listed."))
     st.stop()
 
 experiment_id = services.linked_experiment_id()
-compare_ids = [i for i in (st.query_params.get("compare") or "").split(",") if i]
+compare_ids = ev.unique_ids((st.query_params.get("compare") or "").split(","))
 
 
 def back_to_list() -> None:
@@ -32,7 +32,7 @@ if experiment_id:
     try:
         detail = store.get_experiment(experiment_id)
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
         st.stop()
     st.subheader(render.md_escape(detail.title))
     c1, c2, c3, c4 = st.columns(4)
@@ -44,7 +44,7 @@ if experiment_id:
         f"Created {ev.when(detail.created_at)} · price table {detail.price_table or 'unknown'} · app "
         f"{detail.app_version or '?'}"
     )
-    st.caption(meta)
+    st.caption(render.md_escape(meta))
     if detail.parent_id:
         st.page_link(
             "pages/experiments.py",
@@ -63,8 +63,11 @@ if experiment_id:
             query_params={"experiment": detail.id},
         )
     st.markdown("**Share**")
-    st.code(ev.share_url("experiments", detail.id), language=None)
-    st.caption("Anyone who can reach this app opens the same experiment with this link.")
+    st.code(ev.share_url_for(detail.kind, detail.id), language=None)
+    st.caption(hosted.share_note())
+    editable = hosted.can_edit(detail.id)
+    if not editable:
+        st.info("Opened by link: read-only. Rerun makes your own copy.")
 
     tab_calls, tab_edit, tab_actions = st.tabs(["Calls", "Rename and notes", "Rerun, export, delete"])
     with tab_calls:
@@ -76,16 +79,20 @@ if experiment_id:
             with st.expander("Summary (JSON)"):
                 st.json(detail.summary, expanded=False)
     with tab_edit:
-        new_title = st.text_input("Title", value=detail.title, key=f"ex_title_{detail.id}", max_chars=300)
-        notes = st.text_area("Notes", value=detail.notes, key=f"ex_notes_{detail.id}", height=120)
-        if st.button("Save", key="ex_save"):
+        new_title = st.text_input(
+            "Title", value=detail.title, key=f"ex_title_{detail.id}", max_chars=300, disabled=not editable
+        )
+        notes = st.text_area(
+            "Notes", value=detail.notes, key=f"ex_notes_{detail.id}", height=120, disabled=not editable
+        )
+        if st.button("Save", key="ex_save", disabled=not editable):
             try:
                 if new_title.strip() != detail.title:
                     store.rename(detail.id, new_title)
                 if notes != detail.notes:
                     store.annotate(detail.id, notes)
             except TaleError as e:
-                st.error(str(e))
+                st.error(render.md_text(str(e)))
             else:
                 st.success("Saved.")
                 st.rerun()
@@ -94,24 +101,24 @@ if experiment_id:
             "Run it again with the same settings. Deterministic calls already made come free from the "
             "cache, so a rerun reproduces the results without spending."
         )
-        if detail.kind in rerun.RESUMABLE and detail.status in ("interrupted", "cancelled", "failed"):
+        if editable and detail.kind in rerun.RESUMABLE and detail.status in ("interrupted", "cancelled", "failed"):
             st.markdown(
                 f"This run is **{detail.status}**: Resume runs only its missing cells, into this same experiment."
             )
-            if st.button("Resume", key="ex_resume", type="primary"):
+            if st.button("Resume", key="ex_resume", type="primary") and (resumed := hosted.allow_rerun(detail)):
                 try:
                     with st.spinner("Resuming..."):
-                        target, same_id = rerun.resume(detail, sb.settings)
+                        target, same_id = rerun.resume(resumed[0], sb.settings)
                 except TaleError as e:
-                    st.error(str(e))
+                    st.error(render.md_text(str(e)))
                 else:
                     st.switch_page(target, query_params={"experiment": same_id})
-        if st.button("Rerun", key="ex_rerun", type="primary"):
+        if st.button("Rerun", key="ex_rerun", type="primary") and (gated := hosted.allow_rerun(detail)):
             try:
                 with st.spinner("Starting the rerun..."):
-                    target, new_id = rerun.rerun(detail, sb.settings)
+                    target, new_id = rerun.rerun(gated[0], sb.settings)
             except TaleError as e:
-                st.error(str(e))
+                st.error(render.md_text(str(e)))
             else:
                 st.switch_page(target, query_params={"experiment": new_id})
         try:
@@ -119,7 +126,7 @@ if experiment_id:
 
             bundle = export_bytes(detail.id, store)
         except Exception as e:  # export must never take the page down
-            st.error(f"Could not export this experiment: {e}")
+            st.error(render.md_escape(f"Could not export this experiment: {e}"))
         else:
             st.download_button(
                 "Export as a file (JSON bundle)",
@@ -129,15 +136,19 @@ if experiment_id:
                 key="ex_export",
             )
         st.divider()
-        if not st.session_state.get(f"ex_confirm_{detail.id}"):
+        if not editable:
+            pass
+        elif not st.session_state.get(f"ex_confirm_{detail.id}"):
             if st.button("Delete this experiment", key="ex_delete"):
                 st.session_state[f"ex_confirm_{detail.id}"] = True
                 st.rerun()
         else:
-            st.warning(f"Delete '{detail.title}' and its {len(detail.calls)} call(s)? This cannot be undone.")
+            st.warning(
+                render.md_escape(f"Delete '{detail.title}' and its {len(detail.calls)} call(s)? This cannot be undone.")
+            )
             d1, d2 = st.columns(2)
             if d1.button("Yes, delete it", key="ex_delete_yes", type="primary"):
-                store.delete(detail.id)
+                hosted.delete_experiment(store, detail.id)
                 st.session_state.pop(f"ex_confirm_{detail.id}", None)
                 st.query_params.clear()
                 st.session_state["ex_flash"] = f"Deleted '{detail.title}'."
@@ -155,7 +166,7 @@ if compare_ids:
         try:
             details.append(store.get_experiment(cid))
         except TaleError as e:
-            st.warning(str(e))
+            st.warning(render.md_text(str(e)))
     if len(details) < 2:
         st.info("Pick at least two experiments to compare.")
         st.stop()
@@ -166,10 +177,44 @@ if compare_ids:
     render.rows_table(ev.compare_rows(details), key="ex_compare")
     st.stop()
 
+
+def bulk_delete(items: list) -> None:
+    """Delete several listed experiments at once, after a confirmation that names how many."""
+    labels = ev.picker_labels(items)
+    with st.expander("Delete several experiments"):
+        chosen = st.multiselect(
+            "Experiments to delete", [e.id for e in items], key="ex_bulk_pick", format_func=lambda i: labels.get(i, i)
+        )
+        if not chosen:
+            return
+        if not st.session_state.get("ex_bulk_confirm"):
+            if st.button(f"Delete {len(chosen)} experiment(s)", key="ex_bulk_delete"):
+                st.session_state["ex_bulk_confirm"] = True
+                st.rerun()
+            return
+        st.warning(f"Delete {len(chosen)} experiment(s) and all their calls? This cannot be undone.")
+        b1, b2 = st.columns(2)
+        if b1.button("Yes, delete them", key="ex_bulk_yes", type="primary"):
+            gone = sum(1 for i in chosen if store.delete(i))
+            st.session_state.pop("ex_bulk_confirm", None)
+            st.session_state.pop("ex_bulk_pick", None)
+            st.session_state["ex_flash"] = f"Deleted {gone} experiment(s)."
+            st.rerun()
+        if b2.button("Keep them", key="ex_bulk_no"):
+            st.session_state.pop("ex_bulk_confirm", None)
+            st.rerun()
+
+
 # ---------------------------------------------------------------- the list
 flash = st.session_state.pop("ex_flash", None)
 if flash:
-    st.success(flash)
+    st.success(render.md_escape(flash))
+flash_warning = st.session_state.pop("ex_flash_warning", None)
+if flash_warning:
+    st.warning(render.md_escape(flash_warning))
+imported_id = st.session_state.pop("ex_imported", None)
+if imported_id:
+    st.page_link("pages/experiments.py", label="Open the imported experiment", query_params={"experiment": imported_id})
 f1, f2, f3 = st.columns([3, 1, 1])
 search = f1.text_input("Search titles, notes and questions", key="ex_search", placeholder="e.g. Peyton")
 kind = f2.selectbox(
@@ -187,10 +232,10 @@ status = f3.selectbox(
 filters = dict(search=search or None, kind=None if kind == "all" else kind, status=None if status == "all" else status)
 shown = int(st.session_state.get("ex_shown", PAGE_SIZE))
 try:
-    total = store.count_experiments(**filters)
-    items = store.list_experiments(limit=shown, **filters)
+    total = store.count_experiments(**filters, **hosted.list_filter())
+    items = store.list_experiments(limit=shown, **filters, **hosted.list_filter())
 except TaleError as e:
-    st.error(str(e))
+    st.error(render.md_text(str(e)))
     st.stop()
 
 if total == 0 and not any(filters.values()):
@@ -204,19 +249,21 @@ else:
     st.caption(f"{total} experiment(s), newest first.")
     if len(items) >= 2:
         cc1, cc2 = st.columns([5, 1], vertical_alignment="bottom")
+        labels = ev.picker_labels(items)
         picked = cc1.multiselect(
             "Compare",
             [e.id for e in items],
             key="ex_compare_pick",
             max_selections=6,
-            format_func=lambda i: next((e.title for e in items if e.id == i), i),
+            format_func=lambda i: labels.get(i, i),
             placeholder="Pick two or more experiments to compare",
         )
         if cc2.button("Compare", disabled=len(picked) < 2, key="ex_compare_go"):
-            st.query_params["compare"] = ",".join(picked)
+            st.query_params["compare"] = ",".join(ev.unique_ids(picked))
             st.rerun()
     for e in items:
         ev.list_row(e)
+    bulk_delete(items)
     if shown < total and st.button(f"Show {min(PAGE_SIZE, total - shown)} more", key="ex_more"):
         st.session_state["ex_shown"] = shown + PAGE_SIZE
         st.rerun()
@@ -225,13 +272,21 @@ with st.expander("Import an experiment (JSON bundle)"):
     up = st.file_uploader("Bundle exported from TALE Explorer", type=["json"], key="ex_import")
     if up is not None and st.button("Import", key="ex_import_go"):
         try:
-            from db.bundle import import_bundle
+            from db.bundle import import_bundle_report
 
-            new_id = import_bundle(up.getvalue(), store)
+            report = import_bundle_report(up.getvalue(), store)
+            new_id = report.id
+            hosted.claim(new_id, count_run=False)
+            imported = store.get_experiment(new_id)
+            if not imported.title.startswith(ev.IMPORTED_PREFIX):  # told apart from its original in the list
+                store.rename(new_id, ev.IMPORTED_PREFIX + imported.title)
         except TaleError as e:
-            st.error(str(e))
+            st.error(render.md_text(str(e)))
         else:
-            st.success("Imported.")
-            st.page_link(
-                "pages/experiments.py", label="Open the imported experiment", query_params={"experiment": new_id}
-            )
+            where = " It is at the top of the list, marked 'Imported copy'."
+            if report.duplicates:
+                st.session_state["ex_flash_warning"] = report.message() + where
+            else:
+                st.session_state["ex_flash"] = report.message() + where
+            st.session_state["ex_imported"] = new_id
+            st.rerun()  # the list above shows it now

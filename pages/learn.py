@@ -10,13 +10,10 @@ from tale_core.errors import TaleError
 from tale_core.experiments.playground import PlaygroundConfig
 from tale_core.providers import resolve
 from tale_core.types import GenParams
+from ui import classroom, hosted, learn_visuals, method_cards, playground_job, render, services, sidebar
 from ui import learn_content as content
-from ui import method_cards, playground_job, render, services, sidebar
 
 RESULTS_KEY = "learn_results"
-
-st.title("Learn: token elasticity")
-st.markdown(content.INTRO)
 
 sb = sidebar.current()
 example = services.sample("peyton")
@@ -27,30 +24,55 @@ if example is None:
     st.stop()
 question, gold = str(example["question"]), str(example.get("answer", ""))
 
+if st.query_params.get("classroom"):
+    # pinned in the address bar: a link to the page already shown leaves it out, and the next click's
+    # rerun would drop back to the normal page (as services.linked_experiment_id does for ?experiment=)
+    st.query_params["classroom"] = "1"
+    classroom.render_mode(question, gold)
+    st.stop()
+
+st.title("Learn: token elasticity")
+st.page_link(
+    "pages/learn.py",
+    label="Classroom mode: large type, no sidebar, one step at a time (for a projector)",
+    icon=":material/co_present:",
+    query_params={"classroom": "1"},
+)
+st.markdown(content.INTRO)
+
 st.subheader("1. The question")
 render.model_text(question)
-st.caption(
-    f"Correct answer: {gold}. Our bundled version of the paper's Figure 1 question (the sample set is "
+st.markdown(
+    f"Correct answer: **{gold}**. Our bundled version of the paper's Figure 1 question (the sample set is "
     "written for this app, so its numbers may differ from the paper's)."
 )
 
 st.subheader("2. Four ways to ask, and what the paper saw")
-st.caption(f"Output tokens reported by the {content.PAPER_REF}, model {content.PAPER_MODEL}.")
+st.markdown(f"Output tokens reported by the {content.PAPER_REF}, model {content.PAPER_MODEL}.")
 cols = st.columns(len(content.STEPS))
 for col, step in zip(cols, content.STEPS):
     with col.container(border=True):
         st.markdown(f"**{step.title}**")
         st.metric("Paper: output tokens", f"{step.paper_tokens}")
-        st.caption(step.what)
+        st.markdown(step.what)
 st.markdown(content.ELASTICITY)
+st.plotly_chart(learn_visuals.curve_figure(question, gold), key="learn_curve")
+st.markdown(
+    "The whole curve, one call per budget: too small a budget (left) costs more than the sweet spot. "
+    "Drawn with the SIMULATED demo model, shaped like the paper's measurements; *Elasticity sweep* draws "
+    "your model's."
+)
 
 st.subheader("3. What your model does now")
 model_spec = sb.models[0] if sb.models else None
 if model_spec is None:
     st.info("Pick a model in the sidebar, then run the four calls here.")
 else:
-    st.caption(content.CAVEATS)
+    st.markdown(content.CLASSROOM)
+    st.markdown(content.CAVEATS)
     run = st.button(f"Run the 4 calls with {model_spec}", type="primary")
+    if run and not hosted.allow_run("playground", [model_spec]):
+        run = False
     if run:
         specs = [MethodSpec.parse(step.method) for step in content.STEPS]
         slots = method_cards.card_grid([step.title for step in content.STEPS], per_row=4)
@@ -99,9 +121,9 @@ else:
     )
     if last:
         if last["model"] != model_spec:
-            st.caption(f"These results are from {last['model']}; run again to try {model_spec}.")
+            st.markdown(render.md_escape(f"These results are from {last['model']}; run again to try {model_spec}."))
         services.experiment_link(last.get("experiment"))
 
 st.subheader("4. How TALE uses this")
 st.markdown(content.TALE)
-st.markdown(content.CLASSROOM)
+learn_visuals.tale_ep_step(question, gold)

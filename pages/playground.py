@@ -4,36 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tale_core.engine.methods import MethodSpec
+from tale_core.engine.prompts import PAPER, PROMPT_STYLES
 from tale_core.errors import TaleError
 from tale_core.experiments.playground import PlaygroundConfig
-from tale_core.providers import parse_spec, resolve
-from tale_core.providers.capabilities import UnsupportedMethod, check_method_supported
-from tale_core.providers.catalog import capabilities_for
+from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import inputs, method_cards, playground_job, render, services, sidebar, validate
-
-METHOD_CHOICES = (
-    "direct",
-    "vanilla",
-    "tale-ep",
-    "budget",
-    "concise",
-    "cod",
-    "constrained",
-    "thinking",
-    "effort",
-    "forced",
+from ui import (
+    exports,
+    hosted,
+    inputs,
+    method_cards,
+    method_picker,
+    playground_job,
+    render,
+    services,
+    sidebar,
+    titles,
+    validate,
 )
+
 DEFAULT_METHODS = ["direct", "vanilla", "tale-ep", "budget"]
 RESULTS_KEY = "pg_results"
-GENERIC_LABELS = {
-    "budget": "Budget N",
-    "constrained": "Constrained CoT",
-    "thinking": "Thinking budget",
-    "effort": "Reasoning effort",
-    "forced": "Hard budget (budget forcing)",
-}
 
 st.title("Playground")
 st.caption(
@@ -47,73 +38,9 @@ qi = inputs.question_input("pg")
 question, gold, question_msg, gold_msg = qi.question, qi.gold, qi.question_msg, qi.gold_msg
 
 
-def offered_methods(models: list[str]) -> list[str]:
-    """Thinking budgets, effort and hard budgets only when a picked model has them (its capabilities)."""
-    caps = [capabilities_for(*parse_spec(m)) for m in models]
-    needs = {"thinking": "thinking", "effort": "effort", "forced": "hard_budget"}
-    return [k for k in METHOD_CHOICES if k not in needs or any(getattr(c, needs[k]) for c in caps)]
-
-
-def effort_choices(models: list[str]) -> list[str]:
-    """Every effort level some picked model names, weakest first."""
-    from tale_core.providers.capabilities import ALL_EFFORT_LEVELS
-
-    levels = {lv for m in models for lv in capabilities_for(*parse_spec(m)).effort_levels}
-    return [lv for lv in ALL_EFFORT_LEVELS if lv in levels] or ["low", "medium", "high"]
-
-
-methods = st.pills(
-    "Methods",
-    offered_methods(sb.models),
-    selection_mode="multi",
-    default=DEFAULT_METHODS,
-    key="pg_methods",
-    format_func=lambda k: GENERIC_LABELS.get(k) or MethodSpec(k).label,
-)
-methods = methods or []
-knobs = st.columns(4)
-budget_n = words = thinking_budget = effort = hard_budget = None
-if "budget" in methods:
-    budget_n = knobs[0].number_input(
-        "Budget N (tokens)",
-        min_value=1,
-        max_value=100_000,
-        value=50,
-        step=10,
-        key="pg_budget",
-        help="The prompt says 'use less than N tokens'.",
-    )
-if "constrained" in methods:
-    words = knobs[1].number_input(
-        "Word limit (Constrained CoT)", min_value=1, max_value=10_000, value=50, key="pg_words"
-    )
-if "thinking" in methods:
-    thinking_budget = knobs[2].number_input(
-        "Thinking budget (tokens)",
-        min_value=1024,
-        max_value=64_000,
-        value=2048,
-        step=256,
-        key="pg_thinking",
-        help="Anthropic extended thinking: at least 1024 and below the max output tokens.",
-    )
-if "effort" in methods:
-    effort = knobs[3].selectbox(
-        "Reasoning effort",
-        effort_choices(sb.models),
-        key="pg_effort",
-        help="By the provider's own names; a model that lacks the level chosen says so on its card.",
-    )
-if "forced" in methods:
-    hard_budget = st.number_input(
-        "Hard budget N (tokens)",
-        min_value=1,
-        max_value=100_000,
-        value=100,
-        step=10,
-        key="pg_forced",
-        help="Budget forcing: the model reasons for at most N tokens, then 'Final Answer:' is forced.",
-    )
+methods = method_picker.pick(sb.models, key="pg_methods", default=DEFAULT_METHODS)
+# effort levels by the picked models' own names; a model that lacks the level chosen says so on its card
+method_args = method_picker.arguments(methods, prefix="pg", models=sb.models)
 
 with st.expander("More settings"):
     t1, t2, t3, t4 = st.columns(4)
@@ -134,38 +61,24 @@ with st.expander("More settings"):
         key="pg_use_cache",
         help="Deterministic calls (temperature 0, fixed seed) already made are free.",
     )
+    prompt_style = st.selectbox(
+        "Prompt style",
+        list(PROMPT_STYLES),
+        index=list(PROMPT_STYLES).index(PAPER),
+        format_func=PROMPT_STYLES.__getitem__,
+        key="pg_prompt_style",
+        help="paper: the TALE paper's templates. plain: the same without the answer-format line, which small "
+        "local models follow better (Qwen2.5-Coder-1.5B skips its reasoning under the paper's format line).",
+    )
 
 run = st.button("Run", type="primary", disabled=not sb.models)
 if not sb.models:
     st.info("Pick a model in the sidebar to run. Without API keys, local/smollm2 runs on this machine.")
 
 
-def spec_for(key: str) -> MethodSpec:
-    if key == "budget":
-        return MethodSpec(key, budget=int(budget_n))
-    if key == "constrained":
-        return MethodSpec(key, budget=int(words))
-    if key == "thinking":
-        return MethodSpec(key, budget=int(thinking_budget))
-    if key == "effort":
-        return MethodSpec(key, effort=effort)
-    if key == "forced":
-        return MethodSpec(key, budget=int(hard_budget))
-    return MethodSpec(key)
-
-
 def per_row(n: int) -> int:
     """Four cards fit a row; more wrap by three."""
     return n if 1 <= n <= 4 else 3
-
-
-def unsupported(method: MethodSpec, spec: str) -> str | None:
-    """Why ``method`` cannot run on model ``spec`` (None when it can)."""
-    try:
-        check_method_supported(capabilities_for(*parse_spec(spec)), method)
-    except UnsupportedMethod as e:
-        return str(e).replace("this model", spec)
-    return None
 
 
 ran_now = False
@@ -177,8 +90,8 @@ if run:
         gold_msg.error(g_err)
     if not methods:
         st.error("Pick at least one method.")
-    if not (q_err or g_err or qi.choices_error) and methods:
-        specs = [spec_for(k) for k in methods]
+    if not (q_err or g_err or qi.choices_error) and methods and hosted.allow_run("playground", sb.models):
+        specs = method_picker.specs(methods, method_args)
         params = GenParams(max_tokens=int(max_tokens), temperature=float(temperature), seed=int(seed))
         config = PlaygroundConfig(
             question=question.strip(),
@@ -188,9 +101,15 @@ if run:
             choices=qi.choices,
             params=params,
             use_cache=None if use_cache else False,
+            prompt_style=prompt_style,
         )
         # a click during streaming interrupts this script run: the experiment is then closed as cancelled
-        with playground_job.recording(config, question.strip()[:80]) as rec:
+        title = titles.run_title(
+            "Playground",
+            question,
+            f"{len(specs)} method{'s' if len(specs) != 1 else ''} · {titles.models_word(sb.models)}",
+        )
+        with playground_job.recording(config, title) as rec:
             for spec in sb.models:
                 st.subheader(render.md_escape(spec))
                 slots = method_cards.card_grid([m.label for m in specs], per_row=per_row(len(specs)))
@@ -202,7 +121,7 @@ if run:
                     continue
                 rec.runs[spec] = []
                 for method, slot in zip(specs, slots):
-                    why = unsupported(method, spec)
+                    why = method_picker.unsupported(method, spec)
                     if why:
                         method_cards.show_message(slot, why, status="ungraded")
                         continue
@@ -216,24 +135,11 @@ if run:
 
 def summary(last: dict) -> None:
     """The table under the cards, and where the run was saved."""
-    rows = [{"model": spec, **r.to_row()} for spec, rs in last["runs"].items() for r in rs]
+    rows = exports.playground_summary(last["runs"])
     if rows:
         st.markdown("**Summary**")
-        render.rows_table(
-            rows,
-            columns=[
-                "model",
-                "spec",
-                "status",
-                "extracted",
-                "output_tokens",
-                "input_tokens",
-                "cost_usd",
-                "latency_s",
-                "cache_hit",
-            ],
-            key="pg_summary",
-        )
+        render.rows_table(rows, key="pg_summary", column_config={"Model": st.column_config.TextColumn(width="medium")})
+        exports.download_row(rows, name="playground-summary", key="pg_summary_dl", label="summary")
     services.experiment_link(last.get("experiment"))
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
-from ui import inputs, render, search_job, search_view, services, sidebar, stored, validate
+from ui import hosted, inputs, render, search_job, search_view, services, sidebar, stored, validate
 from ui.jobs import registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
@@ -15,8 +15,9 @@ LIVE_EVERY_S = 1.0
 st.title("Budget search")
 st.caption(
     "Find the smallest token budget that still gets the right answer. The paper's search halves the "
-    "budget while the answer stays correct and shorter. Ours scans down in big steps, then narrows in "
-    "on the cheapest correct budget. Both start from one vanilla CoT answer."
+    "budget while the answer stays correct and shorter. Ours replays those halvings (so it never ends "
+    "dearer than the paper's), then spends a few more calls looking past bumps and narrowing in on the "
+    "cheapest correct budget. Both start from one vanilla CoT answer."
 )
 
 sb = sidebar.current()
@@ -25,7 +26,7 @@ experiment_id = services.linked_experiment_id()
 
 def header(title: str, config: dict) -> None:
     st.subheader(render.md_escape(title))
-    st.caption(f"Model {config.get('model')} · gold answer {config.get('gold')}")
+    st.caption(render.md_escape(f"Model {config.get('model')} · gold answer {config.get('gold')}"))
     with st.expander("Question"):
         render.model_text(str(config.get("question", "")))
 
@@ -37,10 +38,10 @@ def job_view(job_id: str) -> None:
         return
     if job.running:
         st.progress(0.5 if job.done else 0.1, text=f"Running ({job.extra.get('phase')}): {job.done} probe(s) so far")
-        if st.button("Cancel search", key="se_cancel"):
+        if hosted.can_edit(job_id) and st.button("Cancel search", key="se_cancel"):
             registry().cancel(job_id)
     elif job.error:
-        st.error(f"The search stopped with an error: {job.error}")
+        st.error(render.md_escape(f"The search stopped with an error: {job.error}"))
     elif job.status == "cancelled":
         st.warning("Cancelled.")
     search_view.results(search_job.live_results(job), list(job.extra.get("curve") or []), key="se_job")
@@ -63,7 +64,7 @@ if experiment_id:
             if not results[algo].get("probes"):
                 results[algo]["probes"] = found.result.get(algo, [])
         if not results:
-            st.info(f"This search ended as '{detail.status}' before any algorithm finished.")
+            st.info(render.md_escape(f"This search ended as '{detail.status}' before any algorithm finished."))
         search_view.results(results, summary.get("curve") or [], key="se_stored")
     services.experiment_link(experiment_id if services.get_store() is not None else None)
     st.stop()
@@ -84,7 +85,14 @@ algorithms = (
 )
 with st.expander("More settings"):
     m1, m2, m3 = st.columns(3)
-    max_calls = m1.number_input("Max calls (bracketing search)", min_value=2, max_value=30, value=8, key="se_max_calls")
+    max_calls = m1.number_input(
+        "Max calls (bracketing search)",
+        min_value=2,
+        max_value=30,
+        value=8,
+        key="se_max_calls",
+        help="Caps the calls after the paper's halving chain, which always runs to its end.",
+    )
     max_tokens = m2.number_input(
         "Max output tokens", min_value=16, max_value=64_000, value=1024, step=64, key="se_max_tokens"
     )
@@ -104,9 +112,9 @@ if not algorithms:
     problems.append("Pick at least one search.")
 start = st.button("Start search", type="primary", disabled=bool(problems))
 for p in problems:
-    st.info(p)
+    st.info(render.md_escape(p))
 
-if start and not problems:
+if start and not problems and hosted.allow_run("search", [spec]):
     try:
         model = resolve(spec, sb.settings)
         job = search_job.start_search(
@@ -121,7 +129,7 @@ if start and not problems:
             choices=qi.choices,
         )
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
     else:
         st.session_state["se_watching"] = job.id
         st.query_params["experiment"] = job.id

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
+from tale_core.engine.method_registry import get_method
 from tale_core.errors import TaleError
 from tale_core.experiments.sweep import SWEEP_METHODS, SweepConfig, preview_cost
 from tale_core.providers import resolve
-from ui import fmt, inputs, render, services, sidebar, stored, sweep_job, sweep_view, validate
+from ui import fmt, hosted, inputs, jobs, render, services, sidebar, stored, sweep_job, sweep_view, titles, validate
 from ui.jobs import registry, rerun_when_finished, show_live
+
+#: how the page names the built-in ways of giving a budget (other sweepable methods show their label)
+SWEEP_METHOD_LABELS = {
+    "budget": "In the prompt (TALE)",
+    "constrained": "Word limit",
+    "thinking": "Thinking budget (provider)",
+    "forced": "Hard budget (budget forcing)",
+}
 
 LIVE_EVERY_S = 1.0
 
@@ -20,17 +31,22 @@ st.caption(
 
 sb = sidebar.current()
 experiment_id = services.linked_experiment_id()
+if not experiment_id:  # back from another page: reattach the sweep this session started
+    mine = jobs.session_job("sweep")
+    if mine is not None:
+        experiment_id = mine.id
+        st.query_params["experiment"] = mine.id
 
 
 # ---------------------------------------------------------------- one sweep (live or stored)
 def show_job_header(title: str, config: dict) -> None:
     st.subheader(render.md_escape(title))
-    st.caption(sweep_view.config_line(config))
+    st.caption(render.md_escape(sweep_view.config_line(config)))
     if config.get("question"):
         with st.expander("Question"):
             render.model_text(str(config["question"]))
             if config.get("gold"):
-                st.caption(f"Gold answer: {config['gold']}")
+                st.caption(render.md_escape(f"Gold answer: {config['gold']}"))
 
 
 def job_view(job_id: str) -> None:
@@ -40,22 +56,30 @@ def job_view(job_id: str) -> None:
         st.warning("This sweep is no longer running in this server.")
         return
     sweep_view.progress(job.done, job.total, job.status, job.spent_usd, job.errors, job.elapsed_s())
-    if job.running:
+    if job.running and hosted.can_edit(job_id):
         if st.button("Cancel sweep", key="sw_cancel"):
             registry().cancel(job_id)
             st.toast("Cancelling: calls already running will finish.")
     else:
         for note in job.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if job.error:
-            st.error(f"The sweep stopped with an error: {job.error}")
+            st.error(render.md_escape(f"The sweep stopped with an error: {job.error}"))
     cells = job.snapshot()
     sweep_view.results(cells, key="sw_job", version=(job.id, len(cells)))
     rerun_when_finished(job, "sw_watching")
 
 
+def new_sweep() -> None:
+    """Back to the form, filled with the settings of the sweep just shown (to change one and go again)."""
+    services.forget_linked_experiment()
+    job = jobs.forget_session_job("sweep") or registry().get(experiment_id)
+    if job is not None:
+        sweep_view.restore_form("sw", job.config)
+
+
 if experiment_id:
-    st.button("New sweep", on_click=services.forget_linked_experiment)
+    st.button("New sweep", on_click=new_sweep)
     job = registry().get(experiment_id)
     if job is not None:
         show_job_header(job.title, job.config)
@@ -129,12 +153,7 @@ with st.expander("More settings"):
         "How the budget is given",
         offered,
         key="sw_method",
-        format_func={
-            "budget": "In the prompt (TALE)",
-            "constrained": "Word limit",
-            "thinking": "Thinking budget (provider)",
-            "forced": "Hard budget (budget forcing)",
-        }.get,
+        format_func=lambda k: SWEEP_METHOD_LABELS.get(k) or get_method(k).label,
         help="Only what every chosen model takes is offered: thinking budgets need a model with them, hard "
         "budgets a runtime that continues the model's text (the embedded models).",
     )
@@ -196,7 +215,7 @@ if config is not None:
         p2.metric("Estimated cost", fmt.usd(preview.total_usd), help="Output tokens are a guess.")
         p3.metric("Worst case", fmt.usd(preview.worst_case_usd), help="If every call wrote max output tokens.")
         for note in preview.notes:
-            st.caption(note)
+            st.caption(render.md_escape(note))
         if config.spend_cap_usd:
             st.caption(f"Spend cap: the sweep stops scheduling calls after {fmt.usd(config.spend_cap_usd)}.")
 
@@ -204,17 +223,29 @@ start = st.button("Start sweep", type="primary", disabled=config is None)
 if problems and (qi.question or not sb.models):
     for p in problems:
         if p not in shown_in_place:
-            st.info(p)
+            st.info(render.md_escape(p))
 elif problems:
     st.info("Type a question (or load an example) to see the cost preview and start.")
 
-if start and config is not None:
+if (
+    start
+    and config is not None
+    and (permit := hosted.allow_run("sweep", config.models, estimate_usd=preview.total_usd))
+):
     try:
-        job = sweep_job.start_sweep(config, models, title=f"Sweep: {config.question[:60]}", validated=True)
+        config = dataclasses.replace(config, spend_cap_usd=permit.clamp(config.spend_cap_usd))
+        settings = (
+            f"{len(config.budgets)} budgets {min(config.budgets)}-{max(config.budgets)} · "
+            f"{titles.models_word(config.models)}"
+        )
+        job = sweep_job.start_sweep(
+            config, models, title=titles.run_title("Sweep", config.question, settings), validated=True
+        )
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
     else:
         st.session_state["sw_watching"] = job.id
+        jobs.remember_session_job("sweep", job.id)
         st.query_params["experiment"] = job.id
         st.rerun()
 

@@ -66,11 +66,6 @@ class CallSink(Protocol):
     def on_call(self, record: CallRecord) -> None: ...
 
 
-class NullSink:
-    def on_call(self, record: CallRecord) -> None:  # noqa: D401 - protocol method
-        return None
-
-
 class MemoryCache:
     """An in-process cache: what the CLI uses when no database is configured, and tests use."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tale_core.errors import TaleError
+from tale_core.redact import public_url, url_secrets
 
 _ENDPOINT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 
@@ -138,6 +139,8 @@ class ProviderSettings:
     #: "chat" (Chat Completions) or "responses" (the Responses API) for ``openai/*`` (``TALE_OPENAI_API``)
     openai_api: str = "chat"
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+    #: keys typed for an endpoint in this session, by endpoint name (memory only; never in ``to_dict``)
+    endpoint_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ProviderSettings:
@@ -175,6 +178,10 @@ class ProviderSettings:
         return s
 
     def endpoint_key(self, ep: Endpoint) -> str | None:
+        """The key typed for ``ep`` in this session, else the variable its (host-configured) entry names."""
+        typed = self.endpoint_keys.get(ep.name)
+        if typed:
+            return typed
         return self.env.get(ep.api_key_env) if ep.api_key_env else None
 
     def call_settings(self, ep: Endpoint | None = None) -> dict[str, Any]:
@@ -187,12 +194,27 @@ class ProviderSettings:
             "rate_limit_retries": self.rate_limit_retries,
         }
 
+    def secret_values(self) -> list[str]:
+        """Every value used as a key: provider keys, endpoint keys, and credentials inside base URLs.
+
+        The store scrubs these literally from anything it saves, whatever the variable holding them is called.
+        """
+        out = [v for v in (self.openai_api_key, self.anthropic_api_key) if v]
+        for url in (self.openai_base_url, self.anthropic_base_url):
+            out += url_secrets(url)
+        for ep in self.endpoints.values():
+            key = self.endpoint_key(ep)
+            if key:
+                out.append(key)
+            out += url_secrets(ep.base_url)
+        return out
+
     def redacted(self) -> dict:
         return {
             "openai_api_key": "set" if self.openai_api_key else "missing",
             "anthropic_api_key": "set" if self.anthropic_api_key else "missing",
-            "openai_base_url": self.openai_base_url,
-            "endpoints": [e.to_dict() for e in self.endpoints.values()],
+            "openai_base_url": public_url(self.openai_base_url) if self.openai_base_url else None,
+            "endpoints": [{**e.to_dict(), "base_url": public_url(e.base_url)} for e in self.endpoints.values()],
             **self.call_settings(),
         }
 

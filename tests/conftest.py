@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 # fixtures shared by many test files (app env, databases, the throwaway PostgreSQL server)
-pytest_plugins = ["tests.helpers_app", "tests.helpers_db", "tests.helpers_postgres"]
+pytest_plugins = ["tests.helpers_app", "tests.helpers_db", "tests.helpers_methods", "tests.helpers_postgres"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

@@ -70,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         # answers are written as headers then body: without this, Nagle + delayed ACK add ~40 ms each
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence request logs
+    def log_message(self, format: str, *args: Any) -> None:  # silence request logs
         return None
 
     def _read_body(self) -> bytes:

@@ -10,6 +10,20 @@ Decisions documented by these cases:
 - A percentage is compared by its number: "25%" equals gold 25, but "0.25" does not equal gold "25%".
 - The prompt's echoed example "for example: Answer: [[50]]" is ignored.
 - Multiple choice falls back to the last standalone capital A-E, skipping the article "A ...".
+- A lower-case letter counts after a label ("Answer: b") only when nothing but punctuation follows it
+  ("the answer is a bit ..." is not A).
+- "X is correct/right/the answer" names X, whatever letters follow ("C is correct because A, B and D").
+- With the options known (``choices``), an answer given as an option's text ("[[42]]", "the answer is
+  Paris") names that option; a text matching two options names none.
+- Hedged answers offer two values ("[[5 or 6]]", "between 20 and 25", "20 to 25", "B or C"): status
+  ``hedged``, never credited, even when one of the values is the gold. "5 or 5.0" is one value. A range
+  "20 to 25" is a hedge only as the whole answer, not inside a sentence ("from 10 to 20 is an increase
+  of 10"), and free text without a marker is read by its last number unless that number ends an "or" /
+  "between ... and" hedge.
+- Units with an exponent ("24 m^2", "5 cm³") are units: the answer is 24, not 2.
+- A sentence inside ``[[...]]`` gives the number after its last verb-like marker ("she has 42"),
+  else a leading number, else its last number.
+- "12 000" (space as thousands separator) and "1.56e3" / "1.56 \\times 10^{3}" are numbers.
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ class Case(NamedTuple):
     multiple_choice: bool
     status: str
     extracted: str | None
+    choices: tuple[str, ...] | None = None
 
 
 C = Case
@@ -207,4 +222,108 @@ CHOICE_CASES: list[Case] = [
     C("[[B]]", "B.", True, "correct", "B"),
 ]
 
+NUM4 = ("40", "42", "44", "46")
+CITIES = ("London", "Berlin", "Paris", "Rome")
+
+# Cases for the misreads of issue 9 (each was graded wrongly before).
+ISSUE9_NUMERIC_CASES: list[Case] = [
+    # --- hedged answers: their own status, no credit
+    C("[[5 or 6]]", "5", False, "hedged", "5 or 6"),
+    C("[[5 or 6]]", "6", False, "hedged", "5 or 6"),
+    C("[[5 or 6]]", "7", False, "hedged", "5 or 6"),
+    C("The answer is between 20 and 25.", "25", False, "hedged", "between 20 and 25"),
+    C("The answer is between 20 and 25.", "20", False, "hedged", "between 20 and 25"),
+    C("It should be between 20 and 25.", "25", False, "hedged", "between 20 and 25"),
+    C("[[20 to 25]]", "25", False, "hedged", "20 to 25"),
+    C("[[20 or maybe 25]]", "20", False, "hedged", "20 or maybe 25"),
+    C("[[from 20 to 25]]", "25", False, "hedged", "from 20 to 25"),
+    C("The answer is about 20 to 25 minutes.", "25", False, "hedged", "about 20 to 25 minutes"),
+    C("Answer: from 10 to 20 is an increase of 10", "10", False, "correct", "10"),
+    C("It takes 20 to 25 minutes.", "25", False, "correct", "25"),
+    C("Answer: 18 or 19", "18", False, "hedged", "18 or 19"),
+    C("\\boxed{3 \\text{ or } 4}", "3", False, "hedged", "3 or 4"),
+    C("#### 7 or 8", "7", False, "hedged", "7 or 8"),
+    C("[[between $10 and $12]]", "10", False, "hedged", "between 10 and 12"),
+    C("[[5 or 5.0]]", "5", False, "correct", "5"),
+    C("[[3 + 4 = 7]] or so I think", "7", False, "correct", "7"),
+    C("He walks 3 or 4 km each day, so 18 in total", "18", False, "correct", "18"),
+    C("From 3 to 5 stores, she buys 18", "18", False, "correct", "18"),
+    C("So she has somewhere between 16 and 18.", "18", False, "hedged", "between 16 and 18"),
+    C("Final answer: 40 or 42", "42", False, "hedged", "40 or 42"),
+    # --- units with an exponent
+    C("The area is 24 m^2.", "24", False, "correct", "24"),
+    C("[[24 m^2]]", "24", False, "correct", "24"),
+    C("[[24 m²]]", "24", False, "correct", "24"),
+    C("[[24 \\text{ m}^2]]", "24", False, "correct", "24"),
+    C("The volume is 125 cm^3", "125", False, "correct", "125"),
+    C("[[9.8 m/s^2]]", "9.8", False, "correct", "9.8"),
+    C("The floor is 36 square feet^2", "36", False, "correct", "36"),
+    C("[[16 ft**2]]", "16", False, "correct", "16"),
+    C("[[x^2]]", "x^2", False, "correct", "x^2"),
+    C("[[2x^2]]", "2x^2", False, "correct", "2x^2"),
+    C("[[3^2]]", "9", False, "correct", "3^2"),
+    # --- a sentence inside [[...]]
+    C("[[After 3 days she has 42 apples]]", "42", False, "correct", "42"),
+    C("[[42 apples after 3 days]]", "42", False, "correct", "42"),
+    C("[[In 2 weeks, the total is 42]]", "42", False, "correct", "42"),
+    C("[[She pays 7 dollars for 2 pens]]", "7", False, "correct", "7"),
+    C("[[Over 4 days he earned 120 dollars]]", "120", False, "correct", "120"),
+    C("[[The 3 friends share 12 cookies, so each gets 4]]", "4", False, "correct", "4"),
+    C("[[John needs 15 more stamps]]", "15", False, "correct", "15"),
+    C("[[In 2019 the shop sold 350 bikes]]", "350", False, "correct", "350"),
+    C("[[2 hours and then 30 minutes]]", "30", False, "wrong", "2"),
+    # --- numbers written with spaces or exponents
+    C("[[12 000]]", "12000", False, "correct", "12000"),
+    C("The population is 12 000.", "12000", False, "correct", "12000"),
+    C("[[1 234 567]]", "1234567", False, "correct", "1234567"),
+    C("[[12\u202f000]]", "12000", False, "correct", "12000"),
+    C("She saved 12 000 dollars in 3 years, so 4 000 per year", "4000", False, "correct", "4000"),
+    C("[[1.56e3]]", "1560", False, "correct", "1560"),
+    C("[[1.56E3]]", "1560", False, "correct", "1560"),
+    C("[[2e-3]]", "0.002", False, "correct", "0.002"),
+    C("The distance is 1.56e3 m", "1560", False, "correct", "1560"),
+    C("[[1.56 \\times 10^{3}]]", "1560", False, "correct", "1560"),
+    C("[[1.56 × 10^3]]", "1560", False, "correct", "1560"),
+    C("[[3 x 10^2]]", "300", False, "correct", "300"),
+    C("[[1 1/2]]", "1.5", False, "correct", "1 1/2"),
+    C("[[1.56e3]]", "1500", False, "wrong", "1560"),
+]
+
+ISSUE9_CHOICE_CASES: list[Case] = [
+    # --- lower-case letters after a label
+    C("Answer: b", "B", True, "correct", "B"),
+    C("The answer is c.", "C", True, "correct", "C"),
+    C("The answer is c", "B", True, "wrong", "C"),
+    C("answer: (e)", "E", True, "correct", "E"),
+    C("Final answer: d", "D", True, "correct", "D"),
+    C("The correct option is b.", "B", True, "correct", "B"),
+    C("the answer is a bit tricky; I pick B", "B", True, "correct", "B"),
+    C("The answer is a number close to 40, so C", "C", True, "correct", "C"),
+    # --- "X is correct" against the last-letter fallback
+    C("C is correct because A, B and D are composite", "C", True, "correct", "C"),
+    C("(B) is the answer, since A and C fail and D is too large.", "B", True, "correct", "B"),
+    C("D is right: A, B and C all double count.", "D", True, "correct", "D"),
+    C("B would be correct if not for the sign, so A is correct.", "A", True, "correct", "A"),
+    # --- the option's text, with the options known
+    C("The answer is 42.", "B", True, "correct", "B", NUM4),
+    C("[[42]]", "B", True, "correct", "B", NUM4),
+    C("[[$44.00]]", "C", True, "correct", "C", NUM4),
+    C("[[Paris]]", "C", True, "correct", "C", CITIES),
+    C("[[paris]]", "Paris", True, "correct", "C", CITIES),
+    C("The capital is Paris.", "C", True, "correct", "C", CITIES),
+    C("So it must be Rome", "C", True, "wrong", "D", CITIES),
+    C("\\boxed{46}", "D", True, "correct", "D", NUM4),
+    C("[[41]]", "B", True, "no_answer", None, NUM4),
+    C("[[B]]", "42", True, "correct", "B", NUM4),
+    C("I compared London and Paris.", "C", True, "no_answer", None, CITIES),
+    # --- hedged choices
+    C("[[B or C]]", "B", True, "hedged", "B or C"),
+    C("The answer is B or C.", "C", True, "hedged", "B or C"),
+    C("[[40 or 42]]", "B", True, "hedged", "40 or 42", NUM4),
+    C("It is 42 or maybe 44.", "B", True, "hedged", "42 or maybe 44", NUM4),
+    C("[[C. 3 or 4 hours]]", "C", True, "correct", "C"),
+]
+
+NUMERIC_CASES += ISSUE9_NUMERIC_CASES
+CHOICE_CASES += ISSUE9_CHOICE_CASES
 CASES: list[Case] = NUMERIC_CASES + CHOICE_CASES

@@ -43,7 +43,7 @@ def test_cli_search_opens_on_the_search_page_with_its_path(cli_recording):
     at = new_app("pages/search.py", query={"experiment": latest_id()})
     no_exception(at)
     chosen = [m.value for m in at.metric if m.label == "Chosen budget"]
-    assert chosen == ["64", "43"]
+    assert chosen == ["64", "48"]
     paths = [t for t in chart_specs(at)[0]["data"] if t.get("mode") == "lines+markers+text"]
     assert len(paths) == 2 and all(len(p["x"]) >= 3 for p in paths)
 

@@ -3,7 +3,7 @@ delete with confirmation."""
 
 from __future__ import annotations
 
-from tests.helpers_app import button, captions, chart_specs, errors, new_app, no_exception
+from tests.helpers_app import button, captions, chart_specs, errors, new_app, no_exception, unescape
 from ui import services
 from ui.jobs import registry
 
@@ -55,7 +55,7 @@ def test_open_rename_annotate_and_delete_with_confirmation(fake_env):
     eid = playground_run()
     at = new_app(PAGE, query={"experiment": eid})
     no_exception(at)
-    assert at.subheader[0].value.startswith("What is 6 times 7")
+    assert unescape(at.subheader[0].value).startswith("Playground: What is 6 times 7? · 2 methods · elastic · ")
     assert any(f"experiments?experiment={eid}" in c.value for c in at.code)
     at.text_input(key=f"ex_title_{eid}").input("Renamed run")
     at.text_area(key=f"ex_notes_{eid}").input("<b>not html</b> notes")
@@ -108,6 +108,25 @@ def test_export_then_import_a_bundle(fake_env):
     no_exception(at)
     assert any("Imported" in s.value for s in at.success)
     assert store.count_experiments() == 2
+    # the list refreshed after the import and tells the copy from its original
+    assert "2 experiment(s), newest first." in captions(at)
+    titles = [unescape(str(link.proto.label)) for link in at.get("page_link")]
+    assert sum(t.startswith("Imported copy: Playground: What is 6 times 7?") for t in titles) == 1, titles
+    assert sum(t.startswith("Playground: What is 6 times 7?") for t in titles) == 1, titles
+
+
+def test_bulk_delete_asks_once_and_deletes_the_chosen(fake_env):
+    a, b, c = playground_run("What is 6 times 7?"), playground_run("What is 2 plus 2?"), playground_run("What is 9?")
+    store = services.get_store()
+    at = new_app(PAGE)
+    at.multiselect(key="ex_bulk_pick").set_value([a, b]).run()
+    button(at, "Delete 2 experiment(s)").click().run()
+    assert store.count_experiments() == 3  # not before the confirmation
+    assert any("Delete 2 experiment(s) and all their calls?" in w.value for w in at.warning)
+    button(at, "Yes, delete them").click().run()
+    no_exception(at)
+    assert store.count_experiments() == 1 and store.exists(c) and not store.exists(a)
+    assert any("Deleted 2 experiment(s)." in unescape(s.value) for s in at.success)
 
 
 def test_importing_garbage_is_refused_in_words(fake_env):
@@ -124,7 +143,12 @@ def test_compare_two_sweeps_overlays_their_curves(fake_env):
     no_exception(at)
     spec = chart_specs(at)[0]
     curves = [t["name"] for t in spec["data"] if t.get("mode") == "lines+markers"]
-    assert sorted(curves) == sorted(f"fake/elastic · Sweep: What is 6 times 7? ({i[:6]})" for i in (a, b))
+    assert len(curves) == 2
+    for i in (a, b):  # model, the sweep's title (question, settings), its id
+        assert any(
+            c.startswith("fake/elastic · Sweep: What is 6 times 7? · 2 budgets") and c.endswith(f"({i[:6]})")
+            for c in curves
+        ), curves
     assert len(at.dataframe[0].value) == 6  # 2 experiments x (vanilla + 2 budgets)
 
 
@@ -132,6 +156,58 @@ def test_unknown_link_says_so(fake_env):
     at = new_app(PAGE, query={"experiment": "missing123"})
     no_exception(at)
     assert any("No experiment with id" in e for e in errors(at))
+
+
+def test_two_sweeps_with_one_title_both_stay_pickable_and_compare_without_duplicates(fake_env):
+    a, b = sweep_run("5, 10, 50"), sweep_run("5, 10, 50")
+    at = new_app(PAGE)
+    no_exception(at)
+    ms = at.multiselect(key="ex_compare_pick")
+    # the options as displayed: same title, still two distinct choices
+    assert len(ms.options) == 2 and len(set(ms.options)) == 2, ms.options
+    ms.set_value([a, b]).run()
+    assert sorted(at.multiselect(key="ex_compare_pick").value) == sorted([a, b])  # picking one kept the other
+    button(at, "Compare").click().run()
+    picked = at.query_params["compare"]
+    picked = picked[0] if isinstance(picked, list) else picked
+    assert sorted(picked.split(",")) == sorted([a, b])
+
+
+def test_compare_link_with_a_repeated_id_and_overlaid_region_labels_apart(fake_env):
+    a, b = sweep_run("5, 10, 50"), sweep_run("5, 10, 50")
+    at = new_app(PAGE, query={"compare": f"{a},{a},{b}"})
+    no_exception(at)
+    assert at.subheader[0].value == "Comparing 2 experiments"
+    spec = chart_specs(at)[0]
+    regions = [x for x in spec["layout"]["annotations"] if "elastic region" in x["text"]]
+    assert len(regions) == 2
+    assert len({(r["x"], r["y"], r.get("yshift", 0)) for r in regions}) == 2  # not printed on top of each other
+
+
+def test_share_link_of_a_sweep_opens_its_chart_page(fake_env):
+    sid = sweep_run("10, 50")
+    at = new_app(PAGE, query={"experiment": sid})
+    no_exception(at)
+    links = [c.value for c in at.code]
+    assert any(v.endswith(f"/sweep?experiment={sid}") for v in links), links
+    assert not any("experiments?experiment=" in v for v in links)
+    # and that link draws the chart
+    at = new_app("pages/sweep.py", query={"experiment": sid})
+    no_exception(at)
+    assert chart_specs(at)
+
+
+def test_titles_tell_runs_apart_by_question_settings_and_time():
+    from datetime import datetime
+
+    from ui import titles
+
+    q = "Peyton scheduled after-work activities of a one hour yoga class on Monday, a cooking class"
+    t = titles.run_title("Sweep", q, "9 budgets 5-400 · simulated", at=datetime(2026, 1, 2, 19, 42))
+    assert t == "Sweep: Peyton scheduled after-work activities of a… · 9 budgets 5-400 · simulated · 19:42"
+    assert titles.clip("short question") == "short question"
+    assert not titles.clip(q).rstrip("…").endswith(" ")  # cut at a word, not mid-word
+    assert titles.clip(q, 30) == "Peyton scheduled after-work…"
 
 
 def test_an_interrupted_sweep_resumes_into_the_same_experiment(fake_env):

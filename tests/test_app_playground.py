@@ -27,7 +27,7 @@ def run_playground(at, question: str, gold: str = "", methods=None):
 
 
 def test_page_loads_with_fake_model_selected(fake_env):
-    at = new_app()
+    at = new_app("pages/playground.py")
     no_exception(at)
     assert at.title[0].value == "Playground"
     assert at.sidebar.multiselect[0].value == ["fake/elastic"]
@@ -35,7 +35,7 @@ def test_page_loads_with_fake_model_selected(fake_env):
 
 
 def test_empty_question_says_so_under_the_field(fake_env):
-    at = new_app()
+    at = new_app("pages/playground.py")
     button(at, "Run").click().run()
     no_exception(at)
     assert any("Type a question first" in e for e in errors(at))
@@ -43,14 +43,14 @@ def test_empty_question_says_so_under_the_field(fake_env):
 
 
 def test_too_long_question_is_refused(fake_env):
-    at = new_app()
+    at = new_app("pages/playground.py")
     run_playground(at, "x" * 20_001)
     no_exception(at)
     assert any("keep it under 20,000" in e for e in errors(at))
 
 
 def test_four_methods_side_by_side_with_tokens_and_badges(fake_env, gold_registered):
-    at = new_app()
+    at = new_app("pages/playground.py")
     run_playground(at, QUESTION, gold_registered)
     no_exception(at)
     assert badges(at) == ["Correct"] * 4
@@ -64,7 +64,7 @@ def test_four_methods_side_by_side_with_tokens_and_badges(fake_env, gold_registe
 
 
 def test_results_survive_a_rerun_without_new_calls(fake_env, gold_registered):
-    at = new_app()
+    at = new_app("pages/playground.py")
     run_playground(at, QUESTION, gold_registered)
     spend_before = at.session_state["_spend_meter"].calls
     at.run()  # any widget interaction reruns the script
@@ -74,19 +74,19 @@ def test_results_survive_a_rerun_without_new_calls(fake_env, gold_registered):
 
 
 def test_wrong_answer_is_marked_wrong(fake_env, gold_registered):
-    at = new_app()
+    at = new_app("pages/playground.py")
     run_playground(at, QUESTION, "41")
     assert set(badges(at)) == {"Wrong"}
 
 
 def test_without_gold_cards_say_not_graded(fake_env):
-    at = new_app()
+    at = new_app("pages/playground.py")
     run_playground(at, QUESTION)
     assert set(badges(at)) == {"Not graded"}
 
 
 def test_provider_error_is_shown_in_the_card_in_words(fake_env):
-    at = new_app(models=["fake/error"])
+    at = new_app("pages/playground.py", models=["fake/error"])
     run_playground(at, QUESTION, "42")
     no_exception(at)
     assert set(badges(at)) == {"Error"}
@@ -94,7 +94,7 @@ def test_provider_error_is_shown_in_the_card_in_words(fake_env):
 
 
 def test_unparseable_estimate_falls_back_to_vanilla(fake_env, gold_registered):
-    at = new_app(models=["fake/bad-estimator"])
+    at = new_app("pages/playground.py", models=["fake/bad-estimator"])
     run_playground(at, QUESTION, gold_registered, methods=["tale-ep"])
     no_exception(at)
     caps = " | ".join(captions(at))
@@ -103,7 +103,7 @@ def test_unparseable_estimate_falls_back_to_vanilla(fake_env, gold_registered):
 
 
 def test_two_models_get_a_row_each(fake_env, gold_registered):
-    at = new_app(models=["fake/elastic", "fake/flat"])
+    at = new_app("pages/playground.py", models=["fake/elastic", "fake/flat"])
     run_playground(at, QUESTION, gold_registered, methods=["vanilla", "budget"])
     no_exception(at)
     assert [s.value for s in at.subheader] == ["fake/elastic", "fake/flat"]
@@ -111,7 +111,7 @@ def test_two_models_get_a_row_each(fake_env, gold_registered):
 
 
 def test_second_identical_run_is_free_from_cache(fake_env, gold_registered):
-    at = new_app()
+    at = new_app("pages/playground.py")
     run_playground(at, QUESTION, gold_registered, methods=["vanilla"])
     button(at, "Run").click().run()
     assert "free from cache" in " ".join(captions(at))
@@ -121,7 +121,7 @@ def test_model_text_is_never_rendered_as_html(fake_env):
     nasty = "<script>alert(1)</script> What is 2+2?"
     ScriptedModel.answers[nasty] = "<b>4</b>"
     try:
-        at = new_app()
+        at = new_app("pages/playground.py")
         run_playground(at, nasty, methods=["direct"])
         no_exception(at)
         assert any("<b>4</b>" in t for t in texts(at))  # shown as literal text
@@ -131,7 +131,7 @@ def test_model_text_is_never_rendered_as_html(fake_env):
 
 
 def test_loading_examples_fills_question_gold_and_choices(fake_env):
-    at = new_app()
+    at = new_app("pages/playground.py")
     at.selectbox(key="pg_example").set_value("peyton").run()
     button(at, "Load").click().run()
     no_exception(at)
@@ -147,7 +147,7 @@ def test_loading_examples_fills_question_gold_and_choices(fake_env):
 
 
 def test_a_single_option_is_refused(fake_env):
-    at = new_app()
+    at = new_app("pages/playground.py")
     at.text_area(key="pg_question").input(QUESTION)
     at.text_area(key="pg_choices").input("only one")
     button(at, "Run").click().run()

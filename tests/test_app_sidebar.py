@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tale_core.providers import ModelStatus
 from tale_core.providers.catalog import ModelInfo
-from tests.helpers_app import all_values, button, errors, new_app, no_exception
+from tests.helpers_app import all_values, button, errors, new_app, no_exception, unescape
 from ui.sidebar import default_models
 
 SECRET = "sk-test-0123456789abcdefghijklmnop"
@@ -24,9 +24,9 @@ def test_unavailable_models_say_why(fake_env):
 
 
 def test_picking_an_unready_model_warns_instead_of_crashing(fake_env):
-    at = new_app(models=["openai/gpt-4o-mini"])
+    at = new_app("pages/playground.py", models=["openai/gpt-4o-mini"])
     no_exception(at)
-    assert any("not ready" in w.value and "OPENAI_API_KEY" in w.value for w in at.sidebar.warning)
+    assert any("not ready" in unescape(w.value) and "OPENAI_API_KEY" in unescape(w.value) for w in at.sidebar.warning)
     assert any("Pick a model" in i.value for i in at.info)  # nothing runnable: the page says what to do
 
 
@@ -80,6 +80,7 @@ def test_default_model_prefers_the_elastic_demo_models():
         "local/qwen2.5-coder-1.5b"
     ]
     assert default_models([_status("local/smollm2", True)]) == ["local/smollm2"]
+    assert default_models([_status("local/smollm2", True), _status("fake/simulated", True)]) == ["fake/simulated"]
     assert default_models([_status("openai/gpt-4o", False)]) == []
 
 
@@ -87,7 +88,7 @@ def test_app_runs_without_a_database(fake_env, monkeypatch, tmp_path):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the database folder should be")
     monkeypatch.setenv("TALE_DATABASE_URL", f"sqlite:///{blocker}/sub/tale.db")
-    at = new_app()
+    at = new_app("pages/playground.py")
     at.text_area(key="pg_question").input("What is 6 times 7?")
     button(at, "Run").click().run()
     no_exception(at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.helpers_app import button, captions, chart_specs, errors, new_app, no_exception
+from tests.helpers_app import button, captions, chart_specs, errors, new_app, no_exception, unescape
 from ui.jobs import registry
 
 PAGE = "pages/sweep.py"
@@ -99,7 +99,23 @@ def test_failing_model_gives_error_cells_not_a_crash(fake_env):
     configure(at)
     job = start_and_finish(at)
     assert job.errors == 5
-    assert any("failed" in w.value for w in at.warning)
+    # a sweep where every call failed reads as a failure, with its cause, before anything else
+    errs = [unescape(e) for e in errors(at)]
+    assert any(e.startswith("Every call failed: 5 of 5 cells") for e in errs), errs
+    assert any(e.startswith("Every call failed. Cause (5 of 5):") for e in errs), errs
+    assert not at.get("progress"), "no full 'Finished' bar for a sweep that produced nothing"
+    assert not chart_specs(at), "no empty chart saying 'start a sweep'"
+    text = " ".join(str(m.value) for m in at.markdown) + " ".join(str(i.value) for i in at.info)
+    assert "Finished" not in text and "No budget results yet" not in text
+
+
+def test_partly_failing_sweep_shows_the_cause_above_the_chart(fake_env):
+    at = new_app(PAGE, models=["fake/flaky"])
+    configure(at)
+    start_and_finish(at)
+    warn = [unescape(str(w.value)) for w in at.warning]
+    assert any("cell(s) failed. Cause" in w for w in warn), warn
+    assert chart_specs(at)
 
 
 def test_cancel_stops_new_calls(fake_env, monkeypatch):
@@ -120,3 +136,35 @@ def test_cancel_stops_new_calls(fake_env, monkeypatch):
     job = registry().wait(job_id, timeout_s=60)
     assert job.status == "cancelled"
     assert job.done < job.total
+
+
+def test_leaving_a_running_sweep_and_coming_back_reattaches_it(fake_env, monkeypatch):
+    from tale_core.providers import scripted
+
+    monkeypatch.setitem(
+        scripted.SCRIPTED_CURVES, "slow", dataclasses.replace(scripted.SCRIPTED_CURVES["slow"], latency=0.5)
+    )
+    at = new_app(PAGE, models=["fake/slow"])
+    configure(at, question="How many legs do 3 spiders have?", gold="24", budgets="5, 10, 20, 50, 100, 200, 400, 800")
+    button(at, "Start sweep").click().run()
+    job_id = at.query_params["experiment"]
+    job_id = job_id[0] if isinstance(job_id, list) else job_id
+    at.switch_page("pages/playground.py").run()
+    at.query_params.clear()  # another page: the link to the sweep is gone
+    at.switch_page(PAGE).run()
+    no_exception(at)
+    assert registry().get(job_id).running, "the test needs the sweep still running"
+    # the live view is back, not an empty form
+    assert at.subheader and unescape(at.subheader[0].value).startswith("Sweep: How many legs")
+    assert not [b for b in at.button if b.label == "Start sweep"]
+    assert any(b.label == "Cancel sweep" for b in at.button)
+    qp = at.query_params["experiment"]
+    assert (qp[0] if isinstance(qp, list) else qp) == job_id
+    # "New sweep" returns to the form, filled with that sweep's settings
+    button(at, "New sweep").click().run()
+    no_exception(at)
+    assert at.text_area(key="sw_question").value == "How many legs do 3 spiders have?"
+    assert at.text_input(key="sw_gold").value == "24"
+    assert at.text_input(key="sw_budget_list").value == "5, 10, 20, 50, 100, 200, 400, 800"
+    registry().cancel(job_id)
+    registry().wait(job_id, 30)

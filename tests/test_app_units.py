@@ -96,3 +96,16 @@ def test_sweep_cells_rebuilt_from_records_match_the_live_ones():
     assert [(c.key.id, c.result.output_tokens, c.result.status) for c in sorted(rebuilt, key=key)] == [
         (c.key.id, c.result.output_tokens, c.result.status) for c in sorted(live, key=key)
     ]
+
+
+def test_a_failed_estimator_call_reads_as_an_error_not_an_unusable_estimate():
+    from ui.render import estimate_note
+
+    res = run_method(scripted_model("error"), MethodSpec.parse("tale-ep"), "What is 6 times 7?", gold="42")
+    assert res.status == "error" and res.estimate["status"] == "error"
+    note = estimate_note(res)
+    assert note.startswith("The budget estimate call failed (") and "made no answer call" in note
+    assert "unusable" not in note and "Fell back" not in note
+    assert res.error_message and res.error_message in note  # the provider's reason (a rate limit here)
+    bad = run_method(scripted_model("bad-estimator"), MethodSpec.parse("tale-ep"), "What is 6 times 7?", gold="42")
+    assert "Fell back to" in estimate_note(bad)  # a real unreadable estimate keeps its fallback note

@@ -51,9 +51,13 @@ def test_summary_matches_the_known_curves():
     assert set(by) == {"direct", "vanilla", "tale-ep"}
     assert by["vanilla"].avg_output_tokens == 258
     assert by["direct"].avg_output_tokens == 15
-    # TALE-EP: the estimate "Budget: [[60]]" (2 tokens) then budget 60 -> 92 tokens on the elastic curve
-    assert by["tale-ep"].avg_output_tokens == 2 + 92
-    assert by["tale-ep"].reduction_tokens_vs_vanilla == pytest.approx(1 - 94 / 258)
+    # TALE-EP: the estimate "Budget: [[60]]" (2 tokens) then budget 60 -> 92 tokens on the elastic curve;
+    # the paper's convention counts the answer call only, the total counts both
+    t = by["tale-ep"]
+    assert t.avg_output_tokens == t.answer_tokens == 92 and t.estimator_tokens == 2 and t.total_tokens == 94
+    assert t.reduction_tokens_vs_vanilla == pytest.approx(1 - 92 / 258)
+    assert t.reduction_total_tokens_vs_vanilla == pytest.approx(1 - 94 / 258)
+    assert by["vanilla"].estimator_tokens == 0 and by["vanilla"].total_tokens == 258
     assert by["tale-ep"].accuracy == 1.0 and by["tale-ep"].accuracy_delta_vs_vanilla == 0.0
     assert by["vanilla"].reduction_tokens_vs_vanilla == 0.0
     assert all(s.n == 4 and s.errors == 0 for s in out.summary)
@@ -121,6 +125,7 @@ def test_wrong_and_no_answer_count_against_accuracy():
     van, bud = summarize(rows)
     assert van.accuracy == 0.5 and van.avg_output_tokens == 200 and van.expense_usd == pytest.approx(0.006)
     assert bud.n == 3 and bud.errors == 1 and bud.no_answer == 1 and bud.accuracy == 0.5
+    assert van.accuracy_ci == pytest.approx([0.0945, 0.9055], abs=1e-4)  # Wilson, 1 of 2
     assert bud.avg_output_tokens == 50
     assert bud.reduction_tokens_vs_vanilla == pytest.approx(0.75)
     assert bud.reduction_expense_vs_vanilla == pytest.approx(1 - 0.001 / 0.003)
@@ -232,3 +237,81 @@ def test_cells_carry_ids_and_skip_resumes_only_missing_ones():
     again = run_benchmark(ITEMS[:2], METHODS, {"fake/elastic": m2}, skip=done)
     assert again.status == "done" and {r["cell_id"] for r in again.rows} == {r["cell_id"] for r in out.rows} - done
     assert m2.calls == 1 + 1 + 2  # q1 tale-ep (estimate + answer), q2 direct, q2 vanilla
+
+
+# ---------------------------------------------------------------- intervals, pairing, repeats
+
+
+def _row(q: str, method: str, status: str, tokens: int, repeat: int = 0, est: int = 0, text: str | None = None):
+    return {
+        "spec": "m",
+        "item_id": q,
+        "repeat": repeat,
+        "method": method,
+        "status": status,
+        "output_tokens": tokens + est,
+        "answer_output_tokens": tokens,
+        "estimate_output_tokens": est,
+        "input_tokens": 10,
+        "cost_usd": None,
+        "text": text,
+    }
+
+
+def test_paired_comparison_with_mcnemar_and_intervals():
+    rows = []
+    for i in range(20):
+        rows.append(_row(f"q{i}", "vanilla", "correct", 300 + i))
+        # TALE-EP: right on 14 of 20 (all 6 misses are questions vanilla got right), 5 estimator tokens
+        rows.append(_row(f"q{i}", "tale-ep", "correct" if i < 14 else "wrong", 100 + i, est=5))
+    van, tale = summarize(rows)
+    assert van.accuracy == 1.0 and van.accuracy_ci_method == "wilson"
+    assert van.accuracy_ci == pytest.approx([0.8389, 1.0], abs=1e-4)
+    assert tale.accuracy == pytest.approx(0.7) and tale.accuracy_ci == pytest.approx([0.4810, 0.8545], abs=1e-4)
+    assert (tale.mcnemar_b, tale.mcnemar_c) == (0, 6) and tale.mcnemar_p == pytest.approx(2 / 64)
+    assert tale.accuracy_delta_vs_vanilla == pytest.approx(-0.3) and tale.n_paired == 20
+    assert tale.reduction_tokens_vs_vanilla == pytest.approx(1 - 109.5 / 309.5)
+    lo, hi = tale.reduction_vs_vanilla_ci
+    assert lo < tale.reduction_tokens_vs_vanilla < hi and hi - lo < 0.05
+    assert tale.estimator_tokens == 5 and tale.total_tokens == pytest.approx(114.5)
+    lo, hi = tale.avg_output_tokens_ci
+    assert lo < 109.5 < hi
+    assert van.mcnemar_p is None and van.reduction_vs_vanilla_ci is None
+    d = tale.to_dict()
+    assert {"accuracy_ci", "avg_output_tokens_ci", "answer_tokens", "estimator_tokens"} <= set(d)
+    assert {"reduction_vs_vanilla_ci", "mcnemar_p", "total_tokens"} <= set(d)
+
+
+def test_repeats_are_aggregated_per_question_before_pairing():
+    rows = []
+    for i in range(6):
+        for k in range(3):
+            rows.append(_row(f"q{i}", "vanilla", "correct", 200, repeat=k))
+            # question q0 right in 1 of 3 trials (majority wrong), q1 right in 2 of 3, the rest always right
+            ok = not ((i == 0 and k > 0) or (i == 1 and k == 0))
+            rows.append(_row(f"q{i}", "budget:50", "correct" if ok else "wrong", 40 + 10 * k, repeat=k))
+    van, bud = summarize(rows)
+    assert bud.repeats == 3 and bud.n_questions == 6 and bud.n == 18
+    assert bud.accuracy_ci_method == "bootstrap over questions"
+    assert bud.accuracy == pytest.approx((1 / 3 + 2 / 3 + 4) / 6)
+    # McNemar sees one yes/no per question (the majority): only q0 is discordant
+    assert (bud.mcnemar_b, bud.mcnemar_c) == (0, 1) and bud.mcnemar_p == 1.0
+    assert bud.avg_output_tokens == 50 and bud.reduction_tokens_vs_vanilla == pytest.approx(0.75)
+    assert bud.reduction_vs_vanilla_ci == pytest.approx([0.75, 0.75])  # no spread: every question 50 vs 200
+
+
+def test_hedged_answers_count_as_not_correct_and_are_reported_apart():
+    rows = [_row("a", "vanilla", "correct", 10), _row("b", "vanilla", "hedged", 10), _row("c", "vanilla", "wrong", 10)]
+    (s,) = summarize(rows)
+    assert s.accuracy == pytest.approx(1 / 3) and s.hedged == 1 and s.no_answer == 0 and s.n_graded == 3
+
+
+def test_paper_token_count_uses_cl100k_over_the_answer_text():
+    from tale_core.experiments.benchmark import paper_token_count
+
+    text = "Let's think step by step. 3 + 4 = 7. Answer: [[7]]"
+    rows = [_row("a", "vanilla", "correct", 99, text=text)]
+    (s,) = summarize(rows)
+    assert s.paper_tokens == paper_token_count(text) and 10 < s.paper_tokens < 30
+    assert summarize(rows, paper_tokens=False)[0].paper_tokens is None
+    assert paper_token_count(None) is None

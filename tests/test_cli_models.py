@@ -12,6 +12,8 @@ import pytest
 
 from tale_core import cli
 from tale_core.cli import models as cli_models
+from tale_core.engine.methods import build_messages
+from tale_core.errors import TaleError
 from tale_core.providers import model_install
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,11 +58,23 @@ def test_models_table_and_fake_models():
 
 
 def test_vanilla_prompt_is_the_papers():
-    msgs = cli_models.build_messages("What is 2+3?")
+    msgs = build_messages(cli_models.method_spec("vanilla"), "What is 2+3?")
     assert [m.role for m in msgs] == ["system", "user"]
     assert msgs[0].content == "You are a helpful assistant."
     assert msgs[1].content == VANILLA
-    assert "less than 30 tokens" in cli_models.build_messages("x", "budget", 30)[1].content
+    assert "less than 30 tokens" in build_messages(cli_models.method_spec("budget", 30), "x")[1].content
+
+
+def test_method_options_map_to_registry_specs():
+    assert cli_models.method_spec("chain-of-draft").to_str() == "cod"  # the CLI's old name still works
+    assert cli_models.method_spec("budget:40") == cli_models.method_spec("budget", 40)
+    assert cli_models.method_spec("thinking", 2048).to_str() == "thinking:2048"
+    assert cli_models.method_spec("effort:low").effort == "low"
+    for bad, needle in (("vanilla", "--budget does not apply"), ("nope", "Unknown method")):
+        with pytest.raises(TaleError, match=needle):
+            cli_models.method_spec(bad, 5 if bad == "vanilla" else None)
+    with pytest.raises(TaleError, match="needs --budget"):
+        cli_models.method_spec("constrained")
 
 
 @pytest.mark.slow
@@ -194,3 +208,21 @@ def test_install_model_command_in_process(tmp_path, monkeypatch, capsys):
     assert cap.out.strip() == str(tmp_path / "tiny.gguf")
     assert "Verified sha256" in cap.err
     assert (tmp_path / "tiny.gguf").read_bytes() == blob
+
+
+def test_ask_runs_any_registry_method_through_run_method(capsys, monkeypatch):
+    """TALE-EP (two calls) and the plain prompt style through `ask`, in process with a scripted model."""
+    monkeypatch.setenv("TALE_FAKE_MODELS", "1")
+    args = ["ask", "What is 2+3?", "--model", "fake/elastic", "--json"]
+    assert cli.main([*args, "--method", "tale-ep"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["calls"] == 2 and out["estimate"]["status"] == "ok" and out["budget"] == out["estimate"]["parsed"]
+    assert out["output_tokens"] > 0 and out["prompt_style"] == "paper"
+    assert cli.main([*args, "--method", "budget:30", "--prompt-style", "plain"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["budget"], out["prompt_style"], out["calls"]) == (30, "plain", 1)
+    assert cli.main([*args, "--method", "chain-of-draft"]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "chain-of-draft"
+    with pytest.raises(SystemExit):  # argparse refuses an unknown style before anything runs
+        cli.main([*args, "--prompt-style", "fancy"])
+    assert "invalid choice" in capsys.readouterr().err

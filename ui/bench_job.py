@@ -15,7 +15,7 @@ from tale_core.experiments.rebuild import benchmark_rows
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams
 
-from . import services
+from . import server_files, services
 from .jobs import Job, new_job_id, registry
 from .state import MultiSink, spend_meter
 
@@ -37,12 +37,14 @@ def load_source(source: Mapping[str, Any]) -> Dataset:
             raise TaleError("The uploaded dataset was kept in the database, which is not available now.")
         info = store.get_dataset(str(source.get("dataset_id")))
         return load_dataset((info.content or "").encode("utf-8"), name=info.name, fmt="jsonl")
-    if kind == "path":
-        return load_dataset(str(source.get("path") or ""))
+    if kind == "path":  # a file on the server: only inside the allowed folder (a bundle may name any path)
+        return server_files.load(str(source.get("path") or ""))
     if isinstance(kind, str) and kind.strip():  # recorded by the CLI: "samples[:which]" or a file path
-        from tale_core.cli.engine import load_items
+        if kind.strip() == "samples" or kind.strip().startswith("samples:"):
+            from tale_core.cli.engine import load_items
 
-        return load_items(kind)
+            return load_items(kind)
+        return server_files.load(kind.strip())
     raise TaleError(f"Unknown dataset source {kind!r}.")
 
 

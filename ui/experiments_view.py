@@ -13,15 +13,22 @@ from tale_core.analysis import charts
 from tale_core.analysis.elasticity import analyze
 from tale_core.experiments import rebuild
 
-from . import fmt, render
+from . import fmt, render, titles
 
 KIND_LABELS = {
     "playground": "Playground",
     "sweep": "Elasticity sweep",
     "search": "Budget search",
     "benchmark": "Benchmark",
+    "search-dataset": "Budget estimators",
 }
-SHORT_KIND = {"playground": "Playground", "sweep": "Sweep", "search": "Search", "benchmark": "Benchmark"}
+SHORT_KIND = {
+    "playground": "Playground",
+    "sweep": "Sweep",
+    "search": "Search",
+    "benchmark": "Benchmark",
+    "search-dataset": "Dataset search",
+}
 STATUS_COLORS = {
     "running": "blue",
     "done": "green",
@@ -47,6 +54,26 @@ CALL_COLUMNS = [
 ]
 
 
+#: the page whose ``?experiment=<id>`` shows an experiment of each kind with its charts (a Playground
+#: run has no page of its own: the Experiments page shows its answers)
+SHARE_PATH = {
+    "sweep": "sweep",
+    "search": "search",
+    "benchmark": "benchmark",
+    "playground": "experiments",
+    "search-dataset": "estimators",
+}
+
+
+#: the title mark of an experiment imported from a bundle (the original may be in the same list)
+IMPORTED_PREFIX = "Imported copy: "
+
+
+def share_url_for(kind: str, experiment_id: str) -> str:
+    """The link to share an experiment: the page that draws its kind (a sweep's chart, not its raw calls)."""
+    return share_url(SHARE_PATH.get(kind, "experiments"), experiment_id)
+
+
 def share_url(path: str, experiment_id: str) -> str:
     """The full link to open ``experiment_id`` on page ``path`` (from the address the browser used)."""
     base = ""
@@ -64,10 +91,31 @@ def when(dt: Any) -> str:
     return dt.strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
+def picker_labels(items: Sequence[Any]) -> dict[str, str]:
+    """A distinct label per experiment id for pickers: title, kind, time and short id.
+
+    Streamlit's multiselect keeps its choices by their displayed label, so two runs with the same title
+    (two sweeps of one question) would collapse into one: picking one hid the other, and "select all"
+    gave the same id twice.
+    """
+    out: dict[str, str] = {}
+    for e in items:
+        label = f"{e.title[:70]} · {SHORT_KIND.get(e.kind, e.kind)} · {when(e.created_at)} · {e.id[:6]}"
+        while label in out.values():  # same title, minute and id prefix: make it unique anyway
+            label += f" ({e.id})"
+        out[e.id] = label
+    return out
+
+
+def unique_ids(ids: Sequence[str]) -> list[str]:
+    """The ids in order, each once (a hand-edited ``?compare=a,a`` compares nothing twice)."""
+    return list(dict.fromkeys(i for i in ids if i))
+
+
 def list_row(e: Any) -> None:
     """One experiment in the history list: title link, kind, status, models, calls and cost."""
     with st.container(border=True):
-        c1, c2 = st.columns([4, 2], vertical_alignment="center")
+        c1, c2 = st.columns([6, 1], vertical_alignment="center")  # room for titles that tell runs apart
         c1.page_link("pages/experiments.py", label=render.md_escape(e.title), query_params={"experiment": e.id})
         with c2:
             st.badge(e.status.capitalize(), color=STATUS_COLORS.get(e.status, "gray"))
@@ -77,7 +125,7 @@ def list_row(e: Any) -> None:
         )
         if e.models:
             line += " · " + ", ".join(e.models[:4]) + (" ..." if len(e.models) > 4 else "")
-        st.caption(line)
+        st.caption(render.md_escape(line))
 
 
 def calls_table(calls: Sequence[Any], *, key: str) -> None:
@@ -128,7 +176,21 @@ def sweep_overlay(details: Sequence[Any]) -> Any | None:
         if d.kind != "sweep":
             continue
         for spec, rep in analyze(rebuild.sweep_cells(d.records)).items():
-            reports.append(dataclasses.replace(rep, spec=f"{spec} · {d.title[:30]} ({d.id[:6]})"))
+            reports.append(dataclasses.replace(rep, spec=f"{spec} · {titles.clip(d.title, 44)} ({d.id[:6]})"))
     if not reports:
         return None
-    return charts.elasticity_figure(reports, title="Sweeps compared: budget asked vs tokens spent")
+    fig = charts.elasticity_figure(reports, title="Sweeps compared: budget asked vs tokens spent")
+    stack_top_labels(fig)
+    return fig
+
+
+def stack_top_labels(fig: Any, *, line_px: int = 16) -> None:
+    """Labels pinned above the plot (paper y = 1, e.g. each curve's "elastic region") that would print
+    over each other are stacked one line apart, with room made for them in the top margin."""
+    top = [a for a in fig.layout.annotations if a.yref == "paper" and a.y is not None and a.y >= 1.0]
+    if len(top) < 2:
+        return
+    for k, ann in enumerate(top):
+        ann.yshift = k * line_px
+    margin_t = fig.layout.margin.t if fig.layout.margin and fig.layout.margin.t is not None else 60
+    fig.update_layout(margin=dict(t=margin_t + (len(top) - 1) * line_px))

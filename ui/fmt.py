@@ -33,3 +33,16 @@ def tokens(value: int | float | None) -> str:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * float(value):.0f}%"
+
+
+def change(fraction: float | None) -> str:
+    """A relative change as a signed percentage (-0.64 -> "-64%"); never "-0%" or "+0%": a change that
+    rounds to zero keeps one decimal ("-0.3%"), none at all reads "0%"."""
+    if fraction is None:
+        return "-"
+    pct = 100 * float(fraction)
+    if pct == 0:
+        return "0%"
+    if round(pct) == 0:
+        return f"{pct:+.1f}%" if round(pct, 1) != 0 else ("-<0.1%" if pct < 0 else "+<0.1%")
+    return f"{pct:+.0f}%"

@@ -9,7 +9,7 @@ import streamlit as st
 
 from tale_core.engine.budgets import BudgetError, linear_grid, log_grid, parse_budget_list
 
-from . import services
+from . import render, services
 
 MAX_CHOICES = 10
 
@@ -120,7 +120,7 @@ def budget_input(prefix: str, *, default_list: str = "5, 10, 20, 50, 100, 200, 4
             grid = log_grid if mode == "Log grid" else linear_grid
             budgets = grid(int(lo), int(hi), int(n))
     except BudgetError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
         return [], str(e)
     st.caption(f"{len(budgets)} budget(s): {', '.join(str(b) for b in budgets)}")
     return budgets, None

@@ -153,6 +153,33 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def _session_key(kind: str) -> str:
+    return f"_session_job_{kind}"
+
+
+def remember_session_job(kind: str, job_id: str) -> None:
+    """Note that this browser session started job ``job_id`` of ``kind`` (see :func:`session_job`)."""
+    st.session_state[_session_key(kind)] = job_id
+
+
+def session_job(kind: str) -> Job | None:
+    """The last job of ``kind`` this session started, while the registry still holds it.
+
+    Leaving a page drops its ``?experiment=`` link and its form's widget state; coming back to the page
+    reattaches the run (still running, or finished while away) instead of showing an empty form.
+    """
+    job = registry().get(st.session_state.get(_session_key(kind)))
+    if job is None:
+        st.session_state.pop(_session_key(kind), None)
+    return job
+
+
+def forget_session_job(kind: str) -> Job | None:
+    """Stop reattaching the session's job of ``kind`` (the page's "New ..." button); returns it."""
+    job = registry().get(st.session_state.pop(_session_key(kind), None))
+    return job
+
+
 def show_live(job: Job, view: Callable[[str], None], *, watch_key: str, every_s: float) -> None:
     """Draw ``view(job.id)`` in a fragment that redraws every ``every_s`` seconds while the job runs.
 

@@ -7,10 +7,14 @@ so every read of it is wrapped.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 
 import streamlit as st
+
+from tale_core.errors import TaleError
+from tale_core.settings import parse_endpoints
 
 #: names the app reads from secrets / the environment (values are never displayed)
 KEY_NAMES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
@@ -65,4 +69,31 @@ def effective_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
         value = session_key(name)
         if value:
             out[name] = value
+    _host_endpoints_from_secrets(out)
     return out
+
+
+def _host_endpoints_from_secrets(out: dict[str, str]) -> None:
+    """Endpoints the host put in app secrets (``TALE_ENDPOINTS``, JSON text or a list of tables), and the
+    secrets their ``api_key_env`` names. Only host-written config names a variable: a visitor never can."""
+    raw: object = None
+    try:
+        raw = st.secrets.get("TALE_ENDPOINTS")
+    except Exception:  # no secrets file
+        return
+    if not raw:
+        return
+    if not isinstance(raw, str):
+        try:
+            raw = json.dumps([dict(x) for x in raw])  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            return
+    out["TALE_ENDPOINTS"] = raw
+    try:
+        names = [ep.api_key_env for ep in parse_endpoints(raw).values() if ep.api_key_env]
+    except TaleError:
+        return  # the sidebar reports the bad JSON
+    for name in names:
+        value = secret(name)
+        if value:
+            out[name] = value

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
+from tale_core.engine.methods import MethodResult
 from tale_core.errors import TaleError
 
 from . import render
@@ -25,12 +26,12 @@ TEXT_HEIGHT = 240
 class CardSlots:
     """Placeholders of one card, filled while and after its method runs."""
 
-    badge: Any
-    text: Any
-    body: Any
+    badge: DeltaGenerator
+    text: DeltaGenerator
+    body: DeltaGenerator
 
 
-def draw_card(container: Any, title: str) -> CardSlots:
+def draw_card(container: DeltaGenerator, title: str) -> CardSlots:
     """An empty bordered card with a header, a scrolling text area and a body slot."""
     card = container.container(border=True)
     head = card.columns([3, 2], vertical_alignment="center")
@@ -52,7 +53,7 @@ def card_grid(titles: list[str], per_row: int = CARDS_PER_ROW) -> list[CardSlots
     return slots
 
 
-def show_result(slots: CardSlots, result: Any) -> None:
+def show_result(slots: CardSlots, result: MethodResult) -> None:
     """Fill a card with a finished :class:`~tale_core.engine.methods.MethodResult`."""
     render.status_badge(result.status, slots.badge)
     render.model_text(result.text or "", slots.text)
@@ -63,11 +64,11 @@ def show_result(slots: CardSlots, result: Any) -> None:
 def show_message(slots: CardSlots, message: str, *, status: str = "error") -> None:
     """A card that could not run (model not ready, method not supported): the reason in words."""
     render.status_badge(status, slots.badge)
-    slots.text.caption(message)
+    slots.text.caption(render.md_escape(message))
     slots.body.empty()
 
 
-def run_into_card(slots: CardSlots, work: Callable[[Callable[[str], None]], Any]) -> Any:
+def run_into_card(slots: CardSlots, work: Callable[[Callable[[str], None]], MethodResult]) -> MethodResult | None:
     """Run ``work(on_text)`` (a run_method call), streaming into the card; returns its MethodResult.
 
     A TaleError raised before any call (bad input) is shown in the card and returns None.

@@ -15,6 +15,7 @@ STATUS_BADGE = {
     "wrong": ("Wrong", "red"),
     "no_answer": ("No answer", "orange"),
     "truncated": ("Cut off by max tokens", "orange"),
+    "hedged": ("Hedged", "orange"),
     "ungraded": ("Not graded", "gray"),
     "error": ("Error", "red"),
     "running": ("Running", "blue"),
@@ -23,7 +24,7 @@ STATUS_BADGE = {
 
 
 def status_badge(status: str, container: Any = None) -> None:
-    """A coloured badge: correct / wrong / no answer / not graded / error."""
+    """A coloured badge: correct / wrong / no answer / hedged / not graded / error."""
     label, color = STATUS_BADGE.get(status, (status.replace("_", " ").capitalize(), "gray"))
     (container or st).badge(label, color=color)
 
@@ -34,6 +35,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 def md_escape(text: str) -> str:
     """User or model text made inert for places that render markdown (titles, labels, subheaders)."""
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def md_text(text: str) -> str:
+    """Like :func:`md_escape` but keeps line breaks (multi-line messages such as a dataset's problem list)."""
+    return "  \n".join(md_escape(line) for line in str(text).splitlines()) or md_escape(text)
 
 
 def model_text(text: str, container: Any = None) -> None:
@@ -71,6 +77,9 @@ def estimate_note(result: Any) -> str | None:
         return None
     parsed = est.get("parsed")
     status = est.get("status")
+    if status == "error":  # the estimator call itself failed (rate limit, timeout...): an error, not an estimate
+        why = error_text(getattr(result, "error", None)) or "no reason given"
+        return f"The budget estimate call failed ({why}), so TALE-EP made no answer call."
     if status == "ok" and parsed is not None:
         return f"Estimated budget: {parsed} tokens"
     raw = (est.get("raw") or "").strip().replace("\n", " ")
@@ -130,9 +139,11 @@ JOB_STATUS_WORDS = {k: v[0].lower() + v[1:] for k, v in RUN_STATUS_WORDS.items()
 
 def recent_jobs(kind: str, page: str, *, limit: int = 5) -> None:
     """Links to this server's latest background runs of ``kind`` (they keep running when you leave)."""
+    from . import hosted
     from .jobs import registry
 
-    jobs = sorted(registry().list(kind), key=lambda j: j.started_at)[-limit:]
+    jobs = sorted(registry().list(kind), key=lambda j: j.started_at)
+    jobs = [j for j in jobs if hosted.can_edit(j.id)][-limit:]  # hosted mode: a visitor's own runs only
     if not jobs:
         return
     st.markdown("**Recent runs on this server**")

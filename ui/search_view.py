@@ -44,7 +44,7 @@ def _summary_card(algo: str, res: dict) -> None:
             f"all, cost {fmt.usd(res.get('total_cost_usd'))}."
         )
         if res.get("reason"):
-            st.caption(res["reason"])
+            st.caption(render.md_escape(str(res["reason"])))
 
 
 def results(results_by_algo: dict[str, dict], curve: list[dict], *, key: str) -> None:

@@ -1,8 +1,8 @@
-"""Process-wide resources for the app: the experiment store (when the db package is usable), the call
-cache, sinks that record calls, and the bundled sample questions.
+"""Process-wide resources for the app: the experiment store, the call cache, sinks that record calls,
+and the bundled sample questions. This module is the seam between the pages and :mod:`db`.
 
-Everything here degrades gracefully: without a database the app still runs, with an in-memory cache
-and nothing persisted, and says so.
+Everything here degrades gracefully: when the database cannot be opened the app still runs, with an
+in-memory cache and nothing persisted, and says so.
 """
 
 from __future__ import annotations
@@ -11,9 +11,16 @@ from typing import Any
 
 import streamlit as st
 
+from db.cache import DbCallCache
+from db.recorder import Recorder
+from db.scrub import register_secret
+from db.store import Store
+from tale_core.data.datasets import load_samples
+from tale_core.engine.methods import MethodResult
 from tale_core.errors import TaleError
-from tale_core.protocols import MemoryCache
+from tale_core.protocols import CallCache, CallSink, MemoryCache
 
+from .render import md_escape
 from .state import MultiSink, spend_meter
 
 
@@ -23,19 +30,15 @@ def _memory_cache() -> MemoryCache:
 
 
 @st.cache_resource(show_spinner=False)
-def _open_store() -> tuple[Any, str]:
+def _open_store() -> tuple[Store | None, str]:
     """(store, "") or (None, why not). Opened once per process."""
     try:
-        from db.store import Store  # the persistence package; the app also runs without it
-    except Exception as e:  # not installed / broken: run without persistence
-        return None, f"Experiments are not saved: the database layer is unavailable ({e})."
-    try:
         return Store(), ""
-    except Exception as e:
+    except Exception as e:  # no database reachable (bad URL, missing driver, ...): run without persistence
         return None, f"Experiments are not saved: could not open the database ({e})."
 
 
-def get_store() -> Any | None:
+def get_store() -> Store | None:
     """The experiment store, or None when the database is unavailable."""
     return _open_store()[0]
 
@@ -46,97 +49,89 @@ def store_problem() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _db_cache() -> Any | None:
+def _db_cache() -> DbCallCache | None:
     store = get_store()
-    if store is None:
-        return None
-    try:
-        from db.cache import DbCallCache
-
-        return DbCallCache(store)
-    except Exception:
-        return None
+    return DbCallCache(store) if store is not None else None
 
 
-def call_cache() -> Any:
+def call_cache() -> CallCache:
     """The call cache: the database's (persistent) when there is one, else one in memory for the process."""
     return _db_cache() or _memory_cache()
 
 
 def protect_secret(value: str | None) -> None:
     """Tell the store to scrub this key from anything it saves (keys typed in the sidebar)."""
-    if not value:
-        return
-    try:
-        from db.scrub import register_secret
-    except Exception:
-        return
-    register_secret(value)
+    if value:
+        register_secret(value)
 
 
-def session_sink(*extra: Any) -> MultiSink:
+def session_sink(*extra: CallSink | None) -> MultiSink:
     """A sink that counts spend for this session plus any ``extra`` sinks (e.g. an experiment recorder)."""
     return MultiSink([spend_meter(), *extra])
 
 
 @st.cache_data(show_spinner=False)
-def sample_questions() -> list[dict]:
-    """The bundled sample questions (numeric, then multiple choice) as dicts: id, question, answer, choices.
-
-    [] when they cannot be loaded (the pages then simply offer no examples).
-    """
-    try:
-        from tale_core.data.datasets import load_samples
-
-        items = load_samples("all").items
-    except Exception:
-        return []
+def sample_questions() -> list[dict[str, Any]]:
+    """The bundled sample questions (numeric, then multiple choice) as dicts: id, question, answer, choices."""
+    items = load_samples("all").items
     return [
         {"id": it.id, "question": it.question, "answer": it.answer, "choices": list(it.choices) if it.choices else None}
         for it in items
     ]
 
 
-def sample(sample_id: str) -> dict | None:
+def sample(sample_id: str) -> dict[str, Any] | None:
     """One sample question by id (e.g. "peyton")."""
     return next((s for s in sample_questions() if str(s.get("id")) == sample_id), None)
 
 
-def start_experiment(kind: str, title: str, config: dict, *, parent_id: str | None = None) -> Any | None:
+def start_experiment(kind: str, title: str, config: dict[str, Any], *, parent_id: str | None = None) -> Recorder | None:
     """Open an experiment record in the store; None when there is no store (the run still happens).
 
     The recorder has ``id``, ``sink`` (a CallSink that stores every call) and ``finish(status, summary)``.
+    In hosted mode it raises TaleError unless the page's gate (``hosted.allow_run``) let the run start.
     """
+    from . import hosted
+
+    hosted.require_permit()
     store = get_store()
     if store is None:
         return None
     try:
-        from db.recorder import Recorder
-
-        return Recorder.start(kind, title, config, store=store, use_cache=False, parent_id=parent_id)
+        recorder = Recorder.start(kind, title, config, store=store, use_cache=False, parent_id=parent_id)
+        hosted.claim(recorder.id)
+        return recorder
     except Exception as e:  # a broken database must not stop the run
+        if hosted.enabled():  # ... except in hosted mode, where spend is counted from the record
+            raise TaleError(f"Could not record the run, so it was not started: {type(e).__name__}") from None
         st.session_state["_store_error"] = f"Could not save the experiment: {e}"
         return None
 
 
-def resume_experiment(experiment_id: str) -> Any:
-    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store)."""
+def resume_experiment(experiment_id: str) -> Recorder:
+    """Reattach to a stored experiment to run its missing cells (raises a TaleError without a store, and in
+    hosted mode unless the page's gate let the run start)."""
+    from . import hosted
+
+    hosted.require_permit()
     store = get_store()
     if store is None:
         raise TaleError(store_problem() or "No database: experiments cannot be resumed.")
-    from db.recorder import Recorder
+    recorder = Recorder.resume(experiment_id, store=store, use_cache=False)
+    hosted.count_run_on(experiment_id)
+    return recorder
 
-    return Recorder.resume(experiment_id, store=store, use_cache=False)
 
-
-def _summary(runs: dict[str, list]) -> dict:
+def _summary(runs: dict[str, list[MethodResult]]) -> dict[str, Any]:
     rows = [r.to_row() for results in runs.values() for r in results]
     for row in rows:
         row.pop("text", None)
     return {"rows": rows}
 
 
-def finish_experiment(recorder: Any | None, runs: dict[str, list], status: str = "done") -> str | None:
+def finish_experiment(
+    recorder: Recorder | None, runs: dict[str, list[MethodResult]], status: str = "done"
+) -> str | None:
     """Close the experiment with a summary of the results; returns its id (None without a store)."""
     if recorder is None:
         return None
@@ -144,7 +139,7 @@ def finish_experiment(recorder: Any | None, runs: dict[str, list], status: str =
         recorder.finish(status, _summary(runs))
     except Exception as e:
         st.session_state["_store_error"] = f"Could not save the experiment's summary: {e}"
-    return str(getattr(recorder, "id", "")) or None
+    return recorder.id or None
 
 
 def experiment_link(experiment_id: str | None) -> None:
@@ -152,7 +147,7 @@ def experiment_link(experiment_id: str | None) -> None:
     problem = st.session_state.pop("_store_error", None) or store_problem()
     if experiment_id:
         cols = st.columns([2, 3], vertical_alignment="center")
-        cols[0].caption(f"Saved as experiment {experiment_id}.")
+        cols[0].caption(md_escape(f"Saved as experiment {experiment_id}."))
         with cols[1]:
             st.page_link(
                 "pages/experiments.py",
@@ -160,7 +155,7 @@ def experiment_link(experiment_id: str | None) -> None:
                 query_params={"experiment": experiment_id},
             )
     elif problem:
-        st.caption(problem)
+        st.caption(md_escape(problem))
 
 
 def linked_experiment_id() -> str | None:

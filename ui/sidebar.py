@@ -11,13 +11,17 @@ import streamlit as st
 
 from tale_core.errors import TaleError
 from tale_core.providers import ModelStatus, list_models
+from tale_core.providers.scripted import SIMULATED_SPEC
+from tale_core.redact import public_url
 from tale_core.settings import Endpoint, ProviderSettings
 
-from . import fmt, keys, services
+from . import fmt, hosted, keys, prices, render, services
 from .state import spend_meter
 
 MODELS_KEY = "models"
 ENDPOINTS_KEY = "_endpoints"
+#: keys typed for the session's own endpoints, by endpoint name (session memory only, never stored)
+ENDPOINT_KEYS_KEY = "_endpoint_keys"
 STATE_KEY = "_sidebar_state"
 MAX_MODELS = 4
 
@@ -39,28 +43,40 @@ class SidebarState:
 
 
 def build_settings() -> tuple[ProviderSettings, list[str]]:
-    """Provider settings from env + app secrets + keys and endpoints typed in this session."""
+    """Provider settings from env + app secrets + keys and endpoints typed in this session.
+
+    Where a custom endpoint's key may come from: what the visitor typed for it in this session, or, for an
+    endpoint the host configured (``TALE_ENDPOINTS``), the variable the host named. An endpoint added in the
+    sidebar can never name a server variable, and cannot replace an endpoint the host configured.
+    """
     problems: list[str] = []
     env = keys.effective_env()
-    for name in keys.KEY_NAMES:  # whatever key is in use is scrubbed from anything saved
-        services.protect_secret(env.get(name))
     try:
         settings = ProviderSettings.from_env(env)
     except TaleError as e:  # bad TALE_ENDPOINTS in the environment: keep going without them
         problems.append(f"Ignoring endpoints from the environment: {e}")
         env = {k: v for k, v in env.items() if k not in ("TALE_ENDPOINTS", "TALE_ENDPOINTS_FILE")}
         settings = ProviderSettings.from_env(env)
+    hosted = set(settings.endpoints)
+    typed_keys: dict = st.session_state.get(ENDPOINT_KEYS_KEY) or {}
     for d in (st.session_state.get(ENDPOINTS_KEY) or {}).values():
         try:
-            ep = Endpoint.from_dict(d)
+            ep = Endpoint.from_dict({**d, "api_key_env": None})  # never a server variable
         except (TaleError, KeyError) as e:
             problems.append(str(e))
             continue
+        if ep.name in hosted:
+            problems.append(f"compat:{ep.name} is configured by the host: the endpoint added here is ignored.")
+            continue
         settings.endpoints[ep.name] = ep
+        if typed_keys.get(ep.name):
+            settings.endpoint_keys[ep.name] = str(typed_keys[ep.name])
     for attr in ("concurrency", "timeout_s"):  # chosen under "API calls" in this session
         v = st.session_state.get(f"sb_{attr}")
         if v:
             setattr(settings, attr, type(getattr(settings, attr))(v))
+    for value in settings.secret_values():  # every key in use is scrubbed from anything saved
+        services.protect_secret(value)
     return settings, problems
 
 
@@ -87,15 +103,20 @@ def _call_inputs(settings: ProviderSettings) -> None:
 
 
 def default_models(statuses: list[ModelStatus]) -> list[str]:
-    """First pick: the local demo model that shows elasticity, else the scripted fake, else SmolLM2."""
+    """First pick: the local model that shows elasticity, else a scripted fake (the simulated demo when
+    test models are off), else SmolLM2."""
     ready = [s.spec for s in statuses if s.available]
-    for spec in ("local/qwen2.5-coder-1.5b", "fake/elastic", "local/smollm2"):
+    # no real model that shows the effect: the SIMULATED demo (labelled so) rather than SmolLM2, whose
+    # answers are all wrong and which ignores budgets
+    for spec in ("local/qwen2.5-coder-1.5b", "fake/elastic", SIMULATED_SPEC, "local/smollm2"):
         if spec in ready:
             return [spec]
     return ready[:1]
 
 
 def _label(status: ModelStatus) -> str:
+    if status.spec == SIMULATED_SPEC:
+        return f"{status.spec} (SIMULATED demo, no key)"
     return status.spec if status.available else f"{status.spec} ({status.reason})"
 
 
@@ -130,11 +151,11 @@ def _model_picker(statuses: list[ModelStatus]) -> tuple[list[str], list[str]]:
         if s.available:
             ready.append(spec)
             if s.info.note:
-                st.sidebar.caption(f"{spec}: {s.info.note}")
+                st.sidebar.caption(render.md_escape(f"{spec}: {s.info.note}"))
         else:
             warnings.append(f"{spec} is not ready: {s.reason}.")
     for w in warnings:
-        st.sidebar.warning(w)
+        st.sidebar.warning(render.md_escape(w))
     if not picked:
         st.sidebar.info("Pick at least one model to run anything.")
     return ready, warnings
@@ -151,41 +172,57 @@ def _key_inputs() -> None:
 
 def _endpoint_form() -> None:
     endpoints: dict = st.session_state.setdefault(ENDPOINTS_KEY, {})
+    typed_keys: dict = st.session_state.setdefault(ENDPOINT_KEYS_KEY, {})
     with st.sidebar.expander("Custom OpenAI-compatible endpoint", expanded="_endpoint_flash" in st.session_state):
         with st.form("endpoint_form", clear_on_submit=False, border=False):
             name = st.text_input("Name", placeholder="ollama", help="Lowercase letters, digits, - _ .")
             base_url = st.text_input("Base URL", placeholder="http://127.0.0.1:11434/v1")
             models = st.text_input("Model names (comma separated)", placeholder="llama3.2, qwen2.5")
-            key_env = st.text_input("Environment variable holding its key (optional)", placeholder="OLLAMA_API_KEY")
+            key = st.text_input(
+                "API key (optional, this session only)",
+                type="password",
+                placeholder="not needed for most local servers",
+                help="Kept in this browser session's memory only: never saved, logged or shown.",
+            )
             submitted = st.form_submit_button("Add endpoint")
         if submitted:
             model_list = tuple(m.strip() for m in models.split(",") if m.strip())
             try:
                 if not model_list:
                     raise TaleError("List at least one model name.")
-                ep = Endpoint(
-                    name=name.strip(),
-                    base_url=base_url.strip().rstrip("/"),
-                    models=model_list,
-                    api_key_env=key_env.strip() or None,
-                )
+                ep = Endpoint(name=name.strip(), base_url=base_url.strip().rstrip("/"), models=model_list)
+                if ep.name in _host_endpoint_names():
+                    raise TaleError(f"compat:{ep.name} is configured by the host: pick another name.")
             except TaleError as e:
-                st.error(str(e))
+                st.error(render.md_text(str(e)))
             else:
                 endpoints[ep.name] = ep.to_dict()
+                if key.strip():
+                    typed_keys[ep.name] = key.strip()
+                    services.protect_secret(key.strip())
+                else:
+                    typed_keys.pop(ep.name, None)
                 st.session_state["_endpoint_flash"] = (
                     f"Added compat:{ep.name} with {len(model_list)} model(s): pick them under Models."
                 )
                 st.rerun()  # the model picker above must list the new models
         flash = st.session_state.pop("_endpoint_flash", None)
         if flash:
-            st.success(flash)
+            st.success(render.md_escape(flash))
         for ep_name in list(endpoints):
             c1, c2 = st.columns([3, 1])
-            c1.caption(f"compat:{ep_name} - {endpoints[ep_name]['base_url']}")
+            c1.text(f"compat:{ep_name} - {public_url(str(endpoints[ep_name]['base_url']))}")
             if c2.button("Remove", key=f"rm_ep_{ep_name}"):
                 endpoints.pop(ep_name, None)
+                typed_keys.pop(ep_name, None)
                 st.rerun()
+
+
+def _host_endpoint_names() -> set[str]:
+    try:
+        return set(ProviderSettings.from_env(keys.effective_env()).endpoints)
+    except TaleError:
+        return set()
 
 
 def _draw_spend(slot) -> None:
@@ -196,7 +233,7 @@ def _draw_spend(slot) -> None:
     with slot.container():
         st.metric("Spent this session", fmt.usd(meter.total_usd))
         st.caption(note)
-        st.caption(f"Costs are usage x list prices from {price_table()}.")
+        st.caption(render.md_escape(f"Costs are usage x list prices from {price_table()}."))
 
 
 def price_table() -> str:
@@ -228,11 +265,13 @@ def render_sidebar() -> SidebarState:
         problems.append(str(e))
         statuses = []
     for p in problems:
-        st.sidebar.error(p)
+        st.sidebar.error(render.md_escape(p))
     ready, warnings = _model_picker(statuses)
     _key_inputs()
-    _endpoint_form()
+    if hosted.endpoints_allowed():  # hosted mode: the server would call any address a visitor types
+        _endpoint_form()
     _call_inputs(settings)
+    prices.editor(statuses)  # also loads the saved prices for this run
     slot = st.sidebar.empty()
     _draw_spend(slot)
     state = SidebarState(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import streamlit as st
 
 from tale_core.engine.calls import spent_usd
-from tale_core.protocols import CallRecord
+from tale_core.protocols import CallRecord, CallSink
 
 SPEND_KEY = "_spend_meter"
 
@@ -41,14 +41,14 @@ class SpendMeter:
 class MultiSink:
     """Forwards every call record to several sinks; one failing sink never stops the others."""
 
-    def __init__(self, sinks: Iterable[object]) -> None:
+    def __init__(self, sinks: Iterable[CallSink | None]) -> None:
         self.sinks = [s for s in sinks if s is not None]
         self.errors: list[str] = []
 
     def on_call(self, record: CallRecord) -> None:
         for sink in self.sinks:
             try:
-                sink.on_call(record)  # type: ignore[attr-defined]
+                sink.on_call(record)
             except Exception as e:  # a broken store must not break a run
                 if len(self.errors) < 20:
                     self.errors.append(f"{type(sink).__name__}: {e}")

@@ -12,7 +12,7 @@ import streamlit as st
 from tale_core.errors import TaleError
 from tale_core.experiments.kinds import kind
 
-from . import services
+from . import render, services
 
 
 @dataclass
@@ -46,7 +46,7 @@ def open_or_stop(experiment_id: str, kind_name: str) -> Stored:
     try:
         return load(experiment_id, kind_name)
     except TaleError as e:
-        st.error(str(e))
+        st.error(render.md_text(str(e)))
         st.stop()
         raise  # st.stop() raises; this line only tells the type checker
 

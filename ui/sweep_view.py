@@ -9,6 +9,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from tale_core.analysis import charts
@@ -36,6 +37,12 @@ STATUS_WORDS = render.RUN_STATUS_WORDS
 def progress(done: int, total: int, status: str, spent_usd: float, errors: int, elapsed_s: float | None) -> None:
     frac = min(1.0, done / total) if total else 1.0
     words = STATUS_WORDS.get(status, status)
+    if done and errors >= done:  # nothing succeeded: not "Finished" with a full green bar
+        line = f"Every call failed: {errors} of {done} cells · spent {fmt.usd(spent_usd)}"
+        if status == "running":
+            line = f"Running, every call so far failed: {errors} of {done} cells (of {total})"
+        st.error(line)
+        return
     line = f"{words}: {done} of {total} cells · spent {fmt.usd(spent_usd)}"
     if errors:
         line += f" · {errors} failed"
@@ -45,7 +52,7 @@ def progress(done: int, total: int, status: str, spent_usd: float, errors: int, 
 
 
 def report_lines(reports: dict) -> list[str]:
-    """One sentence per model: the sweet spot, the saving and the elastic region."""
+    """One sentence per model: the sweet spot, the saving, the elastic region and the cliff."""
     out = []
     for spec, rep in reports.items():
         parts = [f"**{render.md_escape(spec)}**:"]
@@ -60,9 +67,14 @@ def report_lines(reports: dict) -> list[str]:
             parts.append("no budget answered correctly every time;" if rep.points else "no budget results yet;")
         if rep.elastic_region:
             lo, hi = rep.elastic_region
-            parts.append(f"elastic region {lo}-{hi}: asking for less than {hi} tokens makes it spend more, not less.")
+            parts.append(
+                f"elastic region {lo}-{hi}: asking for less than {hi} tokens makes its correct answers longer, not shorter;"
+            )
         elif len(rep.points) >= 2:
-            parts.append("no elastic region: smaller budgets never made it spend more.")
+            parts.append("no elastic region: smaller budgets never made its correct answers longer;")
+        cliff = getattr(rep, "cliff", None)
+        if cliff:
+            parts.append(f"cliff: answers turn wrong at budget {cliff[0]} (correct from {cliff[1]}).")
         out.append(" ".join(parts))
     return out
 
@@ -104,26 +116,47 @@ def results(cells: list[SweepCell], *, key: str, version: tuple | None = None) -
     if not cells:
         st.info("No cells finished yet. The chart draws itself as results arrive.")
         return
+    errors = [c for c in cells if not c.result.ok]
+    if errors:  # the cause first, above the charts, not below the fold
+        failure_summary(errors, all_failed=len(errors) == len(cells))
+    if len(errors) == len(cells):  # no chart of nothing ("start a sweep" would mislead): the cells say why
+        with st.expander(f"All {len(cells)} cells", expanded=False):
+            render.rows_table([dict(c.to_row()) for c in cells], columns=CELL_COLUMNS, key=f"{key}_cells")
+        return
     reports, raw, elasticity_fig, acc_cost_fig = _figures(cells, version)
     raw = [dict(r) for r in raw]  # the table below edits its rows
-    st.plotly_chart(elasticity_fig, key=f"{key}_elasticity")
+    # the memoized figures are shared by every session: each draw gets its own copy (plotly_chart changes
+    # the figure it is given, and a figure drawn by one session drew nothing in another)
+    st.plotly_chart(go.Figure(elasticity_fig), key=f"{key}_elasticity")
     for line in report_lines(reports):
         st.markdown(line)
-    st.plotly_chart(acc_cost_fig, key=f"{key}_acc_cost")
+    st.plotly_chart(go.Figure(acc_cost_fig), key=f"{key}_acc_cost")
     with st.expander(f"All {len(cells)} cells", expanded=False):
         rows = sorted(raw, key=lambda r: (r["spec"], r["budget"] is not None, r["budget"] or 0, r["repeat"]))
         for r in rows:
             r["budget"] = "vanilla CoT" if r["budget"] is None else str(r["budget"])
         render.rows_table(rows, columns=CELL_COLUMNS, key=f"{key}_cells")
-    errors = [c for c in cells if not c.result.ok]
-    if errors:
-        first = errors[0]
-        where = "vanilla CoT" if first.key.budget is None else f"budget {first.key.budget}"
-        st.warning(
-            render.md_escape(
-                f"{len(errors)} cell(s) failed, e.g. {first.key.spec} {where}: {first.result.error_message}"
-            )
+
+
+def failure_summary(errors: list[SweepCell], *, all_failed: bool) -> None:
+    """What failed and why, most common cause first (an error box when nothing succeeded)."""
+    causes: dict[str, int] = {}
+    for c in errors:
+        causes[c.result.error_message or "no reason given"] = (
+            causes.get(c.result.error_message or "no reason given", 0) + 1
         )
+    top, n_top = max(causes.items(), key=lambda kv: kv[1])
+    first = next(c for c in errors if (c.result.error_message or "no reason given") == top)
+    where = "vanilla CoT" if first.key.budget is None else f"budget {first.key.budget}"
+    head = "Every call failed" if all_failed else f"{len(errors)} cell(s) failed"
+    text = f"{head}. Cause ({n_top} of {len(errors)}): {top} (e.g. {first.key.spec}, {where})."
+    if len(causes) > 1:
+        text += f" {len(causes) - 1} other cause(s) in the table of cells."
+    if all_failed:
+        text += " No tokens were spent on answers, so there is no curve to draw: fix the cause and start again."
+        st.error(render.md_escape(text))
+    else:
+        st.warning(render.md_escape(text))
 
 
 def config_line(config: dict[str, Any]) -> str:
@@ -133,3 +166,22 @@ def config_line(config: dict[str, Any]) -> str:
         f"{config.get('repeats', 1)} repeat(s) · method {config.get('method', 'budget')} · "
         f"temperature {config.get('temperature', 0)}"
     )
+
+
+def restore_form(prefix: str, config: dict[str, Any]) -> None:
+    """Put a sweep's settings back into the sweep form's widgets (call from a button callback)."""
+    ss = st.session_state
+    ss[f"{prefix}_question"] = str(config.get("question") or "")
+    ss[f"{prefix}_gold"] = str(config.get("gold") or "")
+    ss[f"{prefix}_choices"] = "\n".join(config.get("choices") or [])
+    if config.get("budgets"):
+        ss[f"{prefix}_budget_mode"] = "List"
+        ss[f"{prefix}_budget_list"] = ", ".join(str(b) for b in config["budgets"])
+    ss[f"{prefix}_repeats"] = int(config.get("repeats") or 1)
+    ss[f"{prefix}_cap"] = float(config.get("spend_cap_usd") or 0.0)
+    ss[f"{prefix}_reference"] = bool(config.get("include_reference", True))
+    if config.get("method"):
+        ss[f"{prefix}_method"] = config["method"]
+    ss[f"{prefix}_temperature"] = float(config.get("temperature") or 0.0)
+    ss[f"{prefix}_seed"] = int(config.get("seed") or 0)
+    ss[f"{prefix}_max_tokens"] = int(config.get("max_tokens") or 1024)

@@ -154,9 +154,29 @@ def price_table_version(at: datetime | date | None = None) -> str:
     return f"genai-prices {_package_version()} data {latest.isoformat() if latest else 'undated'}"
 
 
+#: prices the app's users saved (per model, dated): consulted after a call's explicit ``overrides`` and
+#: before the built-in table, so previews, caps, costs and exports all use them; see set_user_prices
+_user_prices: PriceOverrides = {}
+
+
+def set_user_prices(prices: PriceOverrides) -> None:
+    """Replace the process-wide user prices (the app loads them from its data folder on every run)."""
+    global _user_prices
+    _user_prices = dict(prices)
+
+
+def user_prices() -> PriceOverrides:
+    return dict(_user_prices)
+
+
 def _override_for(spec: str, provider: str, overrides: PriceOverrides | None) -> Price | None:
-    if not overrides:
-        return None
+    found = _lookup_override(spec, provider, overrides) if overrides else None
+    if found is None and _user_prices:
+        found = _lookup_override(spec, provider, _user_prices)
+    return found
+
+
+def _lookup_override(spec: str, provider: str, overrides: PriceOverrides) -> Price | None:
     found = overrides.get(spec) or overrides.get(f"{provider}/*")
     if found is not None and not isinstance(found, Price):
         found = Price.from_dict(found) if isinstance(found, dict) else None
@@ -250,14 +270,6 @@ def completion_cost(completion: Any, overrides: PriceOverrides | None = None) ->
     )
 
 
-def cost_for_spec(
-    spec: str, input_tokens: int | None, output_tokens: int | None, overrides: PriceOverrides | None = None
-) -> float | None:
-    """:func:`cost_usd` for a ``provider/model`` spec."""
-    provider, _, model = (spec or "").partition("/")
-    return cost_usd(provider, model, input_tokens, output_tokens, overrides)
-
-
 def estimate_call_cost(
     model: ChatModel, prompt_text: str, expected_output_tokens: int, overrides: PriceOverrides | None = None
 ) -> tuple[float | None, int, bool]:
@@ -295,7 +307,6 @@ __all__ = [
     "price_for",
     "cost_usd",
     "completion_cost",
-    "cost_for_spec",
     "estimate_call_cost",
     "price_table_version",
     "user_price",

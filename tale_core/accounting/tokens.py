@@ -99,7 +99,8 @@ def _data_dir() -> Path | None:
 
 
 def _read_ranks(spec: EncodingSpec) -> dict[bytes, int]:
-    path = _data_dir() / spec.data_file if _data_dir() is not None else None
+    data_dir = _data_dir()
+    path = data_dir / spec.data_file if data_dir is not None else None
     if path is None or not path.is_file():
         raise TokenizerError(f"The offline rank file for {spec.name} is missing; install the bpe-openai==0.1.4 package")
     packed = path.read_bytes()

@@ -14,10 +14,21 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
-CORRECT = "#2e7d32"
-WRONG = "#c62828"
+#: Okabe-Ito's colour-blind-safe hues, darkened where needed so that every mark keeps a contrast of at
+#: least 3:1 against both Streamlit backgrounds (white, and the dark theme's near-black); see
+#: :func:`contrast_ratio` and tests/test_app_charts.py
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8856A7", "#A16C00", "#757575")
+CORRECT = "#009E73"
+WRONG = "#D55E00"
 UNKNOWN = "#757575"
+#: correct / wrong / not graded differ by shape as well as colour (readable without colour vision)
+CORRECT_SYMBOL = "circle"
+WRONG_SYMBOL = "x"
+UNKNOWN_SYMBOL = "diamond"
+GUIDE = "#808080"  # the y = x line, the vanilla level of the search chart, the curve behind a search path
+STAR = "#B8860B"  # sweet spot / chosen budget
+LIGHT_BG = "#FFFFFF"
+DARK_BG = "#0E1117"  # Streamlit's dark theme background
 FONT = dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13)
 
 
@@ -32,6 +43,37 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+def _luminance(hex_color: str) -> float:
+    h = hex_color.lstrip("#")
+    rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21; marks need at least 3)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def identity_line(lo: float, hi: float, *, points: int = 120, include: Iterable[float] = ()) -> list[float]:
+    """x values for drawing y = x on a log x axis: evenly spaced in log(x), so the drawn line curves as
+    it should (two end points would draw a straight segment in screen space, far below y = x between
+    them); ``include`` adds exact values (the budgets asked) so points that spend exactly their budget
+    sit on a vertex of the line."""
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if lo <= 0 or hi <= lo:
+        return [lo, hi] if hi > lo else [lo]
+    step = (math.log(hi) - math.log(lo)) / (points - 1)
+    exact = {float(v) for v in include if lo <= float(v) <= hi} | {lo, hi}
+    inner = (lo * math.exp(step * k) for k in range(1, points - 1))
+    return sorted(exact | {x for x in inner if all(abs(x - e) > 1e-6 * e for e in exact)})
+
+
+def _verdict_symbol(ok: Any) -> str:
+    return CORRECT_SYMBOL if ok else (UNKNOWN_SYMBOL if ok is None else WRONG_SYMBOL)
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, *, log_x: bool = False) -> go.Figure:
@@ -54,6 +96,10 @@ def _point_color(accuracy: float | None) -> str:
     if accuracy is None:
         return UNKNOWN
     return CORRECT if accuracy >= 0.5 else WRONG
+
+
+def _point_symbol(accuracy: float | None) -> str:
+    return _verdict_symbol(None if accuracy is None else accuracy >= 0.5)
 
 
 def _fmt_acc(acc: float | None) -> str:
@@ -113,8 +159,10 @@ def elasticity_figure(
     ``reports``: ElasticityReport objects (or dicts) keyed by model spec, or a list of them. ``raw``:
     optional per-cell rows (``spec``, ``budget``, ``output_tokens``, ``correct``) drawn as faint dots to
     show the spread across repeats. Log budget axis; y = x line (spending exactly the budget); dotted
-    vanilla CoT level per model; green/red markers for correct/wrong; sweet spot starred; elastic region
-    shaded.
+    vanilla CoT level per model; green/red markers for correct/wrong; sweet spot starred. With repeats
+    the mean is drawn with a band of one standard deviation around it. The elastic region (correct
+    answers get longer as the budget shrinks) is shaded in the model's colour; the cliff (answers turn
+    wrong below a budget) is a red dashed boundary with its own label: two different findings.
     """
     items = list(reports.values()) if isinstance(reports, Mapping) else list(reports)
     items = [r for r in items if _get(r, "points")]
@@ -123,13 +171,14 @@ def elasticity_figure(
     fig = go.Figure()
     rng = _budget_range(items)
     lo, hi = rng if rng else (1.0, 1000.0)
+    diag = identity_line(lo, hi, include=[_get(p, "budget") for r in items for p in (_get(r, "points") or [])])
     fig.add_trace(
         go.Scatter(
-            x=[lo, hi],
-            y=[lo, hi],
+            x=diag,
+            y=diag,
             mode="lines",
             name="Spending exactly the budget (y = x)",
-            line=dict(color="#9e9e9e", dash="dash", width=1),
+            line=dict(color=GUIDE, dash="dash", width=1.5),
             hoverinfo="skip",
         )
     )
@@ -140,10 +189,30 @@ def elasticity_figure(
         xs = [_get(p, "budget") for p in pts]
         ys = [_get(p, "mean_tokens") for p in pts]
         stds = [(_get(p, "std_tokens") or 0.0) if (_get(p, "n") or 1) > 1 else 0.0 for p in pts]
+        if any(stds):
+            # the spread across repeats: a band of +-1 standard deviation around the mean
+            upper = [y + sd for y, sd in zip(ys, stds)]
+            lower = [max(0.0, y - sd) for y, sd in zip(ys, stds)]
+            fig.add_trace(
+                go.Scatter(
+                    x=xs + xs[::-1],
+                    y=upper + lower[::-1],
+                    mode="lines",
+                    fill="toself",
+                    fillcolor=color,
+                    opacity=0.15,
+                    line=dict(width=0),
+                    name=f"{spec}: spread over repeats (mean ± 1 SD)",
+                    legendgroup=spec,
+                    hoverinfo="skip",
+                )
+            )
         hover = [
             (
                 f"<b>{spec}</b><br>Budget asked: {_get(p, 'budget')} tokens<br>"
-                f"Tokens spent: {_get(p, 'mean_tokens'):.0f} (mean of {_get(p, 'n') or 1})<br>"
+                f"Tokens spent: {_get(p, 'mean_tokens'):.0f} (mean of {_get(p, 'n') or 1}"
+                + (f", SD {_get(p, 'std_tokens'):.0f}" if (_get(p, "n") or 1) > 1 else "")
+                + ")<br>"
                 f"{_fmt_acc(_get(p, 'accuracy'))}<br>Mean cost: {_fmt_money(_get(p, 'mean_cost'))}"
             )
             for p in pts
@@ -157,9 +226,11 @@ def elasticity_figure(
                 legendgroup=spec,
                 line=dict(color=color, width=2),
                 marker=dict(
-                    size=10, color=[_point_color(_get(p, "accuracy")) for p in pts], line=dict(color=color, width=2)
+                    size=11,
+                    color=[_point_color(_get(p, "accuracy")) for p in pts],
+                    symbol=[_point_symbol(_get(p, "accuracy")) for p in pts],
+                    line=dict(color=color, width=2),
                 ),
-                error_y=dict(type="data", array=stds, visible=any(stds), color=color, thickness=1),
                 hovertext=hover,
                 hoverinfo="text",
             )
@@ -218,7 +289,7 @@ def elasticity_figure(
                     name=f"{spec}: sweet spot",
                     legendgroup=spec,
                     showlegend=False,
-                    marker=dict(symbol="star", size=20, color="#fbc02d", line=dict(color="#333", width=1)),
+                    marker=dict(symbol="star", size=20, color=STAR, line=dict(color=color, width=1.5)),
                     hovertext=f"{spec}: {note}",
                     hoverinfo="text",
                 )
@@ -229,10 +300,15 @@ def elasticity_figure(
                 text=note,
                 showarrow=True,
                 arrowhead=2,
-                ax=30,
-                ay=-40,
+                # below and to the right: the sweet spot is the curve's lowest correct point, so the space
+                # under it to the right holds no points (above-left it printed over the descending curve)
+                ax=40,
+                ay=48,
+                xanchor="left",
                 font=dict(size=12, color="#333"),
-                bgcolor="rgba(255,255,255,0.8)",
+                bgcolor="rgba(255,255,255,0.88)",
+                bordercolor=GUIDE,
+                borderwidth=1,
             )
         region = _get(rep, "elastic_region")
         if region:
@@ -244,9 +320,29 @@ def elasticity_figure(
                 y=1.0,
                 yref="paper",
                 yanchor="bottom",
-                text=f"elastic region ({spec})",
+                text=f"elastic region ({spec}): shorter budgets, longer correct answers",
                 showarrow=False,
                 font=dict(size=11, color=color),
+            )
+        edge = _get(rep, "cliff")
+        if edge:
+            wrong_b, right_b = edge
+            # the cliff: answers turn wrong between these budgets; a red dashed boundary, not a shade
+            fig.add_vrect(
+                x0=wrong_b,
+                x1=right_b,
+                fillcolor="rgba(211, 47, 47, 0.06)",
+                line=dict(color="#d32f2f", dash="dash", width=1.5),
+            )
+            fig.add_annotation(
+                x=(math.log10(wrong_b) + math.log10(right_b)) / 2,
+                y=0.0,
+                yref="paper",
+                yanchor="bottom",
+                text=f"cliff ({spec}): wrong at budget {wrong_b}, correct from {right_b}",
+                showarrow=False,
+                font=dict(size=11, color="#b71c1c"),
+                bgcolor="rgba(255,255,255,0.8)",
             )
     _layout(fig, title, "Token budget in the prompt (tokens, log scale)", "Output tokens spent", log_x=True)
     _budget_ticks(fig, [_get(p, "budget") for r in items for p in (_get(r, "points") or [])])
@@ -366,8 +462,8 @@ def search_path_figure(
                 y=cy,
                 mode="lines+markers",
                 name="Tokens spent per budget",
-                line=dict(color="#bdbdbd", width=3),
-                marker=dict(size=5, color="#bdbdbd"),
+                line=dict(color=GUIDE, width=3),
+                marker=dict(size=5, color=GUIDE),
                 hoverinfo="skip",
             )
         )
@@ -386,7 +482,8 @@ def search_path_figure(
             return "correct" if c else ("not graded" if c is None else "wrong")
 
         colors = [CORRECT if _get(p, "correct") else (UNKNOWN if _get(p, "correct") is None else WRONG) for p in probes]
-        symbols = ["circle" if _get(p, "accepted", True) else "x" for p in probes]
+        # shape = verdict (circle correct, x wrong, diamond not graded); an open shape = rejected probe
+        symbols = [_verdict_symbol(_get(p, "correct")) + ("" if _get(p, "accepted", True) else "-open") for p in probes]
         hover = [
             (
                 f"<b>{name}</b>, call {s}: "
@@ -420,7 +517,7 @@ def search_path_figure(
                 y=[pick[1]],
                 mode="markers",
                 name=f"{name}: chosen budget {pick[0]}",
-                marker=dict(symbol="star", size=22, color="#fbc02d", line=dict(color=_color(i), width=2)),
+                marker=dict(symbol="star", size=22, color=STAR, line=dict(color=_color(i), width=2)),
                 hovertext=f"{name} chose budget {pick[0]} ({pick[1]:.0f} tokens)",
                 hoverinfo="text",
             )
@@ -429,7 +526,7 @@ def search_path_figure(
         fig.add_hline(
             y=reference_tokens,
             line_dash="dot",
-            line_color="#616161",
+            line_color=GUIDE,
             annotation_text=f"vanilla CoT: {reference_tokens:.0f} tokens",
             annotation_position="top left",
         )
@@ -457,7 +554,7 @@ def vanilla_vs_tale_figure(
             y=[0, top],
             mode="lines",
             name="Same tokens (y = x)",
-            line=dict(color="#9e9e9e", dash="dash", width=1),
+            line=dict(color=GUIDE, dash="dash", width=1.5),
             hoverinfo="skip",
         )
     )
@@ -465,32 +562,68 @@ def vanilla_vs_tale_figure(
     def label(ok: Any) -> str:
         return "correct" if ok else ("not graded" if ok is None else "wrong")
 
-    groups = {"TALE correct": CORRECT, "TALE wrong": WRONG, "not graded": UNKNOWN}
-    for name, color in groups.items():
+    groups = {
+        "TALE correct": (CORRECT, CORRECT_SYMBOL),
+        "TALE wrong": (WRONG, WRONG_SYMBOL),
+        "not graded": (UNKNOWN, UNKNOWN_SYMBOL),
+    }
+    for name, (color, symbol) in groups.items():
         sel = [
             r
             for r in rows
-            if {True: "TALE correct", False: "TALE wrong"}.get(r.get("tale_correct"), "not graded") == name
+            if (
+                "not graded" if r.get("tale_correct") is None else "TALE correct" if r["tale_correct"] else "TALE wrong"
+            )
+            == name
         ]
         if not sel:
             continue
+        # questions often land on the same spot (same token counts): one marker per spot, sized by how
+        # many questions it holds and saying so, instead of identical markers stacked invisibly
+        spots: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+        for r in sel:
+            spots.setdefault((r["vanilla_tokens"], r["tale_tokens"]), []).append(r)
         fig.add_trace(
-            go.Scatter(  # the count in the name: questions often land on the same spot
-                x=[r["vanilla_tokens"] for r in sel],
-                y=[r["tale_tokens"] for r in sel],
-                mode="markers",
+            go.Scatter(
+                x=[xy[0] for xy in spots],
+                y=[xy[1] for xy in spots],
+                mode="markers+text",
                 name=f"{name} ({len(sel)} question{'s' if len(sel) != 1 else ''})",
-                marker=dict(size=9, color=color, opacity=0.8),
+                marker=dict(
+                    size=[9 + 4 * math.sqrt(len(g) - 1) for g in spots.values()],
+                    color=color,
+                    symbol=symbol,
+                    opacity=0.85,
+                    line=dict(color=color, width=1),
+                ),
+                text=[f"×{len(g)}" if len(g) > 1 else "" for g in spots.values()],
+                textposition="middle right",
+                textfont=dict(color=color),
                 hovertext=[
-                    f"Question {r.get('question_id', '?')}<br>Vanilla CoT: {r['vanilla_tokens']} tokens "
-                    f"({label(r.get('vanilla_correct'))})<br>TALE-EP: {r['tale_tokens']} tokens "
-                    f"({label(r.get('tale_correct'))})"
-                    for r in sel
+                    (
+                        f"{len(g)} questions here: "
+                        + ", ".join(str(r.get("question_id", "?")) for r in g[:12])
+                        + (" ..." if len(g) > 12 else "")
+                        + "<br>"
+                        if len(g) > 1
+                        else f"Question {g[0].get('question_id', '?')}<br>"
+                    )
+                    + f"Vanilla CoT: {xy[0]} tokens ({_verdicts(g, 'vanilla_correct', label)})<br>"
+                    f"TALE-EP: {xy[1]} tokens ({_verdicts(g, 'tale_correct', label)})"
+                    for xy, g in spots.items()
                 ],
                 hoverinfo="text",
             )
         )
     return _layout(fig, title, "Vanilla CoT output tokens", "TALE-EP output tokens")
+
+
+def _verdicts(group: Sequence[Mapping[str, Any]], key: str, label: Any) -> str:
+    """'correct' for one question; 'correct for 3 of 5' for a spot holding several."""
+    if len(group) == 1:
+        return str(label(group[0].get(key)))
+    ok = sum(1 for r in group if r.get(key))
+    return f"correct for {ok} of {len(group)}"
 
 
 def paper_vs_now_figure(
@@ -508,7 +641,7 @@ def paper_vs_now_figure(
             x=labels,
             y=[r["paper_tokens"] for r in rows],
             name=f"Paper ({paper_model})",
-            marker_color="#90a4ae",
+            marker_color=GUIDE,
             hovertext=[f"{r['label']}: {r['paper_tokens']} tokens in the paper ({paper_model})" for r in rows],
             hoverinfo="text",
         )

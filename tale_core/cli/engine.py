@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from tale_core.engine.method_registry import sweepable_methods
 from tale_core.engine.runner import FAILED, INTERRUPTED, finish_quietly, store_status
 from tale_core.errors import TaleError
 from tale_core.protocols import MemoryCache
@@ -131,6 +132,8 @@ class _Run:
         self.sink = getattr(self.rec, "sink", None)
         cache = getattr(self.rec, "cache", None) if self.rec is not None else None
         self.cache = cache if cache is not None else MemoryCache()
+        #: True when the recorder could not store every finished call (the run then exits non-zero)
+        self.lost_calls = False
 
     @property
     def experiment_id(self) -> str | None:
@@ -140,7 +143,10 @@ class _Run:
         """Close the recorded experiment with the store's status for the engine's (the summary keeps the
         engine's own status, e.g. ``spend_cap``)."""
         if self.rec is not None:
-            self.rec.finish(store_status(status), summary)
+            stored = self.rec.finish(store_status(status), summary)
+            if stored == FAILED and store_status(status) != FAILED:  # finished calls the store could not keep
+                self.lost_calls = True
+                print(f"error: experiment {self.rec.id}: some finished calls could not be stored", file=sys.stderr)
 
     def __enter__(self) -> _Run:
         return self
@@ -161,12 +167,15 @@ class _Run:
         finish_quietly(self.rec, "failed", {"error": str(exc)[:500]} if exc else {})  # never hide the error
 
 
-def _common_args(p: argparse.ArgumentParser) -> None:
+def _common_args(p: argparse.ArgumentParser, max_tokens: int | None = None) -> None:
+    """``max_tokens``: a fixed default output cap; None sizes it per model."""
     p.add_argument(
         "--max-tokens",
         type=int,
-        default=None,
-        help="hard output cap per call (default: sized per model, 1024 for chat models, 16384 for o-series; "
+        default=max_tokens,
+        help=f"hard output cap per call (default {max_tokens})"
+        if max_tokens is not None
+        else "hard output cap per call (default: sized per model, 1024 for chat models, 16384 for o-series; "
         "for a thinking sweep at least the largest budget + 1024)",
     )
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
@@ -203,9 +212,10 @@ def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> str:
     return "\n".join("  ".join(c[i].ljust(widths[i]) for i in range(len(cols))).rstrip() for c in cells)
 
 
-def _exit_code(status: str) -> int:
-    """0, or 1 when every cell of the run failed (the output still shows each error)."""
-    return 1 if status == FAILED else 0
+def _exit_code(status: str, run: _Run | None = None) -> int:
+    """0, or 1 when every cell of the run failed or a finished call could not be stored (the output still
+    shows each result and error)."""
+    return 1 if status == FAILED or (run is not None and run.lost_calls) else 0
 
 
 def _emit(obj: dict[str, Any], text: str, as_json: bool) -> None:
@@ -244,12 +254,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ).validate()
     models = _resolve_models(config.models)
     _check_methods(models, [f"{config.method}:{b}" for b in config.budgets], config.max_tokens)
-    with _Run(
-        "sweep",
-        f"Sweep: {args.question.strip()[:60]}",
-        {**config.to_dict(), "call_settings": _call_settings(models)},
-    ) as run:
-        return sweep_into(run, config, models, as_json=args.json)
+    stored = {**config.to_dict(), "call_settings": _call_settings(models)}
+    if args.batch:
+        if args.spend_cap is not None:
+            raise TaleError("--spend-cap cannot stop a batch: its requests are sent at once. Leave out one of the two.")
+        if args.batch_poll <= 0:
+            raise TaleError("--batch-poll must be a positive number of seconds.")
+        stored["batch"] = {"poll_s": float(args.batch_poll), "batches": []}
+    with _Run("sweep", f"Sweep: {args.question.strip()[:60]}", stored) as run:
+        return sweep_into(run, config, models, as_json=args.json, batch=stored.get("batch"))
 
 
 def sweep_into(
@@ -260,19 +273,22 @@ def sweep_into(
     as_json: bool,
     skip: set[str] | None = None,
     prior: Sequence[Any] = (),
+    batch: dict[str, Any] | None = None,
 ) -> int:
     """Run a validated sweep into ``run``'s experiment; ``skip`` / ``prior`` (cells already stored) resume
-    one. Prints the rows and the analysis of every cell (prior and new); returns the exit code."""
+    one. Prints the rows and the analysis of every cell (prior and new); returns the exit code. ``batch``
+    (the stored config's ``batch`` dict) runs it through the providers' batch APIs."""
     from tale_core.analysis.elasticity import analyze
     from tale_core.engine.progress import Progress
     from tale_core.experiments.sweep import plan_cells, run_sweep
 
     cancel = threading.Event()
+    session = _batch_session(run, batch) if batch is not None else None
     with Progress(len(plan_cells(config)) - len(skip or ()), "sweep") as bar:
         try:
             outcome = run_sweep(
                 config,
-                models,
+                session.wrap(models) if session is not None else models,
                 cache=run.cache,
                 sink=run.sink,
                 cancel=cancel,
@@ -282,7 +298,14 @@ def sweep_into(
             )
         except KeyboardInterrupt:
             cancel.set()
+            if session is not None:  # the batches go on at the provider: a resume collects them
+                session.abandon()
             raise
+        finally:
+            if session is not None:
+                session.close()
+    if session is not None:
+        outcome.notes.append(_batch_summary(session)["note"])
     order = {s: i for i, s in enumerate(config.models)}
     new_ids = {c.key.id for c in outcome.cells}
     cells = sorted(
@@ -299,11 +322,13 @@ def sweep_into(
     }
     if skip:
         summary["resumed_skipped"] = outcome.skipped
+    if session is not None:
+        summary["batch"] = _batch_summary(session)
     run.finish(outcome.status, summary)
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
     _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id, config.method), as_json)
-    return _exit_code(outcome.status)
+    return _exit_code(outcome.status, run)
 
 
 #: what a sweep's reference cell is, by sweep method: for provider and hard budgets it is the model's
@@ -346,6 +371,7 @@ def _sweep_text(rows, analysis, outcome, experiment_id, method: str = "budget") 
             + (f"budget {ss['budget']} ({_fmt(ss['mean_tokens'])} tokens)" if ss else "none")
             + _savings_text(a.get("savings_vs_reference"), ref_name)
             + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else "")
+            + (f"; cliff: wrong at budget {a['cliff'][0]}" if a.get("cliff") else "")
         )
         lines += [f"  note: {n}" for n in a.get("notes") or ()]
     lines.append(f"status {outcome.status}, {outcome.errors} error(s), spent {_money(outcome.spent_usd)}")
@@ -423,7 +449,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         "experiment_id": run.experiment_id,
     }
     _emit(obj, _search_text(obj), args.json)
-    return _exit_code(out.status)
+    return _exit_code(out.status, run)
 
 
 def _search_text(obj: dict[str, Any]) -> str:
@@ -504,6 +530,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "call_settings": _call_settings(models),
         "repeats": args.repeats,
     }
+    if args.batch:  # the providers' batch APIs: cheaper, slower; the batch ids are stored as they are sent
+        if args.spend_cap is not None:
+            raise TaleError("--spend-cap cannot stop a batch: its requests are sent at once. Leave out one of the two.")
+        if args.batch_poll <= 0:
+            raise TaleError("--batch-poll must be a positive number of seconds.")
+        config["batch"] = {"poll_s": float(args.batch_poll), "batches": []}
     with _Run("bench", f"Benchmark: {name} x {len(items)}", config) as run:
         return bench_into(
             run,
@@ -515,7 +547,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
             use_cache=_use_cache(args),
             out_csv=args.out,
             with_rows=args.rows,
+            batch=config.get("batch"),
         )
+
+
+def _batch_session(run: _Run, batch: dict[str, Any]) -> Any:
+    """A :class:`~tale_core.engine.batch.BatchSession` for a ``--batch`` run: progress on stderr, each
+    submitted batch stored with the experiment (``Recorder.add_batch``), stored batches resumed. Ctrl-C
+    leaves the submitted batches running at the provider (``experiments resume`` collects them)."""
+    from tale_core.engine.batch import BatchSession
+
+    def on_batch(info: dict[str, Any]) -> None:
+        add = getattr(run.rec, "add_batch", None)
+        if add is not None:
+            add(info)
+        print(f"batch {info['batch_id']} sent ({info['requests']} requests, round {info['round']})", file=sys.stderr)
+
+    return BatchSession(
+        poll_s=float(batch.get("poll_s") or 30.0),
+        on_event=lambda ev: print(ev.line(), file=sys.stderr),
+        on_batch=on_batch,
+        resume=list(batch.get("batches") or []),
+    )
+
+
+def _batch_summary(session: Any) -> dict[str, Any]:
+    from tale_core.accounting.batch_pricing import AS_OF
+
+    return {
+        "batches": session.batches,
+        "rounds": session.rounds,
+        "price": f"cost at the providers' published batch discount (as of {AS_OF}; see each call's price_basis)",
+        "note": f"Batch run: {len(session.batches)} batch(es) in {session.rounds} round(s); costs are batch prices "
+        f"(list price x the published batch discount as of {AS_OF}, overridable).",
+    }
 
 
 def bench_into(
@@ -531,20 +596,22 @@ def bench_into(
     with_rows: bool = False,
     skip: set[str] | None = None,
     prior: Sequence[dict[str, Any]] = (),
+    batch: dict[str, Any] | None = None,
 ) -> int:
     """Run a benchmark (a :class:`~tale_core.experiments.kinds.BenchmarkConfig`) into ``run``'s experiment;
     ``skip`` / ``prior`` (rows already stored) resume one. Prints the summary of every row; returns the
-    exit code."""
+    exit code. ``batch`` (the config's ``batch`` dict) runs it through the providers' batch APIs."""
     from tale_core.engine.progress import Progress
     from tale_core.experiments.benchmark import run_benchmark, summarize, write_rows_csv
 
     cancel = threading.Event()
+    session = _batch_session(run, batch) if batch is not None else None
     with Progress(config.plan_size() - len(skip or ()), "bench") as bar:
         try:
             out = run_benchmark(
                 items,
                 list(config.methods),
-                models,
+                session.wrap(models) if session is not None else models,
                 params=config.params,
                 cache=run.cache,
                 sink=run.sink,
@@ -557,7 +624,14 @@ def bench_into(
             )
         except KeyboardInterrupt:
             cancel.set()
+            if session is not None:  # the batches go on at the provider: a resume collects them
+                session.abandon()
             raise
+        finally:
+            if session is not None:
+                session.close()
+    if session is not None:
+        out.notes.append(_batch_summary(session)["note"])
     new_ids = {r["cell_id"] for r in out.rows}
     rows = [r for r in prior if r.get("cell_id") not in new_ids] + list(out.rows)
     summary = {
@@ -567,6 +641,8 @@ def bench_into(
         "notes": out.notes,
         "summary": [s.to_dict() for s in (summarize(rows) if prior else out.summary)],
     }
+    if session is not None:
+        summary["batch"] = _batch_summary(session)
     run.finish(out.status, summary)
     csv_path = str(write_rows_csv(rows, out_csv)) if out_csv else None
     obj = {
@@ -581,34 +657,56 @@ def bench_into(
     if with_rows:
         obj["rows"] = rows
     _emit(obj, _bench_text(obj), as_json)
-    return _exit_code(out.status)
+    return _exit_code(out.status, run)
+
+
+def _ci_text(value: Any, ci: Any, scale: float = 1.0, digits: int = 1, suffix: str = "") -> str | None:
+    """``"72.0% [61.2, 80.9]"``: a value with its 95% interval (none shown when there is none)."""
+    if value is None:
+        return None
+    text = f"{scale * value:.{digits}f}{suffix}"
+    if ci and ci[0] is not None and ci[1] is not None:
+        text += f" [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+    return text
 
 
 def _bench_text(obj: dict[str, Any]) -> str:
     rows = [
         dict(
             s,
-            accuracy=None if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%",
-            reduction=None
-            if s["reduction_tokens_vs_vanilla"] is None
-            else f"{100 * s['reduction_tokens_vs_vanilla']:.1f}%",
+            n=f"{s.get('n_questions') or s['n']}x{s.get('repeats') or 1}",
+            accuracy=_ci_text(s["accuracy"], s.get("accuracy_ci"), 100, 1, "%"),
+            answer=_ci_text(s["avg_output_tokens"], s.get("avg_output_tokens_ci")),
+            estimator=None if s.get("estimator_tokens") is None else f"{s['estimator_tokens']:.1f}",
+            total=_ci_text(s.get("total_tokens"), s.get("total_tokens_ci")),
+            reduction="reference"
+            if s["method"] == "vanilla"
+            else _ci_text(s["reduction_tokens_vs_vanilla"], s.get("reduction_vs_vanilla_ci"), 100, 1, "%"),
+            mcnemar=None if s.get("mcnemar_p") is None else f"{s['mcnemar_p']:.3g}",
         )
         for s in obj["summary"]
     ]
     cols = [
         ("spec", "model"),
         ("method", "method"),
-        ("n", "n"),
-        ("accuracy", "accuracy"),
-        ("avg_output_tokens", "avg out tokens"),
-        ("reduction", "vs vanilla"),
-        ("expense_usd", "expense"),
+        ("n", "questions x repeats"),
+        ("accuracy", "accuracy [95% CI]"),
+        ("answer", "answer tokens [95% CI]"),
+        ("estimator", "estimator tokens"),
+        ("total", "total tokens [95% CI]"),
+        ("reduction", "answer tokens vs vanilla [95% CI]"),
+        ("mcnemar", "McNemar p"),
+        ("expense_usd", "expense (both calls)"),
+        ("hedged", "hedged"),
         ("no_answer", "no answer"),
         ("errors", "errors"),
     ]
     lines = [
         f"{obj['dataset']}: {obj['items']} question(s), status {obj['status']}, {obj['elapsed_s']:.1f} s",
         _table(rows, cols),
+        "answer tokens: the answer call only (the paper's convention); total: answer + TALE-EP's estimate "
+        "call; intervals: 95%, accuracy Wilson (bootstrap over questions with repeats), tokens bootstrap, "
+        "reduction paired bootstrap over questions; McNemar: exact test on the same questions.",
     ]
     lines += [f"note: {n}" for n in obj.get("notes") or ()]
     if obj.get("rows_csv"):
@@ -649,7 +747,9 @@ def resume(
         if kind == "sweep":
             models = _resolve_models(config.models)
             prior = [c for c in rebuild.sweep_cells(records) if c.key.id in skip]
-            return sweep_into(run, config, models, as_json=as_json, skip=skip, prior=prior)
+            return sweep_into(
+                run, config, models, as_json=as_json, skip=skip, prior=prior, batch=stored_config.get("batch")
+            )
         ds = load_dataset(dict(config.dataset))
         by_id = {it.id: it for it in ds.items}
         missing = [i for i in config.item_ids if i not in by_id]
@@ -671,10 +771,21 @@ def resume(
             as_json=as_json,
             skip=skip,
             prior=prior_rows,
+            batch=stored_config.get("batch"),
         )
 
 
 # ------------------------------------------------------------------------------------ registration
+
+
+def _batch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="use the provider's batch API (OpenAI/Anthropic): about half the price, results within 24 h; "
+        "TALE-EP takes two batch rounds",
+    )
+    p.add_argument("--batch-poll", type=float, default=30.0, help="seconds between batch status checks (default 30)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -696,10 +807,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method",
         default="budget",
-        choices=("budget", "constrained", "thinking", "forced"),
+        choices=[m.key for m in sweepable_methods()],
         help="how the budget is given (default: 'use less than N tokens' in the prompt; thinking: the "
         "provider's thinking budget; forced: a hard budget by budget forcing)",
     )
+    _batch_args(p)
     _common_args(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -733,5 +845,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rows", action="store_true", help="include every row in the --json output")
     p.add_argument("--repeats", type=int, default=1, help="trials per question and method (seed + repeat)")
     p.add_argument("--spend-cap", type=float, default=None, help="stop scheduling calls once this many USD are spent")
+    _batch_args(p)
     _common_args(p)
     p.set_defaults(func=cmd_bench)

@@ -1,74 +1,75 @@
-"""CLI commands about models: ``models``, ``ask`` and ``install-model``.
+"""CLI commands about models and methods: ``models``, ``methods``, ``ask`` and ``install-model``.
 
     python -m tale_core models [--json]
-    python -m tale_core ask "QUESTION" [--model local/smollm2] [--method vanilla] [--max-tokens N]
+    python -m tale_core methods [--json]
+    python -m tale_core ask "QUESTION" [--model local/smollm2] [--method vanilla] [--budget N]
+                                       [--prompt-style paper|plain] [--max-tokens N]
                                        [--temperature T] [--seed S] [--json] [--stream]
     python -m tale_core install-model qwen2.5-coder-1.5b
 
-``ask`` prints one JSON object (compact with ``--json``, indented otherwise); with ``--stream`` the
-text also goes to stderr as it arrives. Errors print ``error: <message>`` and exit with status 2.
+``ask`` runs one method of the registry (``python -m tale_core methods`` lists them; ``budget:50``,
+``effort:low`` and ``chain-of-draft`` work too) through :func:`tale_core.engine.methods.run_method`,
+and prints one JSON object (compact with ``--json``, indented otherwise); with ``--stream`` the text
+also goes to stderr as it arrives. Errors print ``error: <message>`` and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tale_core.accounting.pricing import PriceOverrides, parse_override, price_table_version
+from tale_core.engine.method_registry import all_methods, get_method
+from tale_core.engine.methods import MethodSpec, params_for, run_method
+from tale_core.engine.prompts import PAPER, PROMPT_STYLES
 from tale_core.errors import TaleError
+from tale_core.providers import list_models, parse_spec, resolve
 from tale_core.providers.catalog import LOCAL_DEFAULT
-from tale_core.types import GenParams, Message
-
-SYSTEM_PROMPT = "You are a helpful assistant."
-#: the paper's vanilla CoT prompt (DESIGN.md section 3); used only if tale_core.engine.prompts is unavailable
-_VANILLA_COT_FALLBACK = (
-    "Q: {question}\nPlease Give the response by strictly following this format: [[answer]], "
-    "for example: Answer: [[50]].Let's think step by step:\n"
-)
-
-METHODS = ("vanilla", "direct", "budget", "concise", "chain-of-draft")
+from tale_core.providers.model_install import install_model
+from tale_core.types import GenParams
 
 
-def build_messages(question: str, method: str = "vanilla", budget: int | None = None) -> tuple[Message, ...]:
-    """System + user messages for ``method`` on ``question`` (prompt text lives in tale_core.engine.prompts)."""
-    if not question or not question.strip():
-        raise TaleError("The question is empty: pass the question as the first argument.")
-    try:
-        from tale_core.engine import prompts
-    except ImportError:  # pragma: no cover - prompts.py is part of the package
-        if method != "vanilla":
-            raise TaleError(f"Method {method!r} needs tale_core.engine.prompts") from None
-        return (
-            Message("system", SYSTEM_PROMPT),
-            Message("user", _VANILLA_COT_FALLBACK.replace("{question}", question)),
-        )
-    builders: dict[str, Callable[[], tuple[Message, ...]]] = {
-        "vanilla": lambda: prompts.vanilla_cot(question),
-        "direct": lambda: prompts.direct(question),
-        "concise": lambda: prompts.concise_cot(question),
-        "chain-of-draft": lambda: prompts.chain_of_draft(question),
-    }
-    if method == "budget":
-        if budget is None:
-            raise TaleError("--method budget needs --budget N (the token budget written into the prompt)")
-        return prompts.budget(question, budget)
-    if method not in builders:
-        raise TaleError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    return builders[method]()
+def method_spec(method: str, budget: int | None = None) -> MethodSpec:
+    """The spec for ``--method`` (a key, an alias or a full spec such as ``budget:50``) and ``--budget``."""
+    name, sep, _ = (method or "").strip().lower().partition(":")
+    m = get_method(name) if name else None
+    numeric = m is not None and m.arg is not None and m.arg.numeric
+    if budget is not None and not sep:
+        if not numeric:
+            raise TaleError(f"--budget does not apply to --method {method}; it takes no number")
+        return MethodSpec.parse(f"{name}:{budget}")
+    if numeric and not sep:
+        raise TaleError(f"--method {method} needs --budget N (or --method {name}:N)")
+    return MethodSpec.parse(method)
+
+
+def method_rows() -> list[dict[str, Any]]:
+    """The registry as rows: key, label, argument, capability needed, calls per question, source."""
+    return [
+        {
+            "key": m.key,
+            "label": m.label,
+            "argument": m.arg.noun if m.arg else None,
+            "example": f"{m.key}:{m.arg.default}" if m.arg else m.key,
+            "requires": m.requires,
+            "calls": m.calls,
+            "aliases": list(m.aliases),
+            "source": m.source,
+        }
+        for m in all_methods()
+    ]
 
 
 # --- models ---------------------------------------------------------------------------------------
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from tale_core.providers import list_models
-
     rows = [s.to_dict() for s in list_models()]
     if args.json:
-        import json
-
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     width = max([len(r["spec"]) for r in rows] + [4])
@@ -78,16 +79,27 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_methods(args: argparse.Namespace) -> int:
+    rows = method_rows()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    width = max(len(r["example"]) for r in rows)
+    print(f"{'method':<{width}}  label")
+    for r in rows:
+        needs = f" [needs {r['requires']}]" if r["requires"] else ""
+        print(f"{r['example']:<{width}}  {MethodSpec.parse(r['example']).label}{needs}")
+    return 0
+
+
 # --- ask ------------------------------------------------------------------------------------------
 
 
-def _overrides(args: argparse.Namespace, spec: str):
+def _overrides(args: argparse.Namespace, spec: str) -> PriceOverrides | None:
     if args.price_in is None and args.price_out is None:
         return None
     if args.price_in is None or args.price_out is None:
         raise TaleError("Give both --price-in and --price-out (USD per million tokens)")
-    from tale_core.accounting.pricing import parse_override
-
     key, price = parse_override(spec, args.price_in, args.price_out)
     return {key: price}
 
@@ -100,58 +112,73 @@ def ask(
     budget: int | None = None,
     params: GenParams | None = None,
     on_text: Callable[[str], None] | None = None,
-    price_overrides: Any = None,
+    price_overrides: PriceOverrides | None = None,
+    prompt_style: str = PAPER,
 ) -> dict[str, Any]:
-    """Run one prompt against one model and return the result as a flat dict (what ``ask`` prints).
+    """Run one method on one question with one model and return the result as a flat dict (what ``ask``
+    prints). Tokens, cost and latency add up every call of the method (TALE-EP makes two).
 
-    Raises :class:`TaleError` (unknown model, missing key, provider failure).
+    Raises :class:`TaleError` (unknown model or method, missing key, provider failure).
     """
-    from tale_core.accounting.pricing import completion_cost, price_table_version
-    from tale_core.providers import parse_spec, resolve
     from tale_core.providers.capabilities import validate_params
     from tale_core.providers.catalog import capabilities_for
 
+    if not question or not question.strip():
+        raise TaleError("The question is empty: pass the question as the first argument.")
     provider, name = parse_spec(spec)
-    messages = build_messages(question, method, budget)
+    mspec = method_spec(method, budget)
     model = resolve(spec)
     caps = getattr(model, "capabilities", None) or capabilities_for(provider, name)
     if params is None:
         params = GenParams(max_tokens=caps.default_max_tokens)
-    validate_params(caps, params, name=spec)  # a thinking budget or effort the model lacks: refused here
-    comp = model.complete(messages, params, on_text=on_text)
-    cost = completion_cost(comp, price_overrides)
+    # a thinking budget, effort or hard budget the model lacks (as a flag or as the method): refused here
+    validate_params(caps, params_for(mspec, params), name=spec)
+    r = run_method(
+        model,
+        mspec,
+        question,
+        params=params,
+        on_text=on_text,
+        price_overrides=price_overrides,
+        prompt_style=prompt_style,
+    )
+    if r.error is not None:
+        raise TaleError(r.error_message or "The call failed")
+    comp = r.records[-1].completion
+    assert comp is not None  # run_method reports a failed call as r.error
     not_sent = [k for k, ok in (("temperature", caps.temperature), ("seed", caps.seed)) if not ok]
     return {
-        "text": comp.text,
+        "text": r.text,
         "provider": comp.provider,
         "model": comp.model,
         "method": method,
-        "budget": budget,
-        "input_tokens": comp.input_tokens,
-        "output_tokens": comp.output_tokens,
-        "reasoning_tokens": comp.reasoning_tokens,
-        "reasoning_tokens_source": comp.reasoning_tokens_source,
-        "visible_output_tokens": comp.visible_output_tokens,
-        "cache_read_tokens": comp.cache_read_tokens,
-        "cache_write_tokens": comp.cache_write_tokens,
-        "finish_reason": comp.finish_reason,
+        "budget": r.budget_used,
+        "prompt_style": prompt_style,
+        "input_tokens": r.input_tokens,
+        "output_tokens": r.output_tokens,
+        "reasoning_tokens": r.reasoning_tokens,
+        "reasoning_tokens_source": r.reasoning_tokens_source,
+        "visible_output_tokens": r.visible_output_tokens,
+        "cache_read_tokens": r.cache_read_tokens,
+        "cache_write_tokens": sum(c.completion.cache_write_tokens or 0 for c in r.records if c.completion),
+        "finish_reason": r.finish_reason,
         "truncated": comp.truncated,
-        "usage_warnings": comp.usage_warnings,
-        "cost_usd": cost,
+        "usage_warnings": r.usage_warnings,
+        "cost_usd": r.cost_usd,
         "price_table": price_table_version(),
-        "latency_s": round(comp.latency_s, 4),
+        "latency_s": round(r.latency_s, 4),
         "first_token_s": None if comp.first_token_s is None else round(comp.first_token_s, 4),
         "runtime": comp.runtime,
         "usage_source": comp.usage_source,
         "params": {k: v for k, v in params.to_dict().items() if k not in not_sent},
         "params_not_sent": not_sent,
         "deterministic": params.deterministic and not not_sent,
+        "calls": len(r.records),
+        "estimate": r.estimate,
     }
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    import json
-
     if args.max_tokens is not None and args.max_tokens <= 0:
         raise TaleError("--max-tokens must be above 0")
     if not 0 <= args.temperature <= 2:
@@ -187,6 +214,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         params=params,
         on_text=on_text,
         price_overrides=_overrides(args, args.model),
+        prompt_style=args.prompt_style,
     )
     if args.stream:
         sys.stderr.write("\n")
@@ -207,8 +235,6 @@ def _set_env_setting(name: str, value: int) -> None:
 
 
 def cmd_install_model(args: argparse.Namespace) -> int:
-    from tale_core.providers.model_install import install_model
-
     def progress(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
@@ -217,17 +243,33 @@ def cmd_install_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _methods_help() -> str:
+    return "; ".join(f"{r['example']} ({r['label']})" for r in method_rows())
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``models``, ``ask`` and ``install-model`` to the ``python -m tale_core`` parser."""
+    """Add ``models``, ``methods``, ``ask`` and ``install-model`` to the ``python -m tale_core`` parser."""
     p = subparsers.add_parser("models", help="list models and whether each is ready to use")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(func=cmd_models)
 
+    p = subparsers.add_parser("methods", help="list the methods ask, sweeps and benchmarks can run")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_methods)
+
     p = subparsers.add_parser("ask", help="ask one question with one method and print the result as JSON")
     p.add_argument("question")
     p.add_argument("--model", default=LOCAL_DEFAULT, help=f"provider/model (default {LOCAL_DEFAULT})")
-    p.add_argument("--method", default="vanilla", choices=METHODS)
-    p.add_argument("--budget", type=int, default=None, help="token budget for --method budget")
+    p.add_argument("--method", default="vanilla", help=f"one of: {_methods_help()}")
+    p.add_argument(
+        "--budget", type=int, default=None, help="the argument of a method that takes a number (--method budget)"
+    )
+    p.add_argument(
+        "--prompt-style",
+        default=PAPER,
+        choices=list(PROMPT_STYLES),
+        help="; ".join(f"{k}: {v}" for k, v in PROMPT_STYLES.items()),
+    )
     p.add_argument(
         "--max-tokens", type=int, default=None, help="output cap (default: sized for the model, e.g. 16384 for o4-mini)"
     )

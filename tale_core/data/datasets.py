@@ -19,6 +19,7 @@ Accepted records (field names are found automatically, or named with a :class:`C
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 import json
@@ -44,6 +45,19 @@ _ANSWER_KEYS = ("answer", "final_answer", "solution", "Answer", "target")
 _CHOICE_KEYS = ("choices", "options", "Choices", "Options")
 _ID_KEYS = ("id", "ID", "qid", "question_id", "uid")
 _MAX_PROBLEMS = 200
+#: False while reading a file from the server: error messages then never quote the file's content
+_QUOTE_CONTENT: contextvars.ContextVar[bool] = contextvars.ContextVar("quote_content", default=True)
+HIDDEN = "(not shown for files read on the server)"
+
+
+def _q(value: Any) -> str:
+    """``'value'`` for a message, or a placeholder when the content must not be shown."""
+    return f"'{value}'" if _QUOTE_CONTENT.get() else HIDDEN
+
+
+def _qlist(values: Any) -> str:
+    text = ", ".join(map(str, values)) or "nothing"
+    return text if _QUOTE_CONTENT.get() or text == "nothing" else HIDDEN
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -404,7 +418,9 @@ def _records_csv(text: str, problems: _Collector, max_items: int, delimiter: str
                     if not h:
                         problems.add(start, None, "the header has an empty column name")
                     elif h in seen:
-                        problems.add(start, h, f"the header names column '{h}' twice")
+                        problems.add(
+                            start, h if _QUOTE_CONTENT.get() else None, f"the header names column {_q(h)} twice"
+                        )
                     seen.add(h)
                 if problems:
                     return []
@@ -471,7 +487,7 @@ def _parse_choices(value: Any, line: int | None, fld: str, problems: _Collector,
         keys = {str(k).strip().upper(): v for k, v in value.items()}
         expected = list(LETTERS[: len(keys)])
         if sorted(keys) != expected:
-            bad(f"option keys must be the letters {', '.join(expected)} (found {', '.join(map(str, value))})")
+            bad(f"option keys must be the letters {', '.join(expected)} (found {_qlist(value)})")
             return None
         value = [keys[k] for k in expected]
     if not isinstance(value, list):
@@ -520,7 +536,7 @@ def _choice_answer(value: Any, choices: tuple[str, ...]) -> tuple[str | None, st
     if by_text:
         return by_text, None
     return None, (
-        f"answer '{text[:60]}' is neither a letter {LETTERS[0]}-{LETTERS[len(choices) - 1]} "
+        f"answer {_q(text[:60])} is neither a letter {LETTERS[0]}-{LETTERS[len(choices) - 1]} "
         "nor the text of one of the options"
     )
 
@@ -589,7 +605,7 @@ def _build_items(records: list[Record], fields: _Fields, problems: _Collector) -
         qkey = fields.question(rec)
         if qkey is None or qkey not in rec:
             name = qkey or "question"
-            bad(name, f"missing '{name}' field (found: {', '.join(map(str, rec)) or 'nothing'})")
+            bad(name, f"missing '{name}' field (found: {_qlist(rec)})")
             continue
         question = rec[qkey]
         if not isinstance(question, str):
@@ -649,7 +665,7 @@ def _build_items(records: list[Record], fields: _Fields, problems: _Collector) -
                 continue
             item_id = str(raw_id).strip()
         if item_id in first_seen:
-            bad(ikey or "id", f"duplicate id '{item_id}' (first used at {first_seen[item_id]})")
+            bad(ikey or "id", f"duplicate id {_q(item_id)} (first used at {first_seen[item_id]})")
             continue
         first_seen[item_id] = f"line {line}" if line is not None else f"item {_position(label)}"
 
@@ -683,14 +699,11 @@ def _check_csv_header(text: str, fields: _Fields, problems: _Collector, delimite
         problems.add(
             1,
             name,
-            f"no '{name}' column; the header has: {', '.join(header) or 'nothing'}. "
-            "Name the question column with a ColumnMapping.",
+            f"no '{name}' column; the header has: {_qlist(header)}. Name the question column with a ColumnMapping.",
         )
         return False
     if fields.mapping and fields.mapping.answer and fields.mapping.answer not in header:
-        problems.add(
-            1, fields.mapping.answer, f"no '{fields.mapping.answer}' column; the header has: {', '.join(header)}"
-        )
+        problems.add(1, fields.mapping.answer, f"no '{fields.mapping.answer}' column; the header has: {_qlist(header)}")
         return False
     return True
 
@@ -725,13 +738,26 @@ def load_dataset(
     mapping: ColumnMapping | None = None,
     max_bytes: int = 20_000_000,
     max_items: int = 100_000,
+    quote_content: bool = True,
 ) -> Dataset:
     """Load and validate a question set from a path, bytes or a file-like object (e.g. an upload).
 
     ``fmt`` is ``"jsonl"``, ``"json"``, ``"csv"`` or ``"tsv"``; by default it comes from the file name
     (or ``name``) and otherwise from the content. Raises :class:`DatasetError` listing every problem
-    found, with line numbers, and loads nothing when there is any.
+    found, with line numbers, and loads nothing when there is any. ``quote_content=False`` keeps the
+    file's text (header names, ids, answers) out of every message: :func:`load_server_file` uses it so a
+    file read on the server is never echoed back to whoever typed its path.
     """
+    token = _QUOTE_CONTENT.set(quote_content)
+    try:
+        return _load(path_or_bytes, name, fmt, mapping, max_bytes, max_items)
+    finally:
+        _QUOTE_CONTENT.reset(token)
+
+
+def _load(
+    path_or_bytes: Any, name: str | None, fmt: str | None, mapping: ColumnMapping | None, max_bytes: int, max_items: int
+) -> Dataset:
     data, label = _read_input(path_or_bytes, max_bytes)
     label = label or (Path(name).name if name else "")
     source = label or "uploaded data"
@@ -778,6 +804,42 @@ def load_dataset(
     if Path(ds_name).suffix.lower() in _SUFFIX_FORMATS:
         ds_name = Path(ds_name).stem
     return Dataset(name=ds_name, items=items, source=source, kind=kind, format=fmt)
+
+
+def resolve_server_path(typed: str, root: str | os.PathLike[str]) -> Path:
+    """The file ``typed`` names inside the allowed folder ``root``, or a :class:`DatasetError`.
+
+    A relative path is taken inside ``root``; ``..``, symlinks and absolute paths that lead outside it are
+    refused, as is anything but a JSONL, JSON, CSV or TSV file. Messages never show the file's content nor
+    where the folder lies on the server.
+    """
+    text = str(typed or "").strip()
+    if not text:
+        raise DatasetError([Problem(None, None, "type the name of a file in the data folder")])
+    if "\x00" in text:
+        raise DatasetError([Problem(None, None, "the path contains a NUL character")])
+    base = Path(root).resolve()
+    candidate = Path(text).expanduser()
+    if not candidate.is_absolute():
+        candidate = base / candidate
+    try:
+        real = candidate.resolve(strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        raise DatasetError([Problem(None, None, "that path cannot be resolved")]) from None
+    if real != base and base not in real.parents:
+        raise DatasetError(
+            [Problem(None, None, "only files inside the app's data folder can be read; upload other files instead")]
+        )
+    if real.suffix.lower() not in (".jsonl", ".ndjson", ".json", ".csv", ".tsv"):
+        raise DatasetError([Problem(None, None, "only .jsonl, .ndjson, .json, .csv and .tsv files can be read")])
+    if not real.is_file():
+        raise DatasetError([Problem(None, None, f"no such file in the data folder: {real.relative_to(base)}")])
+    return real
+
+
+def load_server_file(typed: str, root: str | os.PathLike[str], **kw: Any) -> Dataset:
+    """:func:`load_dataset` for a path typed into the app: only inside ``root``, content never quoted."""
+    return load_dataset(resolve_server_path(typed, root), quote_content=False, **kw)
 
 
 SAMPLE_FILES = {"numeric": "samples.jsonl", "multiple_choice": "samples_mc.jsonl"}

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tale_core.accounting import pricing
+from tale_core.accounting.pricing import PriceOverrides
 from tale_core.errors import ProviderError, TaleError
 from tale_core.protocols import CallCache, CallRecord, CallSink
 from tale_core.providers.base import ChatModel, OnText
@@ -33,26 +35,15 @@ def cost_of(
     model: str,
     input_tokens: int | None,
     output_tokens: int | None,
-    overrides: Any = None,
+    overrides: PriceOverrides | None = None,
     *,
     cache_read_tokens: int = 0,
     cache_write_tokens: int = 0,
 ) -> float | None:
-    """USD for the tokens through :func:`tale_core.accounting.pricing.cost_usd`; None when the price is unknown.
-
-    While :mod:`tale_core.accounting.pricing` is absent, only an override (``{spec: Price}`` with
-    ``input_per_mtok``/``output_per_mtok``) prices a call.
-    """
+    """USD for the tokens (:func:`tale_core.accounting.pricing.cost_usd`); None when a count or the price is unknown."""
     if input_tokens is None or output_tokens is None:
         return None
-    try:
-        from tale_core.accounting.pricing import cost_usd
-    except ImportError:
-        price = (overrides or {}).get(f"{provider}/{model}") if isinstance(overrides, dict) else None
-        if price is None:
-            return None
-        return (input_tokens * float(price.input_per_mtok) + output_tokens * float(price.output_per_mtok)) / 1e6
-    return cost_usd(
+    return pricing.cost_usd(
         provider,
         model,
         int(input_tokens),
@@ -68,6 +59,34 @@ def spent_usd(record: CallRecord) -> float:
     if record.cache_hit or record.cost_usd is None:
         return 0.0
     return float(record.cost_usd)
+
+
+#: ``record.extra`` entry saying why a finished call was not cached (stored with the call)
+CACHE_NOTE = "cache_note"
+#: attempts and pauses (s) for a cache write (a write lock held by another process, ...)
+CACHE_PUT_ATTEMPTS = 2
+CACHE_PUT_PAUSE_S = 0.5
+
+
+def _cache_put(cache: CallCache | None, key: str, record: CallRecord) -> None:
+    """Cache a finished call, retrying once; when it still fails, the call goes on uncached and says so.
+
+    A finished (and paid) call is never lost to the cache: the caller's sink always receives it.
+    """
+    if cache is None:
+        return
+    err: Exception | None = None
+    for attempt in range(CACHE_PUT_ATTEMPTS):
+        try:
+            cache.put(key, record)
+            return
+        except Exception as e:
+            err = e
+            if attempt + 1 < CACHE_PUT_ATTEMPTS:
+                time.sleep(CACHE_PUT_PAUSE_S)
+    record.extra[CACHE_NOTE] = (
+        f"not cached: the cache write failed {CACHE_PUT_ATTEMPTS} times ({type(err).__name__}); the call is kept"
+    )
 
 
 def _cache_allowed(use_cache: bool | None, params: GenParams, model: ChatModel | None = None) -> bool:
@@ -95,7 +114,7 @@ def call_model(
     sink: CallSink | None = None,
     use_cache: bool | None = None,
     on_text: OnText | None = None,
-    price_overrides: Any = None,
+    price_overrides: PriceOverrides | None = None,
     grader: Grader | None = None,
     **meta: Any,
 ) -> CallRecord:
@@ -116,14 +135,21 @@ def call_model(
             fields[k] = v
         else:
             extra[k] = v
-    key = cache_key(model.provider, model.model, msgs, params, model.runtime())
+    try:
+        key = cache_key(model.provider, model.model, msgs, params, model.runtime())
+    except Exception as e:  # e.g. a question with a lone surrogate: call anyway, uncached, and say so
+        key = ""
+        extra[CACHE_NOTE] = f"not cached: the cache key could not be computed ({type(e).__name__})"
     record = CallRecord(spec=model.spec, messages=msgs, params=params, cache_key=key, extra=extra, **fields)
 
-    allowed = cache is not None and _cache_allowed(use_cache, params, model)
+    allowed = cache is not None and bool(key) and _cache_allowed(use_cache, params, model)
     started = time.perf_counter()
     hit: Completion | None = None
-    if allowed:
-        hit = cache.get(key)
+    if allowed and cache is not None:
+        try:
+            hit = cache.get(key)
+        except Exception as e:  # an unreadable cache costs a call, never the run
+            record.extra[CACHE_NOTE] = f"cache look-up failed ({type(e).__name__}); called the model"
     if hit is not None:
         record.completion = dataclasses.replace(hit, cached=True)
         record.cache_hit = True
@@ -158,11 +184,15 @@ def call_model(
             )
         except TaleError as e:  # e.g. a provider that reported negative token counts
             record.extra["cost_error"] = str(e)
+        factor = comp.raw_usage.get("price_factor") if isinstance(comp.raw_usage, dict) else None
+        if isinstance(factor, (int, float)) and record.cost_usd is not None:  # a batch call: its discount
+            record.cost_usd = record.cost_usd * float(factor)
+            record.extra["price_basis"] = comp.raw_usage.get("price_basis", f"{factor:g} x list price")
         record.cost_is_estimate = comp.usage_source != "provider"
         if grader is not None:
             grader(record)
         if allowed and not record.cache_hit and record.error is None:
-            cache.put(key, record)
+            _cache_put(cache, key, record)
     if sink is not None:
         sink.on_call(record)
     return record

@@ -1,11 +1,17 @@
 """The methods one can run on a question, and :func:`run_method`, which runs one of them end to end.
 
-Methods: ``direct``, ``vanilla`` (CoT), ``budget:N`` (TALE's "use less than N tokens"), ``tale-ep``
-(zero-shot estimator, then the budget prompt), ``concise`` (Concise CoT), ``constrained:N`` (N words),
-``cod`` (Chain of Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``)
+The methods themselves live in the registry (:mod:`tale_core.engine.method_registry`, built-ins in
+:mod:`tale_core.engine.method_defs`): ``direct``, ``vanilla`` (CoT), ``budget:N`` (TALE's "use less than
+N tokens"), ``tale-ep`` (zero-shot estimator, then the budget prompt), ``concise`` and
+``concise-fewshot`` (Concise CoT), ``constrained:N`` (N words), ``cod`` and ``cod-fewshot`` (Chain of
+Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``),
 ``effort:LEVEL`` (OpenAI ``reasoning_effort``, Claude effort) and ``forced:N`` (a hard budget: budget
-forcing, s1 - reason up to N tokens, then the final answer is forced); the last three send the vanilla
-CoT prompt.
+forcing, s1 - reason up to N tokens, then the final answer is forced). A :class:`MethodSpec` is one of
+them with its argument; its string form (``budget:50``, ``effort:low``, ``tale-ep``) is what experiments
+store and the CLI takes.
+
+Every method runs in a prompt style (:data:`tale_core.engine.prompts.PROMPT_STYLES`, ``paper`` by
+default), recorded with each call as ``extra["prompt_style"]``.
 
 TALE-EP policy for bad estimates: an estimate that cannot be parsed, or is absurd (0, negative, or
 above the model's maximum output tokens from the catalogue) is recorded in ``MethodResult.estimate``
@@ -15,45 +21,45 @@ code would have sent "use less than -1 tokens" instead.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tale_core.accounting.pricing import PriceOverrides
 from tale_core.engine import prompts
 from tale_core.engine.calls import Grader, call_model, spent_usd
-from tale_core.errors import TaleError
-from tale_core.protocols import CallRecord
+from tale_core.engine.method_registry import Method, MethodError, all_methods, find_method, get_method, method_keys
+from tale_core.protocols import CallCache, CallRecord, CallSink
 from tale_core.providers.base import ChatModel, OnText
 from tale_core.providers.catalog import lookup
+from tale_core.scoring.grading import grade
 from tale_core.types import GenParams, Message
 
-METHOD_KEYS = (
-    "direct",
-    "vanilla",
-    "budget",
-    "tale-ep",
-    "concise",
-    "constrained",
-    "cod",
-    "thinking",
-    "effort",
-    "forced",
-)
-_NEEDS_NUMBER = ("budget", "constrained", "thinking", "forced")
-#: every effort level some provider names (which ones a model takes: its capabilities)
-EFFORT_LEVELS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+__all__ = [
+    "METHOD_KEYS",
+    "EFFORT_LEVELS",
+    "FALLBACKS",
+    "MethodError",
+    "MethodSpec",
+    "MethodResult",
+    "build_messages",
+    "classify_estimate",
+    "params_for",
+    "run_method",
+]
+
+#: the built-in method keys (the registry may hold more: :func:`method_keys`)
+METHOD_KEYS = method_keys()
+EFFORT_LEVELS: tuple[str, ...] = next((m.arg.choices for m in all_methods() if m.arg and m.arg.kind == "effort"), ())
 FALLBACKS = ("vanilla", "direct")
 _NEGATIVE_RE = re.compile(r"\[\[\s*-\s*(\d+)\s*\]\]")
 
 
-class MethodError(TaleError):
-    """A method spec a user typed that we cannot run (unknown name, missing or bad budget)."""
-
-
 @dataclass(frozen=True)
 class MethodSpec:
-    """Which method to run, with its budget (``budget``/``constrained``/``thinking``) or effort level."""
+    """Which registered method to run, with its argument: ``budget`` holds a number (token budget, word
+    limit, thinking budget), ``effort`` an effort level; ``fallback`` is TALE-EP's answer method when its
+    estimate is unusable. An alias (``chain-of-draft``) becomes the method's key."""
 
     key: str
     budget: int | None = None
@@ -61,53 +67,51 @@ class MethodSpec:
     fallback: str = "vanilla"
 
     def __post_init__(self) -> None:
-        if self.key not in METHOD_KEYS:
-            raise MethodError(f"Unknown method {self.key!r}; choose one of: {', '.join(METHOD_KEYS)}")
-        if self.key in _NEEDS_NUMBER:
-            b = self.budget
-            if isinstance(b, bool) or not isinstance(b, int) or b <= 0:
-                what = "word limit" if self.key == "constrained" else "token budget"
-                raise MethodError(f"Method {self.key!r} needs a {what} above 0, e.g. {self.key}:50 (got {b!r})")
+        m = find_method(self.key)
+        if m is None:
+            raise MethodError(f"Unknown method {self.key!r}; choose one of: {', '.join(method_keys())}")
+        object.__setattr__(self, "key", m.key)
+        arg = m.arg
+        if arg is not None and arg.numeric:
+            arg.check(self.key, self.budget)
         elif self.budget is not None:
             raise MethodError(f"Method {self.key!r} takes no budget")
-        if self.key == "effort":
-            if self.effort not in EFFORT_LEVELS:
-                raise MethodError(f"Reasoning effort must be one of {', '.join(EFFORT_LEVELS)} (got {self.effort!r})")
+        if arg is not None and not arg.numeric:
+            arg.check(self.key, self.effort)
         elif self.effort is not None:
             raise MethodError(f"Method {self.key!r} takes no effort level")
         if self.fallback not in FALLBACKS:
             raise MethodError(f"TALE-EP fallback must be one of {', '.join(FALLBACKS)} (got {self.fallback!r})")
 
+    @classmethod
+    def of(cls, key: str, arg: int | str | None = None) -> MethodSpec:
+        """The spec of method ``key`` with ``arg`` in the field its argument kind uses."""
+        m = get_method(key)
+        if m.arg is None or arg is None:
+            return cls(key)
+        return cls(key, budget=int(arg)) if m.arg.numeric else cls(key, effort=str(arg))
+
+    @property
+    def method(self) -> Method:
+        """The registry entry."""
+        return get_method(self.key)
+
+    @property
+    def arg(self) -> int | str | None:
+        """The argument: the number for numeric kinds, the level for ``effort``, else None."""
+        return self.budget if self.budget is not None else self.effort
+
     @property
     def label(self) -> str:
         """Human label, e.g. ``Budget 50`` or ``Constrained CoT (50 words)``."""
-        k = self.key
-        if k == "budget":
-            return f"Budget {self.budget}"
-        if k == "constrained":
-            return f"Constrained CoT ({self.budget} words)"
-        if k == "thinking":
-            return f"Thinking budget {self.budget}"
-        if k == "forced":
-            return f"Hard budget {self.budget} (budget forcing)"
-        if k == "effort":
-            return f"Reasoning effort {self.effort}"
-        return {
-            "direct": "Direct answer",
-            "vanilla": "Vanilla CoT",
-            "tale-ep": "TALE-EP",
-            "concise": "Concise CoT",
-            "cod": "Chain of Draft",
-        }[k]
+        return self.method.label_for(self.arg)
 
     def to_str(self) -> str:
         """Round-trips through :meth:`parse`: ``budget:50``, ``effort:low``, ``tale-ep``."""
-        if self.key in _NEEDS_NUMBER:
-            return f"{self.key}:{self.budget}"
-        if self.key == "effort":
-            return f"effort:{self.effort}"
-        if self.key == "tale-ep" and self.fallback != "vanilla":
-            return f"tale-ep:{self.fallback}"
+        if self.arg is not None:
+            return f"{self.key}:{self.arg}"
+        if self.method.estimates_budget and self.fallback != "vanilla":
+            return f"{self.key}:{self.fallback}"
         return self.key
 
     @classmethod
@@ -115,22 +119,23 @@ class MethodSpec:
         """``"budget:50"`` -> ``MethodSpec("budget", 50)``; raises :class:`MethodError` with a readable message."""
         raw = (text or "").strip().lower()
         if not raw:
-            raise MethodError("No method given; choose one of: " + ", ".join(METHOD_KEYS))
-        key, sep, arg = raw.partition(":")
-        key, arg = key.strip(), arg.strip()
-        if key in _NEEDS_NUMBER:
+            raise MethodError("No method given; choose one of: " + ", ".join(method_keys()))
+        name, sep, arg = raw.partition(":")
+        m = get_method(name.strip())
+        arg = arg.strip()
+        if m.arg is not None and m.arg.numeric:
             if not arg:
-                raise MethodError(f"Method {key!r} needs a number, e.g. {key}:50")
+                raise MethodError(f"Method {m.key!r} needs a number, e.g. {m.key}:50")
             if not arg.isdigit():
-                raise MethodError(f"{key}:{arg} - the budget must be a whole number above 0")
-            return cls(key, budget=int(arg))
-        if key == "effort":
-            return cls(key, effort=arg or None)
-        if key == "tale-ep" and arg:
-            return cls(key, fallback=arg)
-        if sep and key in METHOD_KEYS:
-            raise MethodError(f"Method {key!r} takes no ':' argument")
-        return cls(key)
+                raise MethodError(f"{m.key}:{arg} - the {m.arg.noun} must be a whole number above 0")
+            return cls(m.key, budget=int(arg))
+        if m.arg is not None:
+            return cls(m.key, effort=arg or None)
+        if m.estimates_budget and arg:
+            return cls(m.key, fallback=arg)
+        if sep:
+            raise MethodError(f"Method {m.key!r} takes no ':' argument")
+        return cls(m.key)
 
 
 @dataclass
@@ -140,8 +145,8 @@ class MethodResult:
     method: MethodSpec
     spec: str
     records: list[CallRecord]
-    #: "correct" | "wrong" | "no_answer" | "truncated" | "ungraded" | "error"; "truncated" = graded not
-    #: correct and the answer call was cut off by its output cap (finish reason length / max_tokens)
+    #: "correct" | "wrong" | "no_answer" | "hedged" | "truncated" | "ungraded" | "error"; "truncated" = graded
+    #: not correct and the answer call was cut off by its output cap (finish reason length / max_tokens)
     status: str
     text: str
     extracted: str | None
@@ -232,37 +237,26 @@ def classify_estimate(text: str | None, max_output_tokens: int) -> tuple[int | N
 
 
 def build_messages(
-    method: MethodSpec, question: str, *, multiple_choice: bool = False, budget: int | None = None
+    method: MethodSpec,
+    question: str,
+    *,
+    multiple_choice: bool = False,
+    budget: int | None = None,
+    style: str = prompts.PAPER,
 ) -> tuple[Message, ...]:
-    """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as ``budget:N``)."""
-    k, mc = method.key, multiple_choice
-    if k == "direct":
-        return prompts.mc_direct(question) if mc else prompts.direct(question)
-    if k in ("vanilla", "thinking", "effort", "forced"):
-        return prompts.mc_cot(question) if mc else prompts.vanilla_cot(question)
-    if k in ("budget", "tale-ep"):
-        n = budget if budget is not None else method.budget
-        return prompts.mc_budget(question, n) if mc else prompts.budget(question, n)
-    if k == "concise":
-        return prompts.concise_cot(question, multiple_choice=mc)
-    if k == "constrained":
-        return prompts.constrained_cot(question, method.budget, multiple_choice=mc)
-    if k == "cod":
-        return prompts.chain_of_draft(question, multiple_choice=mc)
-    raise MethodError(f"Unknown method {k!r}")
+    """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as the argument)."""
+    arg = budget if budget is not None else method.arg
+    return method.method.build(question, arg, multiple_choice, style)
 
 
-def _params_for(method: MethodSpec, params: GenParams) -> GenParams:
-    if method.key == "thinking":
-        return dataclasses.replace(params, thinking_budget=method.budget)
-    if method.key == "effort":
-        return dataclasses.replace(params, reasoning_effort=method.effort)
-    if method.key == "forced":
-        return dataclasses.replace(params, hard_budget=method.budget)
-    return params
+def params_for(method: MethodSpec, params: GenParams) -> GenParams:
+    """``params`` with the method's changes (thinking budget, reasoning effort)."""
+    return method.method.params(params, method.arg)
 
 
-def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]:
+def _make_grader(
+    gold: str | None, multiple_choice: bool, choices: tuple[str, ...] | None = None
+) -> tuple[Grader, dict]:
     """A grader for call_model; the Grade of the last graded record is kept in the returned dict."""
     state: dict[str, Any] = {}
 
@@ -271,16 +265,13 @@ def _make_grader(gold: str | None, multiple_choice: bool) -> tuple[Grader, dict]
             return
         text = rec.completion.text or ""
         try:
-            from tale_core.scoring.grading import grade
-
-            g = grade(text, gold, multiple_choice=multiple_choice)
+            g = grade(text, gold, multiple_choice=multiple_choice, choices=choices)
             status, extracted, how = g.status, g.extracted, g.method
-        except ImportError:
-            status, extracted, how = "ungraded", None, "grading module missing"
         except Exception as e:  # a grader bug must not lose the call
             status, extracted, how = "ungraded", None, f"grading failed: {type(e).__name__}: {e}"
         rec.extracted_answer = extracted
-        rec.correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        rec.correct = True if status == "correct" else (False if status in ("wrong", "no_answer", "hedged") else None)
+        rec.extra["grade_status"] = status  # keeps "hedged" apart from "wrong" once stored
         state.update(status=status, extracted=extracted, method=how)
 
     return grader, state
@@ -294,22 +285,24 @@ def run_method(
     gold: str | None = None,
     choices: tuple[str, ...] | None = None,
     params: GenParams | None = None,
-    cache=None,
-    sink=None,
+    cache: CallCache | None = None,
+    sink: CallSink | None = None,
     use_cache: bool | None = None,
     on_text: OnText | None = None,
     question_id: str | None = None,
     repeat: int = 0,
-    price_overrides: Any = None,
+    price_overrides: PriceOverrides | None = None,
     role: str = "answer",
     extra: dict[str, Any] | None = None,
+    prompt_style: str = prompts.PAPER,
 ) -> MethodResult:
     """Run ``method`` on ``question`` with ``model``; never raises for provider errors (status ``error``).
 
     ``choices`` makes it a multiple-choice question (options lettered A, B, ... and ``[[choice]]``
     format). ``on_text`` streams the answer call's text. ``role`` names the answer call's role
-    (``reference`` for a sweep's vanilla reference). Raises :class:`TaleError` only for bad input
-    (empty question, too many choices).
+    (``reference`` for a sweep's vanilla reference). ``prompt_style`` picks the templates (``paper`` or
+    ``plain``) and is recorded with every call. Raises :class:`TaleError` only for bad input (empty
+    question, too many choices, unknown prompt style).
     """
     if isinstance(method, str):
         method = MethodSpec.parse(method)
@@ -317,28 +310,36 @@ def run_method(
     mc = bool(choices)
     q = prompts.format_choices(question, choices) if mc else question
     prompts._check_question(q)
+    prompts.check_style(prompt_style)
     gold_s = None if gold is None or str(gold).strip() == "" else str(gold)
-    grader, gstate = _make_grader(gold_s, mc)
-    common = dict(
-        cache=cache,
-        sink=sink,
-        use_cache=use_cache,
-        price_overrides=price_overrides,
-        method=method.to_str(),
-        question=question,
-        question_id=question_id,
-        repeat=repeat,
-        gold_answer=gold_s,
-        extra=dict(extra or {}),
-    )
+    grader, gstate = _make_grader(gold_s, mc, tuple(str(c) for c in choices) if choices else None)
+    call_extra = {**(extra or {}), "prompt_style": prompt_style}
+
+    def call(messages: tuple[Message, ...], call_params: GenParams, **meta: Any) -> CallRecord:
+        return call_model(
+            model,
+            messages,
+            call_params,
+            cache=cache,
+            sink=sink,
+            use_cache=use_cache,
+            price_overrides=price_overrides,
+            method=method.to_str(),
+            question=question,
+            question_id=question_id,
+            repeat=repeat,
+            gold_answer=gold_s,
+            extra=call_extra,
+            **meta,
+        )
 
     records: list[CallRecord] = []
     estimate: dict | None = None
     answer_method, budget_used = method, method.budget
-    if method.key == "tale-ep":
-        rec = call_model(model, prompts.estimator(q), params, role="estimate", **common)
+    if method.method.estimates_budget:
+        rec = call(prompts.estimator(q), params, role="estimate")
         records.append(rec)
-        if rec.ok:
+        if rec.completion is not None and rec.error is None:
             limit = lookup(model.provider, model.model).max_output_tokens
             raw = rec.completion.text
             parsed, status = classify_estimate(raw, limit)
@@ -350,17 +351,22 @@ def run_method(
                 answer_method = MethodSpec(method.fallback)
         else:
             estimate = {"raw": None, "parsed": None, "status": "error", "fallback": None}
+    elif method.method.budget_from is not None:
+        budget, estimate = method.method.budget_from(model, question)
+        if budget is not None:
+            budget_used = budget
+        else:
+            estimate = {**estimate, "fallback": "vanilla"}
+            answer_method = MethodSpec("vanilla")
     if not records or records[-1].ok:
-        msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used)
-        rec = call_model(
-            model,
+        msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used, style=prompt_style)
+        rec = call(
             msgs,
-            _params_for(answer_method, params),
+            params_for(answer_method, params),
             on_text=on_text,
             grader=grader,
             role=role,
             budget=budget_used if answer_method is method else None,
-            **common,
         )
         records.append(rec)
     return _summarise(model, method, records, estimate, budget_used, gstate, gold_s, question_id, repeat)
@@ -388,12 +394,13 @@ def _summarise(
     error = next((r.error for r in records if r.error), None)
     comps = [r.completion for r in records if r.completion is not None]
     costs = [r.cost_usd for r in records if r.completion is not None]
+    known_costs = [c for c in costs if c is not None]
     if error is not None:
         status, correct, extracted = "error", None, None
     else:
         status = gstate.get("status", "ungraded")
         extracted = gstate.get("extracted")
-        correct = True if status == "correct" else (False if status in ("wrong", "no_answer") else None)
+        correct = True if status == "correct" else (False if status in ("wrong", "no_answer", "hedged") else None)
         if gold is None:
             correct = None
     ans_comp = answer.completion if answer is not None else None
@@ -419,7 +426,7 @@ def _summarise(
         visible_output_tokens=sum(c.visible_output_tokens or 0 for c in comps),
         cache_read_tokens=sum(c.cache_read_tokens or 0 for c in comps),
         usage_warnings=[w for c in comps for w in (c.usage_warnings or [])],
-        cost_usd=None if not costs or any(c is None for c in costs) else sum(costs),
+        cost_usd=sum(known_costs) if costs and len(known_costs) == len(costs) else None,
         latency_s=sum(c.latency_s or 0.0 for c in comps),
         estimate=estimate,
         error=error,

@@ -8,12 +8,21 @@ different prompts, always.
 Sources: vanilla/direct/budget/multiple-choice/estimator prompts from TALE (arXiv 2412.18547, official
 repo); Concise CoT from Renze & Guven 2024; Constrained CoT from Nayab et al. 2024; Chain of Draft from
 Xu et al. 2025. The three baselines keep TALE's ``[[answer]]`` format line so one grader reads them all.
+The few-shot versions of Concise CoT and Chain of Draft add worked examples (our own, written for this
+app) in the system prompt, as their papers do; their user turn is the zero-shot prompt unchanged.
+
+Prompt styles: ``paper`` (the default) is TALE's templates as published; ``plain`` drops the answer-format
+line (``Q: {q}\nLet's think step by step and use less than {b} tokens:\n``), which small local models
+follow better (on Qwen2.5-Coder-1.5B the paper's format line makes it skip its reasoning; see DESIGN.md
+section 8). The grader reads plain answers by their last number. The estimator keeps its format line in
+both styles, since its answer must be parsed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tale_core.types import Message
 
@@ -53,6 +62,14 @@ CHAIN_OF_DRAFT_TRIGGER = (
     "at most. Return the answer at the end of the response after a separator ####.\n"
 )
 
+# --- prompt styles ---------------------------------------------------------------------------------
+PAPER, PLAIN = "paper", "plain"
+#: style -> its label in pickers
+PROMPT_STYLES: dict[str, str] = {
+    PAPER: "Paper (TALE's templates with the [[answer]] format line)",
+    PLAIN: "Plain (no answer-format line; for small local models)",
+}
+
 _ESTIMATE_RE = re.compile(r"\[\[(\d+)\]\]")
 
 
@@ -76,44 +93,65 @@ def _check_positive(n: int, what: str) -> int:
     return n
 
 
-def _cot_with(question: str, trigger: str, multiple_choice: bool) -> str:
-    """The CoT prompt (plain or multiple choice) with its trigger line replaced by ``trigger``."""
+def check_style(style: str) -> str:
+    """``style`` if it is a known prompt style, else a :class:`TaleError` naming the known ones."""
+    if style not in PROMPT_STYLES:
+        from tale_core.errors import TaleError
+
+        raise TaleError(f"Unknown prompt style {style!r}; choose one of: {', '.join(PROMPT_STYLES)}")
+    return style
+
+
+def _cot_with(question: str, trigger: str, multiple_choice: bool, style: str = PAPER) -> str:
+    """The CoT prompt (numeric or multiple choice) with its trigger line replaced by ``trigger``.
+
+    The ``plain`` style leaves out the answer-format line: ``Q: {question}\n{trigger}``.
+    """
     base = MC_COT if multiple_choice else VANILLA_COT
     head = base[: -len(COT_TRIGGER)]
+    if check_style(style) == PLAIN:
+        head = "{question}\n" if multiple_choice else "Q: {question}\n"
     # format the question last so braces inside it are never interpreted
     return head.replace("{question}", question) + trigger
 
 
-def vanilla_cot(question: str) -> tuple[Message, ...]:
+def _direct_with(question: str, multiple_choice: bool, style: str) -> str:
+    template = MC_DIRECT if multiple_choice else DIRECT
+    if check_style(style) == PLAIN:
+        template = template.replace(FORMAT_CHOICE if multiple_choice else FORMAT_ANSWER, "").replace(" \n", "\n")
+    return template.replace("{question}", question)
+
+
+def vanilla_cot(question: str, style: str = PAPER) -> tuple[Message, ...]:
     """Vanilla chain-of-thought prompt: ``Q: ...`` + answer format + ``Let's think step by step:``."""
-    return _pair(_cot_with(_check_question(question), COT_TRIGGER, False))
+    return _pair(_cot_with(_check_question(question), COT_TRIGGER, False, style))
 
 
-def direct(question: str) -> tuple[Message, ...]:
+def direct(question: str, style: str = PAPER) -> tuple[Message, ...]:
     """Direct answer, no reasoning."""
-    return _pair(DIRECT.replace("{question}", _check_question(question)))
+    return _pair(_direct_with(_check_question(question), False, style))
 
 
-def budget(question: str, n: int) -> tuple[Message, ...]:
+def budget(question: str, n: int, style: str = PAPER) -> tuple[Message, ...]:
     """Token-budget-aware CoT: ``Let's think step by step and use less than {n} tokens:``."""
     trigger = BUDGET_TRIGGER.replace("{budget}", str(_check_positive(n, "token budget")))
-    return _pair(_cot_with(_check_question(question), trigger, False))
+    return _pair(_cot_with(_check_question(question), trigger, False, style))
 
 
-def mc_cot(question: str) -> tuple[Message, ...]:
+def mc_cot(question: str, style: str = PAPER) -> tuple[Message, ...]:
     """Multiple-choice CoT (``[[choice]]`` format); ``question`` already lists the options."""
-    return _pair(_cot_with(_check_question(question), COT_TRIGGER, True))
+    return _pair(_cot_with(_check_question(question), COT_TRIGGER, True, style))
 
 
-def mc_budget(question: str, n: int) -> tuple[Message, ...]:
+def mc_budget(question: str, n: int, style: str = PAPER) -> tuple[Message, ...]:
     """Multiple-choice CoT with a token budget."""
     trigger = BUDGET_TRIGGER.replace("{budget}", str(_check_positive(n, "token budget")))
-    return _pair(_cot_with(_check_question(question), trigger, True))
+    return _pair(_cot_with(_check_question(question), trigger, True, style))
 
 
-def mc_direct(question: str) -> tuple[Message, ...]:
+def mc_direct(question: str, style: str = PAPER) -> tuple[Message, ...]:
     """Multiple-choice direct answer (``[[choice]]`` format)."""
-    return _pair(MC_DIRECT.replace("{question}", _check_question(question)))
+    return _pair(_direct_with(_check_question(question), True, style))
 
 
 def estimator(question: str) -> tuple[Message, ...]:
@@ -121,20 +159,103 @@ def estimator(question: str) -> tuple[Message, ...]:
     return _pair(ESTIMATOR.replace("{question}", _check_question(question)))
 
 
-def concise_cot(question: str, multiple_choice: bool = False) -> tuple[Message, ...]:
-    """Concise CoT (Renze & Guven 2024): the CoT prompt plus ``Be concise.``"""
-    return _pair(_cot_with(_check_question(question), CONCISE_TRIGGER, multiple_choice))
+def concise_cot(question: str, multiple_choice: bool = False, style: str = PAPER) -> tuple[Message, ...]:
+    """Concise CoT (Renze & Guven 2024), zero-shot: the CoT prompt plus ``Be concise.``"""
+    return _pair(_cot_with(_check_question(question), CONCISE_TRIGGER, multiple_choice, style))
 
 
-def constrained_cot(question: str, words: int, multiple_choice: bool = False) -> tuple[Message, ...]:
+def constrained_cot(
+    question: str, words: int, multiple_choice: bool = False, style: str = PAPER
+) -> tuple[Message, ...]:
     """Constrained CoT (Nayab et al. 2024): limit the answer length to ``words`` words."""
     trigger = CONSTRAINED_TRIGGER.replace("{words}", str(_check_positive(words, "word limit")))
-    return _pair(_cot_with(_check_question(question), trigger, multiple_choice))
+    return _pair(_cot_with(_check_question(question), trigger, multiple_choice, style))
 
 
-def chain_of_draft(question: str, multiple_choice: bool = False) -> tuple[Message, ...]:
-    """Chain of Draft (Xu et al. 2025): five-word drafts per step, answer after ``####``."""
-    return _pair(_cot_with(_check_question(question), CHAIN_OF_DRAFT_TRIGGER, multiple_choice))
+def chain_of_draft(question: str, multiple_choice: bool = False, style: str = PAPER) -> tuple[Message, ...]:
+    """Chain of Draft (Xu et al. 2025), zero-shot: five-word drafts per step, answer after ``####``."""
+    return _pair(_cot_with(_check_question(question), CHAIN_OF_DRAFT_TRIGGER, multiple_choice, style))
+
+
+# --- few-shot versions: worked examples in the system prompt -----------------------------------------
+@dataclass(frozen=True)
+class WorkedExample:
+    """One worked example: the question, the reasoning as the method writes it, and the answer."""
+
+    question: str
+    reasoning: str
+    answer: str
+
+
+#: our own short examples (numeric), in the style each method asks for
+DRAFT_EXAMPLES = (
+    WorkedExample(
+        "A baker makes 24 rolls, sells 15, then bakes 10 more. How many rolls does she have?",
+        "24 - 15 = 9; 9 + 10 = 19.",
+        "19",
+    ),
+    WorkedExample(
+        "Seven bus tickets cost $3 each, with $5 off the total. What is the total?", "7 * 3 = 21; 21 - 5 = 16.", "16"
+    ),
+    WorkedExample("Tom reads 12 pages a day. How many days for a 96-page book?", "96 / 12 = 8.", "8"),
+)
+CONCISE_EXAMPLES = (
+    WorkedExample(
+        DRAFT_EXAMPLES[0].question, "After selling she has 24 - 15 = 9 rolls, and baking adds 10: 9 + 10 = 19.", "19"
+    ),
+    WorkedExample(DRAFT_EXAMPLES[1].question, "The tickets cost 7 * 3 = 21 dollars, minus 5 is 16.", "16"),
+    WorkedExample(DRAFT_EXAMPLES[2].question, "He needs 96 / 12 = 8 days.", "8"),
+)
+#: multiple-choice examples (the options are lettered in the question)
+MC_DRAFT_EXAMPLES = (
+    WorkedExample("Which number is even?\nA. 7\nB. 12\nC. 15", "12 / 2 = 6, whole.", "B"),
+    WorkedExample("What is 15% of 80?\nA. 8\nB. 10\nC. 12", "0.15 * 80 = 12.", "C"),
+)
+MC_CONCISE_EXAMPLES = (
+    WorkedExample(MC_DRAFT_EXAMPLES[0].question, "12 divides by 2 with no remainder; 7 and 15 do not.", "B"),
+    WorkedExample(MC_DRAFT_EXAMPLES[1].question, "15% of 80 is 0.15 * 80 = 12.", "C"),
+)
+CHAIN_OF_DRAFT_SYSTEM = (
+    "Think step by step, but only keep a minimum draft for each thinking step, with 5 words at most. "
+    "Return the answer at the end of the response after a separator ####."
+)
+CONCISE_SYSTEM = "Solve the problem step by step. Be concise: write only the steps the answer needs."
+
+
+def _answer_lines(examples: Sequence[WorkedExample], style: str, paper_form: str, plain_form: str) -> list[str]:
+    """How each example's answer is written: TALE's ``[[..]]`` format in the paper style, else ``plain_form``."""
+    form = paper_form if check_style(style) == PAPER else plain_form
+    return [form.format(answer=ex.answer) for ex in examples]
+
+
+def _few_shot_system(instruction: str, examples: Sequence[WorkedExample], lines: Sequence[str]) -> str:
+    shots = "\n\n".join(f"Q: {ex.question}\nSolution: {ex.reasoning}\n{line}" for ex, line in zip(examples, lines))
+    return f"{SYSTEM}\n{instruction}\n\nWorked examples:\n\n{shots}"
+
+
+def chain_of_draft_few_shot(question: str, multiple_choice: bool = False, style: str = PAPER) -> tuple[Message, ...]:
+    """Chain of Draft (Xu et al. 2025, arXiv 2502.18600), few-shot: the instruction and worked drafts in the system prompt.
+
+    The user turn is the zero-shot Chain of Draft prompt, so the two differ only by the examples.
+    """
+    examples = MC_DRAFT_EXAMPLES if multiple_choice else DRAFT_EXAMPLES
+    lines = _answer_lines(examples, style, "#### [[{answer}]]", "#### {answer}")
+    system = _few_shot_system(CHAIN_OF_DRAFT_SYSTEM, examples, lines)
+    user = _cot_with(_check_question(question), CHAIN_OF_DRAFT_TRIGGER, multiple_choice, style)
+    return (Message("system", system), Message("user", user))
+
+
+def concise_cot_few_shot(question: str, multiple_choice: bool = False, style: str = PAPER) -> tuple[Message, ...]:
+    """Concise CoT (Renze & Guven 2024), few-shot: "be concise" and concise worked solutions in the system prompt.
+
+    The user turn is the zero-shot Concise CoT prompt, so the two differ only by the examples.
+    """
+    examples = MC_CONCISE_EXAMPLES if multiple_choice else CONCISE_EXAMPLES
+    paper_form = "Choice: [[{answer}]]" if multiple_choice else "Answer: [[{answer}]]"
+    lines = _answer_lines(examples, style, paper_form, "The answer is {answer}.")
+    system = _few_shot_system(CONCISE_SYSTEM, examples, lines)
+    user = _cot_with(_check_question(question), CONCISE_TRIGGER, multiple_choice, style)
+    return (Message("system", system), Message("user", user))
 
 
 def parse_budget_estimate(text: str | None) -> int | None:

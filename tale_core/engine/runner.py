@@ -3,7 +3,8 @@
 A planner turns an experiment's configuration into :class:`Cell` objects (a stable id, the model spec and a
 ``work()`` callable that makes the cell's calls through :func:`~tale_core.engine.methods.run_method`);
 :class:`Runner` runs them and hands back each result as it finishes. This is the only module of
-``tale_core`` that starts threads for model calls.
+``tale_core`` that starts threads for model calls (with the batch executor, :mod:`tale_core.engine.batch`, the
+cells' calls still run here and wait while its one worker thread sends and polls the provider's batches).
 
 What the runner does for every kind, in one place:
 
@@ -26,6 +27,7 @@ calls and bundles have ``extra["cell_id"]``, which :func:`cell_of` still reads.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 import time
@@ -47,6 +49,9 @@ SPEND_CAP = "spend_cap"
 INTERRUPTED = "interrupted"
 #: what a finished run can be; ``spend_cap`` is a cancel with its reason
 FINAL_STATUSES = (DONE, CANCELLED, SPEND_CAP, FAILED, INTERRUPTED)
+
+#: the id of the cell whose work runs in this thread (None outside a cell); batch executors name requests by it
+CURRENT_CELL: contextvars.ContextVar[str | None] = contextvars.ContextVar("tale_current_cell", default=None)
 
 #: how often the dispatcher wakes up while waiting (so Ctrl-C and cancel are seen promptly)
 _POLL_S = 0.25
@@ -77,7 +82,7 @@ def finish_quietly(recorder: Finishable | None, status: str, summary: dict[str, 
         return False
     try:
         recorder.finish(store_status(status), summary or {})
-    except Exception:  # noqa: BLE001 - never lose the run's results over closing its record
+    except Exception:  # never lose the run's results over closing its record
         return False
     return True
 
@@ -198,6 +203,7 @@ class Runner(Generic[R]):
             return 1
 
     def _execute(self, cell: Cell[R]) -> None:
+        CURRENT_CELL.set(cell.id)  # a fresh thread: its context is its own
         try:
             result = cell.work()
         except Exception as e:  # a bug or a failing sink: an error cell, and the run goes on
@@ -330,8 +336,7 @@ def stream_text(work: Callable[[Callable[[str], None]], R]) -> Iterator[str | R]
         except BaseException as e:  # re-raised in the consumer
             q.put((_END, None, e))
 
-    t = threading.Thread(target=target, daemon=True, name="stream")
-    t.start()
+    t = spawn(target, "stream")
     while True:
         item = q.get()
         if isinstance(item, tuple) and len(item) == 3 and item[0] is _END:
@@ -341,3 +346,11 @@ def stream_text(work: Callable[[Callable[[str], None]], R]) -> Iterator[str | R]
             yield item[1]
             return
         yield item
+
+
+def spawn(target: Callable[[], None], name: str) -> threading.Thread:
+    """Start a daemon thread for engine work around model calls (the batch executor's sender and poller,
+    a streamed call). With the runner's own cell threads, every thread of ``tale_core`` starts here."""
+    t = threading.Thread(target=target, daemon=True, name=name)
+    t.start()
+    return t

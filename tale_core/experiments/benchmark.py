@@ -6,8 +6,10 @@ call at a time; all models side by side), optionally ``repeats`` trials per ques
 finished (question, method, model) is one flat row dict; :func:`summarize` turns rows into one
 :class:`SummaryRow` per (model, method): accuracy, mean tokens, expense and the reduction against
 vanilla CoT on the same model. Failed calls are rows with status ``"error"``: counted, but left out of
-every mean. Accuracy is a fraction in [0, 1] over the graded, non-error rows (``no_answer`` counts as
-wrong); it is None when no row could be graded (no gold answers).
+every mean. Accuracy is a fraction in [0, 1] over the graded, non-error rows (``no_answer`` and
+``hedged`` count as not correct); it is None when no row could be graded (no gold answers). Summaries
+carry 95% intervals and a paired comparison with vanilla CoT (:mod:`tale_core.analysis.stats`), and keep
+the paper's token convention (answer call only) apart from the total of both calls.
 """
 
 from __future__ import annotations
@@ -80,7 +82,28 @@ def paper_reference(dataset: str) -> dict[str, tuple[float, float, float]] | Non
 
 @dataclass
 class SummaryRow:
-    """One (model, method) line of a benchmark summary. ``accuracy`` is a fraction in [0, 1]."""
+    """One (model, method) line of a benchmark summary.
+
+    Token conventions (every column says which calls it counts):
+
+    - ``avg_output_tokens`` = ``answer_tokens``: mean output tokens of the **answer call only**, the
+      paper's convention (and its code's); compare these with the paper's Table 3.
+    - ``estimator_tokens``: mean output tokens of TALE-EP's budget-estimate call (0 for other methods).
+    - ``total_tokens``: both calls (answer + estimate), what the run really cost in output tokens;
+      ``expense_usd``/``avg_expense_usd`` are the cost of both calls, input included.
+    - ``paper_tokens``: tiktoken ``cl100k_base`` count of the answer text, as the official code counts
+      (None when the rows carry no answer text).
+
+    ``accuracy`` is a fraction in [0, 1]; ``hedged`` and ``no_answer`` answers count as not correct.
+    Intervals are 95% ``[low, high]`` pairs (None when n is too small): ``accuracy_ci`` is Wilson with
+    one trial per question (or when all trials of each question agree), else a bootstrap over questions
+    (``accuracy_ci_method`` says which);
+    ``avg_output_tokens_ci`` and ``total_tokens_ci`` are bootstrap intervals over per-question means;
+    ``reduction_vs_vanilla_ci`` is a paired bootstrap over questions of ``reduction_tokens_vs_vanilla``
+    (answer tokens); ``mcnemar_p`` the exact McNemar test of correctness against vanilla CoT on the same
+    questions (majority of repeats per question). With repeats everything is aggregated per question
+    first (:func:`tale_core.analysis.stats.per_question`).
+    """
 
     spec: str
     method: str
@@ -101,6 +124,23 @@ class SummaryRow:
     avg_latency_s: float | None = None
     #: graded not correct because the output cap cut the answer off (counted in accuracy as not correct)
     truncated: int = 0
+    hedged: int = 0
+    n_questions: int = 0
+    repeats: int = 1
+    accuracy_ci: list[float | None] | None = None
+    accuracy_ci_method: str = ""
+    avg_output_tokens_ci: list[float | None] | None = None
+    answer_tokens: float | None = None
+    estimator_tokens: float | None = None
+    total_tokens: float | None = None
+    total_tokens_ci: list[float | None] | None = None
+    paper_tokens: float | None = None
+    reduction_total_tokens_vs_vanilla: float | None = None
+    reduction_vs_vanilla_ci: list[float | None] | None = None
+    mcnemar_p: float | None = None
+    mcnemar_b: int | None = None
+    mcnemar_c: int | None = None
+    n_paired: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -356,37 +396,83 @@ def run_benchmark(
     )
 
 
-def _mean(values: Iterable[float]) -> float | None:
+def _mean(values: Iterable[Any]) -> float | None:
     vals = [float(v) for v in values if v is not None]
     return sum(vals) / len(vals) if vals else None
 
 
-def summarize(rows: Sequence[Mapping[str, Any]]) -> list[SummaryRow]:
-    """One :class:`SummaryRow` per (spec, method), in first-seen order, with reductions vs vanilla CoT.
+def paper_token_count(text: str | None) -> int | None:
+    """Tokens of an answer text as the official TALE code counts them: tiktoken ``cl100k_base``
+    (offline copy); None without text."""
+    if text is None:
+        return None
+    from tale_core.accounting.tokens import get_encoding
 
-    Reductions are ``1 - method / vanilla`` on the same model (positive = cheaper); the accuracy delta is
-    ``method - vanilla`` as a fraction. They are None when the model has no vanilla rows.
+    return len(get_encoding("cl100k_base").encode(str(text), disallowed_special=()))
+
+
+def _answer_tokens(r: Mapping[str, Any]) -> float | None:
+    if r.get("answer_output_tokens") is not None:
+        return float(r["answer_output_tokens"])
+    if r.get("output_tokens") is None:
+        return None
+    return float(r["output_tokens"]) - float(r.get("estimate_output_tokens") or 0)
+
+
+def _pair(iv: Any) -> list[float | None] | None:
+    return None if iv.low is None or iv.high is None else [iv.low, iv.high]
+
+
+def summarize(rows: Sequence[Mapping[str, Any]], *, paper_tokens: bool = True) -> list[SummaryRow]:
+    """One :class:`SummaryRow` per (spec, method), in first-seen order, with intervals and the paired
+    comparison against vanilla CoT on the same model (see :class:`SummaryRow` for the conventions).
+
+    Reductions are ``1 - method / vanilla`` (positive = cheaper) over the questions both answered
+    (answer-call tokens; ``reduction_total_tokens_vs_vanilla`` counts both calls); the accuracy delta is
+    ``method - vanilla`` as a fraction, over the same questions. They are None when the model has no
+    vanilla rows. Rows are grouped per question by ``item_id`` (``question_id``, else their order), so
+    repeats (rows with a ``repeat`` number) are aggregated per question before anything is paired.
+    ``paper_tokens=False`` skips the tiktoken count.
     """
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    from tale_core.analysis import stats
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault((str(r["spec"]), str(r["method"])), []).append(r)
+        rs = groups.setdefault((str(r["spec"]), str(r["method"])), [])
+        q = r.get("item_id") if r.get("item_id") not in (None, "") else r.get("question_id")
+        rr = dict(r)
+        rr["_q"] = str(q) if q not in (None, "") else f"#{len(rs)}"
+        rr["_answer_tokens"] = _answer_tokens(r)
+        rr["_total_tokens"] = None if r.get("output_tokens") is None else float(r["output_tokens"])
+        rs.append(rr)
     out: list[SummaryRow] = []
+    per_q: dict[tuple[str, str], dict[str, Any]] = {}
+    per_q_total: dict[tuple[str, str], dict[str, Any]] = {}
     for (spec, method), rs in groups.items():
         ok = [r for r in rs if r.get("status") != "error"]
-        graded = [r for r in ok if r.get("status") in ("correct", "wrong", "no_answer", "truncated")]
+        graded = [r for r in ok if r.get("status") in stats.GRADED_STATUSES]
         n_correct = sum(1 for r in graded if r.get("status") == "correct")
-        costs = [r.get("cost_usd") for r in ok if r.get("cost_usd") is not None]
+        costs = [float(r["cost_usd"]) for r in ok if r.get("cost_usd") is not None]
         expense = sum(costs) if costs else None
+        pq = stats.per_question(ok, tokens_key="_answer_tokens", key="_q")
+        pq_total = stats.per_question(ok, tokens_key="_total_tokens", key="_q")
+        per_q[(spec, method)], per_q_total[(spec, method)] = pq, pq_total
+        acc = stats.accuracy_over_questions(pq)
+        tok = stats.mean_interval(p.tokens for p in pq.values())
+        tot = stats.mean_interval(p.tokens for p in pq_total.values())
+        est_tokens = _mean(r.get("estimate_output_tokens") or 0 for r in ok) if ok else None
+        texts = [r.get("text") for r in ok if isinstance(r.get("text"), str)] if paper_tokens else []
+        questions = {r["_q"] for r in rs}
         out.append(
             SummaryRow(
                 spec=spec,
                 method=method,
                 n=len(rs),
-                accuracy=(n_correct / len(graded)) if graded else None,
-                avg_output_tokens=_mean(r.get("output_tokens") for r in ok),
+                accuracy=acc.estimate,
+                avg_output_tokens=tok.estimate,
                 avg_input_tokens=_mean(r.get("input_tokens") for r in ok),
                 expense_usd=expense,
-                avg_expense_usd=(expense / len(costs)) if costs else None,
+                avg_expense_usd=(sum(costs) / len(costs)) if costs else None,
                 reduction_tokens_vs_vanilla=None,
                 reduction_expense_vs_vanilla=None,
                 accuracy_delta_vs_vanilla=None,
@@ -397,6 +483,17 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[SummaryRow]:
                 n_graded=len(graded),
                 n_correct=n_correct,
                 avg_latency_s=_mean(r.get("latency_s") for r in ok),
+                hedged=sum(1 for r in ok if r.get("status") == "hedged"),
+                n_questions=len(questions),
+                repeats=max((sum(1 for r in rs if r["_q"] == q) for q in questions), default=1),
+                accuracy_ci=_pair(acc),
+                accuracy_ci_method=acc.method if acc.estimate is not None else "",
+                avg_output_tokens_ci=_pair(tok),
+                answer_tokens=tok.estimate,
+                estimator_tokens=est_tokens,
+                total_tokens=tot.estimate,
+                total_tokens_ci=_pair(tot),
+                paper_tokens=_mean(paper_token_count(t) for t in texts) if texts else None,
             )
         )
     vanilla = {s.spec: s for s in out if s.method == "vanilla"}
@@ -404,12 +501,23 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> list[SummaryRow]:
         v = vanilla.get(s.spec)
         if v is None:
             continue
-        if v.avg_output_tokens and s.avg_output_tokens is not None:
-            s.reduction_tokens_vs_vanilla = 1.0 - s.avg_output_tokens / v.avg_output_tokens
         if v.avg_expense_usd and s.avg_expense_usd is not None:
             s.reduction_expense_vs_vanilla = 1.0 - s.avg_expense_usd / v.avg_expense_usd
-        if v.accuracy is not None and s.accuracy is not None:
-            s.accuracy_delta_vs_vanilla = s.accuracy - v.accuracy
+        if s is v:
+            if v.avg_output_tokens:
+                s.reduction_tokens_vs_vanilla = s.reduction_total_tokens_vs_vanilla = 0.0
+            if v.accuracy is not None:
+                s.accuracy_delta_vs_vanilla = 0.0
+            continue
+        cmp = stats.paired_comparison(per_q[(s.spec, s.method)], per_q[(s.spec, "vanilla")])
+        total = stats.paired_comparison(per_q_total[(s.spec, s.method)], per_q_total[(s.spec, "vanilla")])
+        s.reduction_tokens_vs_vanilla = cmp.reduction.estimate
+        s.reduction_vs_vanilla_ci = _pair(cmp.reduction)
+        s.reduction_total_tokens_vs_vanilla = total.reduction.estimate
+        s.accuracy_delta_vs_vanilla = cmp.accuracy_difference
+        s.n_paired = cmp.n
+        if cmp.mcnemar is not None:
+            s.mcnemar_p, s.mcnemar_b, s.mcnemar_c = cmp.mcnemar.p_value, cmp.mcnemar.b, cmp.mcnemar.c
     return out
 
 

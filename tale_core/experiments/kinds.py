@@ -24,6 +24,7 @@ from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
 from tale_core.experiments import rebuild as _rebuild
 from tale_core.experiments.playground import PlaygroundConfig
+from tale_core.experiments.search_dataset import DatasetSearchConfig, records_by_question
 from tale_core.experiments.search_plan import SearchConfig
 from tale_core.experiments.sweep import SweepConfig, plan_cells
 from tale_core.protocols import CallRecord
@@ -145,6 +146,15 @@ KINDS: dict[str, Kind] = {
         BenchmarkConfig.from_dict,
         BenchmarkConfig.plan_size,
         lambda c, recs: _rebuild.benchmark_rows(recs, item_ids=c.item_ids, methods=[m.to_str() for m in c.methods]),
+    ),
+    "search-dataset": Kind(
+        "search-dataset",
+        "Dataset budget search",
+        "pages/estimators.py",
+        "search-dataset",
+        DatasetSearchConfig.from_dict,
+        DatasetSearchConfig.plan_size,
+        lambda c, recs: records_by_question(recs),
     ),
 }
 

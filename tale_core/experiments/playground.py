@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tale_core.engine.methods import MethodResult, MethodSpec, run_method
+from tale_core.engine.prompts import PAPER, check_style
 from tale_core.engine.runner import CELL_KEY, Cell, Runner, model_concurrency
 from tale_core.errors import TaleError
 from tale_core.experiments.common import error_result
@@ -34,6 +35,7 @@ class PlaygroundConfig:
     params: GenParams = field(default_factory=GenParams)
     use_cache: bool | None = None
     source: str | None = None  # e.g. "learn" for the Learn page's worked example
+    prompt_style: str = PAPER  # the templates every call uses (tale_core.engine.prompts.PROMPT_STYLES)
 
     def validate(self) -> PlaygroundConfig:
         if not isinstance(self.question, str) or not self.question.strip():
@@ -42,6 +44,7 @@ class PlaygroundConfig:
             raise PlaygroundError("Pick at least one method.")
         if not self.models:
             raise PlaygroundError("This experiment names no model.")
+        check_style(self.prompt_style)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +55,7 @@ class PlaygroundConfig:
             "models": list(self.models),
             "methods": [m.to_str() for m in self.methods],
             "params": self.params.to_dict(),
+            "prompt_style": self.prompt_style,
         }
         if self.source:
             d["source"] = self.source
@@ -73,6 +77,7 @@ class PlaygroundConfig:
                     dict(d.get("params") or {"max_tokens": 1024, "temperature": 0.0, "seed": 0})
                 ),
                 source=d.get("source") if isinstance(d.get("source"), str) else None,
+                prompt_style=str(d.get("prompt_style") or PAPER),  # runs stored before styles used the paper's
             )
         except (TypeError, ValueError) as e:
             raise PlaygroundError(f"Unreadable playground configuration: {e}") from None
@@ -109,6 +114,7 @@ def run_one(
         on_text=on_text,
         price_overrides=price_overrides,
         extra={CELL_KEY: playground_cell_id(model.spec, method)},
+        prompt_style=config.prompt_style,
     )
 
 

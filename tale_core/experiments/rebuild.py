@@ -43,6 +43,8 @@ def result_from_records(records: Sequence[CallRecord]) -> MethodResult:
     estimate_rec = next((r for r in recs if r.role == "estimate"), None)
     if answer.correct is True:
         status = "correct"
+    elif answer.correct is False and (answer.extra or {}).get("grade_status") == "hedged":
+        status = "hedged"  # the grader's own status, kept in the record (hedged is not wrong)
     elif answer.correct is False:
         status = "wrong" if answer.extracted_answer is not None else "no_answer"
     else:

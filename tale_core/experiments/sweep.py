@@ -22,7 +22,8 @@ from typing import Any
 
 from tale_core.engine.budgets import MAX_BUDGET, BudgetError, normalize_budgets, parse_budget_list
 from tale_core.engine.calls import _cache_allowed
-from tale_core.engine.methods import MethodResult, MethodSpec, _params_for, build_messages, run_method
+from tale_core.engine.method_registry import sweepable_methods
+from tale_core.engine.methods import MethodResult, MethodSpec, build_messages, params_for, run_method
 from tale_core.engine.prompts import format_choices
 from tale_core.engine.runner import Cell, Runner, RunOutcome, model_concurrency
 from tale_core.errors import TaleError, UnknownModel
@@ -31,7 +32,8 @@ from tale_core.protocols import CallCache, CallSink
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams, cache_key
 
-SWEEP_METHODS = ("budget", "constrained", "thinking", "forced")
+#: the methods a sweep can vary: those whose argument is a number (budget, constrained, thinking, forced, ...)
+SWEEP_METHODS = tuple(m.key for m in sweepable_methods())
 MAX_REPEATS = 50
 #: output-token guesses for the cost preview (the paper's vanilla CoT averages ~460 output tokens)
 REFERENCE_OUTPUT_GUESS = 450
@@ -339,7 +341,7 @@ def preview_cost(
                 continue
             method = config.cell_method(key.budget)
             msgs = build_messages(method, q, multiple_choice=mc)
-            params = _params_for(method, config.cell_params(key.repeat))
+            params = params_for(method, config.cell_params(key.repeat))
             allowed = _cache_allowed(config.use_cache, params, model)
             if (
                 cache is not None
@@ -376,7 +378,10 @@ def preview_cost(
     if not all(r["exact_tokens"] for r in per_model.values()):
         notes.append("Input tokens of some models are estimated with a generic tokenizer.")
     if unpriced:
-        notes.append(f"No known price for {', '.join(unpriced)}: add a price override to estimate its cost.")
+        notes.append(
+            f"No known price for {', '.join(unpriced)}: set its price under 'Prices per model' in the sidebar "
+            "to estimate its cost."
+        )
     if n_cached:
         notes.append(f"{n_cached} call(s) are already in the cache and cost nothing.")
     return CostPreview(

@@ -34,10 +34,10 @@ process-wide adaptive limiter (:mod:`tale_core.providers.limiter`).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from tale_core.errors import (
     AuthError,
@@ -52,9 +52,10 @@ from tale_core.errors import (
 )
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
 from tale_core.providers.capabilities import Capabilities, UnsupportedMethod, validate_params
-from tale_core.providers.catalog import capabilities_for, lookup
+from tale_core.providers.catalog import ModelInfo, capabilities_for, lookup
 from tale_core.providers.limiter import DEFAULT_API_CONCURRENCY, AdaptiveLimiter, get_limiter
 from tale_core.providers.openai_compat import estimate_count, literal_values, parse_retry_after, usage_dict
+from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.providers.sdk_errors import (
     CallbackError,
     StreamCut,
@@ -63,6 +64,8 @@ from tale_core.providers.sdk_errors import (
     attempts_text,
     map_transport_error,
 )
+from tale_core.redact import public_host, public_url
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, usage_problems
 
 PROVIDER = "anthropic"
@@ -179,7 +182,7 @@ class AnthropicModel(ChatModel):
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base_url).netloc or self.base_url
+        return public_host(self.base_url)  # never the URL's user:password
 
     def runtime(self) -> str:
         import anthropic
@@ -436,7 +439,7 @@ class AnthropicModel(ChatModel):
         if status == 404:
             return ModelNotFound(
                 f"Anthropic does not know the model {self.model!r} (404): {msg} Check the "
-                f"model name and the base URL {self.base_url}.",
+                f"model name and the base URL {public_url(self.base_url)}.",
                 **kw,
             )
         if status == 408:
@@ -455,3 +458,38 @@ class AnthropicModel(ChatModel):
             what = "is overloaded" if status == 529 else f"had a server error ({status})"
             return ServerError(f"Anthropic {what} {after}: {msg}", **kw)
         return ProviderError(f"Anthropic answered {status}: {msg}", **kw)
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+_CLAUDE_VERSION = re.compile(r"claude-(?:(?:haiku|sonnet|opus)-(\d+)|(\d+)-(\d+))")
+
+
+def _describe_claude(provider: str, model: str) -> ModelInfo:
+    """Every Claude from 3.7 on supports extended thinking (claude-sonnet-4-6, claude-3-7-sonnet, ...)."""
+    m = _CLAUDE_VERSION.match(model)
+    thinking = m is not None and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
+    return ModelInfo(provider, model, model, 128_000, 4096, thinking=thinking)
+
+
+def _anthropic(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    return AnthropicModel(
+        model,
+        api_key=FAMILY.key(settings),
+        base_url=settings.anthropic_base_url,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+        concurrency=settings.concurrency,
+        rate_limit_retries=settings.rate_limit_retries,
+    )
+
+
+FAMILY = register_provider(
+    ProviderFamily(
+        PROVIDER,
+        "Anthropic",
+        _anthropic,
+        key_env="ANTHROPIC_API_KEY",
+        api_key=lambda s: s.anthropic_api_key,
+        describe=_describe_claude,
+    )
+)

@@ -152,23 +152,14 @@ _BY_SPEC = {m.spec: m for m in CATALOG}
 
 
 def lookup(provider: str, model: str) -> ModelInfo:
-    """Known info, or conservative defaults for a model the catalogue does not list."""
+    """Known info, or conservative defaults for a model the catalogue does not list (its provider
+    family's guess, :func:`tale_core.providers.registry.describe`)."""
     info = _BY_SPEC.get(f"{provider}/{model}")
     if info is not None:
         return info
-    reasoning = provider in ("openai",) and (model.startswith(("o1", "o3", "o4", "gpt-5")))
-    # every Claude from 3.7 on supports extended thinking (claude-sonnet-4-6, claude-3-7-sonnet, ...)
-    m = re.match(r"claude-(?:(?:haiku|sonnet|opus)-(\d+)|(\d+)-(\d+))", model) if provider == "anthropic" else None
-    thinking = m is not None and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
-    return ModelInfo(
-        provider,
-        model,
-        model,
-        8192 if provider.startswith(("compat", "fake")) else 128_000,
-        4096,
-        reasoning=reasoning,
-        thinking=thinking,
-    )
+    from tale_core.providers.registry import describe
+
+    return describe(provider, model)
 
 
 def _derived_caps(info: ModelInfo) -> Capabilities:
@@ -208,5 +199,9 @@ def capabilities_for(provider: str, model: str) -> Capabilities:
     A compatible endpoint's declared capabilities live in its settings; its model instance exposes them
     as ``.capabilities``.
     """
-    info = lookup(provider, model)
+    return info_caps(lookup(provider, model))
+
+
+def info_caps(info: ModelInfo) -> Capabilities:
+    """The :class:`Capabilities` of a listed or described model: its own, else derived from its name."""
     return info.caps if info.caps is not None else _derived_caps(info)

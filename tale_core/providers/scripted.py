@@ -16,16 +16,20 @@ Specs take options after ``?``: ``fake/slow?latency=0.5``, ``fake/elastic?estima
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 from urllib.parse import parse_qsl
 
 from tale_core.errors import RateLimitError, ServerError, UnknownModel
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
+from tale_core.providers.catalog import ModelInfo
+from tale_core.providers.registry import EFFORT, PROMPT_BUDGET, THINKING_BUDGET, ProviderFamily, register_provider
+from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message
 
 PROVIDER = "fake"
@@ -115,6 +119,28 @@ _ELASTIC_POINTS = (
     (258, 258),
 )
 
+# the always-available demo: the paper's shape with the irregularities of a measured curve (it is
+# still scripted, and every place that offers it says "simulated")
+SIMULATED = "simulated"
+SIMULATED_SPEC = f"{PROVIDER}/{SIMULATED}"
+_SIMULATED_POINTS = (
+    (1, 183),
+    (5, 171),
+    (10, 159),
+    (15, 143),
+    (20, 127),
+    (30, 104),
+    (40, 93),
+    (50, 87),
+    (60, 90),
+    (75, 99),
+    (100, 121),
+    (150, 164),
+    (200, 203),
+    (300, 249),
+    (400, 262),
+)
+
 SCRIPTED_CURVES: dict[str, Curve] = {
     c.name: c
     for c in (
@@ -155,6 +181,18 @@ SCRIPTED_CURVES: dict[str, Curve] = {
             fail_every=3,
         ),
         Curve("error", "Every call fails with a rate-limit error.", always_error=True),
+        Curve(
+            SIMULATED,
+            "SIMULATED demo model (no language model is called): scripted token counts shaped like the "
+            "paper's GPT-4o-mini curve (vanilla 265, budget 50 -> 87, budget 10 -> 159); wrong below budget 10.",
+            vanilla_tokens=265,
+            direct_tokens=14,
+            points=_SIMULATED_POINTS,
+            fail_below=10,
+            estimate_text="Budget: [[62]]",
+            latency=0.35,
+            max_concurrency=3,
+        ),
         Curve(
             "bad-estimator",
             "Like elastic but its budget estimate is unparseable.",
@@ -340,3 +378,43 @@ def scripted_model(name: str, answers: dict[str, str] | None = None) -> Scripted
         except ValueError:
             raise UnknownModel(f"Option {k}={v!r} of scripted model {base!r} is not a number") from None
     return ScriptedModel(replace(curve, **changes) if changes else curve, model=name, answers=answers)
+
+
+# --- registration (tale_core.providers.registry) -----------------------------------------------------
+def fake_models_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """Scripted models are listed only with ``TALE_FAKE_MODELS`` set (they always resolve)."""
+    env = os.environ if env is None else env
+    return env.get("TALE_FAKE_MODELS", "") not in ("", "0", "false")
+
+
+def _listed(settings: ProviderSettings) -> list[ModelInfo]:
+    # the simulated demo is always offered (no key, no download), labelled as simulated everywhere
+    demo = ModelInfo(
+        PROVIDER,
+        SIMULATED,
+        "Simulated demo model (not a real LLM)",
+        8192,
+        4096,
+        note="SIMULATED: scripted token counts shaped like the TALE paper's curve; no model is called.",
+    )
+    if not fake_models_enabled(settings.env):
+        return [demo]
+    note = "Simulated model for tests and offline demos."
+    return [demo] + [
+        ModelInfo(PROVIDER, name, f"Scripted fake: {name}", 8192, 4096, note=note)
+        for name in SCRIPTED_CURVES
+        if name != SIMULATED
+    ]
+
+
+register_provider(
+    ProviderFamily(
+        PROVIDER,
+        "Scripted fake models",
+        lambda provider, model, settings: scripted_model(model),
+        extra_models=_listed,
+        describe=lambda provider, model: ModelInfo(provider, model, model, 8192, 4096),
+        # scripted models simulate every budget control
+        capabilities=lambda info: frozenset({PROMPT_BUDGET, THINKING_BUDGET, EFFORT}),
+    )
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tale_core.errors import BadResponse, ProviderError, ProviderTimeout, ProviderUnreachable, ServerError
+from tale_core.redact import public_url, redact_urls
 
 
 class CallbackError(Exception):
@@ -54,9 +55,10 @@ def attempts_text(e: Any, default: int) -> str:
 
 
 def describe_cause(e: BaseException) -> str:
+    """The underlying transport error in words, with any URL credentials or query keys in it removed."""
     c = e.__cause__ or e.__context__
     text = f"{type(c).__name__}: {c}" if c is not None else str(e)
-    return text.strip()[:300] or type(e).__name__
+    return redact_urls(text.strip())[:300] or type(e).__name__
 
 
 def map_transport_error(
@@ -90,7 +92,7 @@ def map_transport_error(
         if started:
             return ServerError(f"The stream from {label} broke off midway: {cause}.", provider=provider)
         return ProviderUnreachable(
-            f"Cannot connect to {label} at {base_url} ({cause}). Is the server running and the URL right?",
+            f"Cannot connect to {label} at {public_url(base_url)} ({cause}). Is the server running and the URL right?",
             provider=provider,
             detail=cause,
         )

@@ -27,12 +27,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Literal
 
-Status = Literal["correct", "wrong", "no_answer", "ungraded"]
+Status = Literal["correct", "wrong", "no_answer", "hedged", "ungraded"]
 
 __all__ = ["Grade", "extract_answer", "normalize_gold", "grade", "numeric_value"]
 
@@ -53,7 +54,7 @@ class Grade:
 
     @property
     def correct(self) -> bool | None:
-        """True or False when graded, None when there was no gold answer."""
+        """True or False when graded (a hedged answer is not correct), None when there was no gold answer."""
         if self.status == "ungraded":
             return None
         return self.status == "correct"
@@ -65,7 +66,9 @@ class Grade:
 _LATEX_FRAC = r"\\[dt]?frac\s*\{\s*-?\d+(?:\.\d+)?\s*\}\s*\{\s*-?\d+(?:\.\d+)?\s*\}"
 _NUMBER_BODY = (
     rf"(?:{_LATEX_FRAC}"
+    r"|\d+(?:\.\d+)?[eE][+-]?\d+(?![\w.])"  # scientific 1.56e3
     r"|\d+[ \t]+\d+/\d+(?![\d/])"  # mixed number 1 1/2
+    r"|\d{1,3}(?:[ \u2009\u202f]\d{3})+(?![\d/]|[.,]\d)"  # 12 000 (space as thousands separator)
     r"|\d+(?:\.\d+)?/\d+(?:\.\d+)?(?![\d/])"  # fraction 3/4
     r"|\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)"  # 1,000,000.5
     r"|\d+(?:\.\d+)?"  # 42, 0.5
@@ -92,8 +95,8 @@ def _token_value(token: str) -> Fraction | None:
     try:
         m = _FRAC_PARTS.fullmatch(token)
         if m:
-            den = Fraction(Decimal(m.group(2)))
-            return None if den == 0 else sign * Fraction(Decimal(m.group(1))) / den
+            frac_den = Fraction(Decimal(m.group(2)))
+            return None if frac_den == 0 else sign * Fraction(Decimal(m.group(1))) / frac_den
         if "/" in token:
             whole = Fraction(0)
             if re.search(r"\s", token):
@@ -104,7 +107,7 @@ def _token_value(token: str) -> Fraction | None:
             if den_v == 0:
                 return None
             return sign * (whole + Fraction(Decimal(num)) / den_v)
-        return sign * Fraction(Decimal(token.replace(",", "")))
+        return sign * Fraction(Decimal(re.sub(r"[,\s\u2009\u202f]", "", token)))
     except (InvalidOperation, ValueError, ZeroDivisionError):
         return None
 
@@ -112,7 +115,7 @@ def _token_value(token: str) -> Fraction | None:
 def _canonical_token(token: str) -> str:
     """The number as it was written, minus decoration: commas dropped, ``18.00`` -> ``18``,
     ``\\frac{3}{4}`` -> ``3/4``, ``.5`` -> ``0.5``; fractions stay fractions."""
-    token = re.sub(r"\s+", " ", token.strip())
+    token = re.sub(r"[\s\u2009\u202f]+", " ", token.strip())
     sign = ""
     if token.startswith("-"):
         sign, token = "-", token[1:].strip()
@@ -123,7 +126,7 @@ def _canonical_token(token: str) -> str:
             sign, num = ("" if sign else "-"), num[1:]
         token = f"{num}/{den}"
     elif "/" not in token:
-        d = Decimal(token.replace(",", ""))
+        d = Decimal(re.sub(r"[,\s\u2009\u202f]", "", token))
         token = _decimal_text(d)
     if token in ("0", "0/1"):
         sign = ""
@@ -216,7 +219,24 @@ def _preprocess(text: str) -> str:
     text = re.sub(r"\\(?:mathrm|textbf|mathbf)\s*\{([^{}]*)\}", r"\1", text)
     text = re.sub(r"[$€£¥]\s*(?=-?\.?\d)", "", text)  # $18 -> 18
     text = re.sub(r"(?<![\w$])-\s*[$€£¥]\s*(?=\d)", "-", text)  # -$5 -> -5
+    # 24 m^2, 5 cm³, 9.8 m/s^2: the exponent belongs to the unit, not to the answer
+    text = _UNIT_POWER.sub(r"\1", text)
+    # 1.56 x 10^3, 1.56 \times 10^{3} -> 1.56e3
+    text = _TIMES_TEN.sub(r"\1e\2", text)
     return text
+
+
+_UNITS_WITH_POWERS = (
+    r"(?:mm|cm|dm|km|m|ft|in|inch(?:es)?|yd|yards?|mi|miles?|meters?|metres?|feet|foot|units?|"
+    r"sq\.?\s*(?:ft|in|m|cm|km)|square\s+(?:feet|foot|meters?|metres?|inch(?:es)?|units?|cm|m|km))"
+)
+_UNIT_POWER = re.compile(
+    rf"(\d\s*{_UNITS_WITH_POWERS}(?:\s*/\s*(?:s|sec|h|hr|min))?)"
+    r"(?:\s*(?:\^|\*\*)\s*(?:\{\s*-?\d\s*\}|-?\d)|[²³])(?![\w^])"
+)
+_TIMES_TEN = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|×|x|\*)\s*10\s*(?:\^|\*\*)\s*\{?\s*(-?\d+)\s*\}?"
+)
 
 
 def _strip_wrappers(span: str) -> str:
@@ -266,6 +286,26 @@ def _is_prose(s: str) -> bool:
     return any(w.lower() not in _MATH_WORDS for w in words)
 
 
+_SPAN_MARKER = re.compile(
+    r"\b(?:is|are|was|were|be|equals?|has|have|had|gets?|got|makes?|made|earns?|earned|costs?|"
+    r"pays?|paid|needs?|sells?|sold|totals?|of)\b|:",
+    re.I,
+)
+
+
+def _prose_number(s: str, nums: list[re.Match[str]], starts_with_number: bool) -> str:
+    """The answer number of a sentence: the first number after the last verb-like marker that has a
+    number after it ("After 3 days she has 42 apples" -> 42), else a leading number ("42 apples after
+    3 days" -> 42), else the last number."""
+    for mk in reversed(list(_SPAN_MARKER.finditer(s))):
+        after = [n for n in nums if n.start() >= mk.end()]
+        if after:
+            return after[0].group(0)
+    if starts_with_number:
+        return nums[0].group(0)
+    return nums[-1].group(0)
+
+
 def _clean_span(span: str, *, words: bool) -> str | None:
     """Turn a marked answer span into the answer text.
 
@@ -284,9 +324,9 @@ def _clean_span(span: str, *, words: bool) -> str | None:
     if m and _UNIT_TAIL.match(s[m.end() :]):
         return _canonical_token(m.group(1) + m.group(2))
     if _is_prose(s):
-        first = _NUMBER.search(s)
-        if first:
-            return _canonical_token(first.group(0))
+        nums = list(_NUMBER.finditer(s))
+        if nums:
+            return _canonical_token(_prose_number(s, nums, m is not None))
         if words:
             spelled = _words_to_number(s)
             if spelled is not None:
@@ -294,6 +334,52 @@ def _clean_span(span: str, *, words: bool) -> str | None:
     if not re.search(r"\w", s):
         return None
     return re.sub(r"\s+", " ", s)
+
+
+# Hedged answers: two candidate values offered instead of one ("5 or 6", "between 20 and 25",
+# "20 to 25", "B or C"). They get their own status and no credit.
+_HEDGE_NUM = rf"-?(?:{_NUMBER_BODY})"
+_HEDGE_OR = (
+    rf"\bbetween\s+(?:about\s+|roughly\s+)?{_HEDGE_NUM}\s*(?:[^\W\d_]+\s+)?(?:and|&)\s+{_HEDGE_NUM}"
+    rf"|(?<![\w.]){_HEDGE_NUM}\s*(?:%|[^\W\d_]+)?\s*(?:,\s*)?(?:or|and/or)\s+(?:maybe\s+|perhaps\s+|possibly\s+)?"
+    rf"{_HEDGE_NUM}(?![\d/])"
+)
+_HEDGE = re.compile(_HEDGE_OR, re.I)
+# "20 to 25" is a hedge only when it is the whole answer ("[[20 to 25]]", "the answer is about 20 to 25
+# minutes"), not inside a sentence ("from 10 to 20 is an increase of 10")
+_HEDGE_RANGE = re.compile(
+    rf"^\s*(?:(?:about|approximately|roughly|around|from)\s+)?({_HEDGE_NUM}\s*(?:%|[^\W\d_]+)?\s*to\s+{_HEDGE_NUM})"
+    r"\s*(?:%|[^\W\d_]+(?:\s+[^\W\d_]+)?)?\s*$",
+    re.I,
+)
+_HEDGE_LETTERS = re.compile(
+    r"(?<![A-Za-z'])\(?([A-J])\)?\s*(?:,\s*)?(?:or|and/or)\s+(?:maybe\s+|perhaps\s+)?\(?([A-J])\)?(?![A-Za-z'])"
+)
+
+
+def _hedge_in(span: str, *, letters: bool = False) -> str | None:
+    """The hedged part of an answer span ("5 or 6"), or None when it commits to one value."""
+    m = (_HEDGE_LETTERS if letters else _HEDGE).search(span)
+    if not m and not letters:
+        m = _HEDGE_RANGE.search(_strip_wrappers(span))
+    if not m:
+        return None
+    if letters and m.group(1) == m.group(2):
+        return None
+    if not letters:
+        values = [_token_value(n.group(0)) for n in _NUMBER.finditer(m.group(0))]
+        if len(set(v for v in values if v is not None)) < 2:
+            return None  # "5 or 5.0" commits to one value
+    return re.sub(r"\s+", " ", m.group(0).strip())
+
+
+def _hedge_ending_at(text: str, end: int) -> str | None:
+    """A hedge whose second value is the number ending at ``end`` (free text: "between 20 and 25.")."""
+    start = max(0, end - 200)
+    for m in _HEDGE.finditer(text, start, end):
+        if m.end() == end:
+            return _hedge_in(m.group(0))
+    return None
 
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
@@ -335,9 +421,16 @@ def _cut_sentence(tail: str) -> str:
 # Multiple choice
 
 _LETTER_SPAN = re.compile(r"^\s*\(?\s*([A-Ja-j])\s*\)?(?:[.):\s]|$)")
+# "Answer: B", "the answer is (c)", "Answer: b" (a lower-case letter only when nothing but punctuation
+# follows it, so "the answer is a bit more" is not read as A)
 _CHOICE_LABEL = re.compile(
     r"(?i:\b(?:choice|option|answer(?:\s+is)?|correct\s+(?:answer|option|choice)\s+is))"
-    r"\s*:?\s*\**\s*(?:\(\s*([A-Ja-j])\s*\)|([A-J])(?![A-Za-z']))"
+    r"\s*:?\s*\**\s*(?:\(\s*([A-Ja-j])\s*\)|([A-J])(?![A-Za-z'])|([a-j])(?=\s*\**\s*(?:[.,;:!)]|$)))",
+    re.M,
+)
+# "C is correct because A, B and D are composite": the letter the sentence commits to
+_LETTER_IS_CORRECT = re.compile(
+    r"(?<![A-Za-z'])\(?([A-J])\)?\s+(?:is|would\s+be|must\s+be)\s+(?:the\s+)?(?:correct|right|best|answer)\b"
 )
 _STANDALONE_LETTER = re.compile(r"(?<![A-Za-z'])([A-E])(?![A-Za-z'])")
 
@@ -349,72 +442,183 @@ def _letter_from_span(span: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
-def _extract_choice(text: str) -> tuple[str | None, str]:
+def _option_key(text: str) -> str:
+    return re.sub(r"\s+", " ", _strip_wrappers(_preprocess(text)).lower())
+
+
+def _option_letter(span: str, options: Sequence[str]) -> str | None:
+    """The letter of the one option whose text the span gives ("42", "$42", "Paris"), else None."""
+    if not options:
+        return None
+    key = _option_key(span)
+    if not key:
+        return None
+    hits = {i for i, o in enumerate(options) if _option_key(str(o)) == key}
+    if not hits:
+        if _hedge_in(span):
+            return None
+        value = numeric_value(_clean_span(span, words=True))
+        if value is not None:
+            hits = {i for i, o in enumerate(options) if numeric_value(normalize_gold(str(o))) == value}
+    if len(hits) != 1:
+        return None
+    return "ABCDEFGHIJ"[hits.pop()] if len(options) <= 10 else None
+
+
+def _option_in_last_sentence(text: str, options: Sequence[str]) -> str | None:
+    """The letter of the one option named in the response's last sentence ("So the capital is Paris.")."""
+    sentences = [x for x in re.split(r"(?<!\d)[.!?\n]+(?!\d)", text[-2000:]) if x.strip()]
+    if not sentences or len(options) > 10:
+        return None
+    last = sentences[-1]
+    hits = set()
+    for i, o in enumerate(options):
+        key = _strip_wrappers(str(o))
+        if key and re.search(rf"(?<![\w.]){re.escape(key)}(?![\w]|\.\d)", last, re.I):
+            hits.add(i)
+    # an option that contains another ("12" in "12 apples") names only the longer one
+    hits = {i for i in hits if not any(j != i and str(options[i]) in str(options[j]) for j in hits)}
+    if len(hits) == 1 and _hedge_in(last):
+        return None  # "40 or maybe 42" names one option and hedges
+    return "ABCDEFGHIJ"[hits.pop()] if len(hits) == 1 else None
+
+
+def _extract_choice(text: str, options: Sequence[str] = ()) -> tuple[str | None, str, str | None]:
+    """``(letter, how, hedge)`` of a multiple-choice response (``hedge``: the hedged span, if any)."""
     for m in reversed(list(_BRACKETS.finditer(text))):
-        letter = _letter_from_span(m.group(1))
+        span = m.group(1)
+        hedge = _hedge_in(span, letters=True)
+        if hedge:
+            return hedge, "brackets", hedge
+        letter = _letter_from_span(span)
+        if not letter and options:
+            hedge = _hedge_in(_strip_wrappers(span))
+            if hedge:
+                return hedge, "brackets", hedge
+            letter = _option_letter(span, options)
         if letter:
-            return letter, "brackets"
-    labels = list(_CHOICE_LABEL.finditer(text))
+            return letter, "brackets", None
+    candidates: list[tuple[int, str, str, str | None]] = []
+    labels = list(_CHOICE_LABEL.finditer(text))[-_MAX_MARKERS:]
     if labels:
         last = labels[-1]
-        return (last.group(1) or last.group(2)).upper(), "choice_label"
-    for m in reversed(list(_STANDALONE_LETTER.finditer(text))):
+        tail = text[last.start() : last.start() + 200].split("\n")[0]
+        hedge = _hedge_in(tail, letters=True)
+        letter = (last.group(1) or last.group(2) or last.group(3)).upper()
+        candidates.append((last.start(), hedge or letter, "choice_label", hedge))
+    said = list(_LETTER_IS_CORRECT.finditer(text))[-_MAX_MARKERS:]
+    if said:
+        candidates.append((said[-1].start(), said[-1].group(1), "choice_label", None))
+    if options:
+        for m in reversed(list(_ANSWER_IS.finditer(text))[-_MAX_MARKERS:]):
+            letter = _option_letter(_cut_sentence(m.group("tail")), options)
+            if letter:
+                candidates.append((m.start(), letter, "option_text", None))
+                break
+        for pos, inner in reversed(_boxed_spans(text)):
+            letter = _letter_from_span(inner) or _option_letter(inner, options)
+            if letter:
+                candidates.append((pos, letter, "boxed", None))
+                break
+    if candidates:
+        _, answer, how, hedge = max(candidates, key=lambda c: c[0])
+        return answer, how, hedge
+    if options:
+        letter = _option_letter(text, options) or _option_in_last_sentence(text, options)
+        if letter:
+            return letter, "option_text", None
+        ends = [x for x in re.split(r"(?<!\d)[.!?\n]+(?!\d)", text[-2000:]) if x.strip()][-1:]
+        hedge = _hedge_in(ends[0]) if ends else None
+        if hedge:
+            return hedge, "option_text", hedge
+    for m in reversed(list(_STANDALONE_LETTER.finditer(text))[-_MAX_MARKERS * 20 :]):
         letter = m.group(1)
         following = text[m.end() : m.end() + 2]
         if letter == "A" and re.match(r" [a-z]", following):
             continue  # the article "A train ..."
-        return letter, "last_letter"
-    return None, "none"
+        return letter, "last_letter", None
+    return None, "none", None
 
 
 # ---------------------------------------------------------------------------------------------------
 # Public API
 
 
-def extract_answer(text: str, *, choices: bool = False) -> tuple[str | None, str]:
-    """Read the final answer from a model response.
-
-    Returns ``(answer, how)`` where ``how`` is one of ``brackets``, ``hashes``, ``answer_is``,
-    ``boxed``, ``last_number`` (numeric), ``choice_label``, ``last_letter`` (multiple choice) or
-    ``none`` with answer None. With ``choices=True`` the answer is an upper-case letter.
-    """
+def _extract(text: str, options: Sequence[str] | None) -> tuple[str | None, str, str | None]:
+    """``(answer, how, hedge)``; ``options`` None for a numeric question, a (possibly empty) list of
+    option texts for multiple choice."""
     if not text or not text.strip():
-        return None, "none"
+        return None, "none", None
     text = _ECHOED_EXAMPLES.sub(" ", _preprocess(text))
-    if choices:
-        return _extract_choice(text)
+    if options is not None:
+        return _extract_choice(text, options)
 
     for m in reversed(list(_BRACKETS.finditer(text))):
+        hedge = _hedge_in(_strip_wrappers(m.group(1)))
+        if hedge:
+            return hedge, "brackets", hedge
         answer = _clean_span(m.group(1), words=True)
         if answer is not None:
-            return answer, "brackets"
+            return answer, "brackets", None
 
     if "####" in text:
-        answer = _clean_span(_cut_sentence(text.rsplit("####", 1)[1].strip().split("\n")[0]), words=True)
+        tail = _cut_sentence(text.rsplit("####", 1)[1].strip().split("\n")[0])
+        hedge = _hedge_in(tail)
+        if hedge:
+            return hedge, "hashes", hedge
+        answer = _clean_span(tail, words=True)
         if answer is not None:
-            return answer, "hashes"
+            return answer, "hashes", None
 
-    candidates: list[tuple[int, str, str]] = []
+    candidates: list[tuple[int, str, str, str | None]] = []
     for m in reversed(list(_ANSWER_IS.finditer(text))[-_MAX_MARKERS:]):
         tail = m.group("tail")
         boxed = _boxed_contents(tail)
-        answer = _clean_span(boxed[0] if boxed else _cut_sentence(tail), words=True)
+        span = boxed[0] if boxed else _cut_sentence(tail)
+        hedge = _hedge_in(span)
+        answer = hedge or _clean_span(span, words=True)
         if answer is not None:
-            candidates.append((m.start(), answer, "answer_is"))
+            candidates.append((m.start(), answer, "answer_is", hedge))
             break
     for pos, inner in reversed(_boxed_spans(text)):
-        answer = _clean_span(inner, words=True)
+        hedge = _hedge_in(inner)
+        answer = hedge or _clean_span(inner, words=True)
         if answer is not None:
-            candidates.append((pos, answer, "boxed"))
+            candidates.append((pos, answer, "boxed", hedge))
             break
     if candidates:
-        _, answer, how = max(candidates, key=lambda c: c[0])
-        return answer, how
+        _, answer, how, hedge = max(candidates, key=lambda c: c[0])
+        return answer, how, hedge
 
     numbers = list(_NUMBER.finditer(text))
     if numbers:
-        return _canonical_token(numbers[-1].group(0)), "last_number"
-    return None, "none"
+        last = numbers[-1]
+        hedge = _hedge_ending_at(text, last.end())
+        if hedge:
+            return hedge, "last_number", hedge
+        return _canonical_token(last.group(0)), "last_number", None
+    return None, "none", None
+
+
+def extract_answer(text: str, *, choices: bool | Sequence[str] | None = False) -> tuple[str | None, str]:
+    """Read the final answer from a model response.
+
+    Returns ``(answer, how)`` where ``how`` is one of ``brackets``, ``hashes``, ``answer_is``,
+    ``boxed``, ``last_number`` (numeric), ``choice_label``, ``option_text``, ``last_letter`` (multiple
+    choice) or ``none`` with answer None. ``choices`` True (or the list of option texts, which also
+    lets an answer given as an option's text count) makes it multiple choice: the answer is an
+    upper-case letter. A hedged answer ("5 or 6") comes back as its hedged text; :func:`grade` marks it.
+    """
+    answer, how, _ = _extract(text, _options(choices))
+    return answer, how
+
+
+def _options(choices: bool | Sequence[str] | None) -> list[str] | None:
+    if choices is None or choices is False:
+        return None
+    if choices is True:
+        return []
+    return [str(c) for c in choices]
 
 
 def normalize_gold(gold: object) -> str:
@@ -449,9 +653,15 @@ def normalize_gold(gold: object) -> str:
     return re.sub(r"\s+", " ", _strip_wrappers(text) or text.strip())
 
 
-def _normalize_choice_gold(gold: object) -> str:
-    letter = _letter_from_span(str(gold)) if gold is not None else None
-    return letter if letter else re.sub(r"\s+", " ", str(gold).strip())
+def _normalize_choice_gold(gold: object, options: Sequence[str] = ()) -> str:
+    """A letter (``"(b)"`` -> ``"B"``), or the letter of the option the gold text names."""
+    text = str(gold) if gold is not None else ""
+    if options and re.fullmatch(r"\s*\(?[A-Ja-j]\)?[.)]?\s*", text) is None:
+        letter = _option_letter(text, options)
+        if letter:
+            return letter
+    letter = _letter_from_span(text) if gold is not None else None
+    return letter if letter else re.sub(r"\s+", " ", text.strip())
 
 
 # math_verify runs without its signal-based timeout (main-thread only) and is kept to short inputs;
@@ -478,7 +688,7 @@ def _math_verify_equal(gold: str, answer: str) -> bool:
         return False
     try:
         from math_verify import parse, verify
-    except Exception:  # noqa: BLE001 - optional at run time
+    except Exception:  # optional at run time
         return False
     try:
         with _MV_LOCK:
@@ -491,7 +701,7 @@ def _math_verify_equal(gold: str, answer: str) -> bool:
             if not g or not a:
                 return False
             return bool(verify(g, a, timeout_seconds=None))
-    except Exception:  # noqa: BLE001 - math_verify can throw on odd input; that is "not equal"
+    except Exception:  # math_verify can throw on odd input; that is "not equal"
         return False
 
 
@@ -511,22 +721,34 @@ def _compare(answer: str, gold: str) -> tuple[bool, str]:
     return False, "string"
 
 
-def grade(text: str, gold: str | None, *, multiple_choice: bool = False) -> Grade:
+def grade(
+    text: str,
+    gold: str | None,
+    *,
+    multiple_choice: bool = False,
+    choices: Sequence[str] | None = None,
+) -> Grade:
     """Grade one response against a gold answer.
 
-    ``status`` is ``correct``/``wrong``, ``no_answer`` when nothing could be extracted, or ``ungraded``
-    when ``gold`` is empty or None (the extracted answer is still reported).
+    ``status`` is ``correct``/``wrong``; ``hedged`` when the response offers two values instead of one
+    ("[[5 or 6]]", "between 20 and 25", "B or C"): never credited, even when one of them is right;
+    ``no_answer`` when nothing could be extracted; ``ungraded`` when ``gold`` is empty or None (the
+    extracted answer is still reported). ``choices`` (the option texts, in letter order) makes the
+    question multiple choice and lets an answer or a gold given as an option's text count.
     """
-    extracted, how = extract_answer(text or "", choices=multiple_choice)
+    options = [str(c) for c in choices] if choices else ([] if multiple_choice else None)
+    extracted, how, hedge = _extract(text or "", options)
     gold_text = None
     if gold is not None and str(gold).strip():
-        gold_text = _normalize_choice_gold(gold) if multiple_choice else normalize_gold(gold)
+        gold_text = _normalize_choice_gold(gold, options or ()) if options is not None else normalize_gold(gold)
         gold_text = gold_text or None
     if gold_text is None:
         return Grade("ungraded", extracted, None, how)
     if extracted is None:
         return Grade("no_answer", None, gold_text, how)
-    if multiple_choice:
+    if hedge is not None:
+        return Grade("hedged", extracted, gold_text, f"{how}/hedged")
+    if options is not None:
         ok = extracted.upper() == gold_text.upper()
         return Grade("correct" if ok else "wrong", extracted, gold_text, f"{how}/letter")
     ok, compared = _compare(extracted, gold_text)

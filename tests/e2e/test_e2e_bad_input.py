@@ -71,7 +71,7 @@ def test_playground_refuses_an_empty_and_a_huge_question(app, browser):
     url, data = app
     before = _counts(data)
     page = guarded_page(browser)
-    open_page(page, f"{url}/?models=fake/elastic", "Playground")
+    open_page(page, f"{url}/playground?models=fake/elastic", "Playground")
     question = page.get_by_role("textbox", name="Question")
     gold = page.get_by_role("textbox", name="Gold answer (optional)")
     page.get_by_role("button", name="Run", exact=True).click()
@@ -219,7 +219,7 @@ def test_experiments_page_refuses_malformed_and_hostile_bundles(app, browser, tm
             page.get_by_text(expected, exact=False).first.wait_for(timeout=15_000)
         else:  # Streamlit itself may refuse a 0-byte file; either way nothing can be imported
             said = main_text(page)
-            assert "Imported." not in said
+            assert "Imported as experiment" not in said
         assert page.locator("[data-testid='stException']").count() == 0, name
         assert page.evaluate("() => window.__pwned") is None
         screenshot(page, f"e2e-bad-bundle-{name.replace('.', '-')}")
@@ -255,7 +255,7 @@ def test_html_in_a_question_is_shown_as_text_and_never_runs(app, browser):
 def test_html_in_a_model_answer_is_shown_as_text_and_never_runs(app, browser):
     url, data = app
     page = guarded_page(browser)
-    open_page(page, f"{url}/?models=compat:fakehttp/m", "Playground")
+    open_page(page, f"{url}/playground?models=compat:fakehttp/m", "Playground")
     assert "compat:fakehttp/m" in page.locator("[data-testid='stSidebar']").inner_text()
     page.get_by_role("textbox", name="Question").fill("What is 6 times 7?")
     page.get_by_role("textbox", name="Gold answer (optional)").fill("42")

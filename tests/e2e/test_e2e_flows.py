@@ -146,7 +146,7 @@ def test_exported_bundle_imports_on_the_experiments_page(app, browser, tmp_path)
     page.get_by_role("button", name="Import").wait_for(timeout=30_000)
     wait_idle(page)
     page.get_by_role("button", name="Import").click()
-    page.get_by_text("Imported.").wait_for(timeout=30_000)
+    page.get_by_text("Imported as experiment").wait_for(timeout=30_000)
     wait_idle(page)
     assert store.count_experiments() == before + 1
     page.get_by_role("link", name="Open the imported experiment").click()

@@ -22,7 +22,7 @@ def app_url(tmp_path_factory):
 
 def test_playground_runs_methods_side_by_side(app_url):
     with chromium_page() as page:
-        page.goto(app_url)
+        page.goto(f"{app_url}/playground")
         page.get_by_role("heading", name="Playground").wait_for(timeout=30_000)
         sidebar = page.locator("[data-testid='stSidebar']")
         assert "fake/elastic" in sidebar.inner_text()
@@ -81,7 +81,8 @@ def test_sweep_draws_live_and_its_link_opens_in_another_tab(app_url):
 def test_every_page_loads_without_an_exception(app_url):
     with chromium_page() as page:
         for path, heading in (
-            ("", "Playground"),
+            ("", "Start here"),
+            ("playground", "Playground"),
             ("sweep", "Elasticity sweep"),
             ("search", "Budget search"),
             ("benchmark", "Benchmark"),
@@ -92,7 +93,7 @@ def test_every_page_loads_without_an_exception(app_url):
             page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
             wait_idle(page)
             assert page.locator("[data-testid='stException']").count() == 0, path
-            screenshot(page, f"e2e-page-{path or 'playground'}")
+            screenshot(page, f"e2e-page-{path or 'start'}")
     assert OUTBOUND == [], f"the browser tried to reach: {OUTBOUND[:5]}"
 
 

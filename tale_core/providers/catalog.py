@@ -190,7 +190,15 @@ def _derived_caps(info: ModelInfo) -> Capabilities:
         if not info.thinking:
             return _CLAUDE_NO_THINKING
         return _claude(info.max_output_tokens)
-    return _CHAT  # a compatible endpoint: a plain chat model unless it declares more
+    if provider.startswith("compat"):
+        return _CHAT  # a compatible endpoint: a plain chat model unless it declares more
+    # another registered family: what its flags say (a thinking budget below the output cap, effort levels)
+    return Capabilities(
+        thinking_budget=(1024, max(1024, info.max_output_tokens - 1)) if info.thinking else None,
+        thinking_style="anthropic" if info.thinking else None,
+        effort_levels=("low", "medium", "high") if info.reasoning else (),
+        default_max_tokens=1024,
+    )
 
 
 def capabilities_for(provider: str, model: str) -> Capabilities:

@@ -9,6 +9,7 @@ are recorded as experiments.
     experiments export ID FILE        (FILE "-" writes to stdout)
     experiments import FILE [--json]
     experiments rename ID TITLE | note ID TEXT | delete ID
+    experiments reproduce ID [--limit N] [--changes] [--json]   (exit 0 only when every call is identical)
     experiments resume ID [--json]   (an interrupted sweep or benchmark: only its missing cells)
     db upgrade | check | current
 """
@@ -131,6 +132,31 @@ def _cmd_import(args) -> int:
     else:
         print(report.message())
     return 0
+
+
+def _cmd_reproduce(args) -> int:
+    from .reproduce import format_report, reproduce
+
+    if args.limit is not None and args.limit < 1:
+        from tale_core.errors import TaleError
+
+        raise TaleError("--limit must be at least 1.")
+    store = _store()
+    n = [0]
+
+    def progress(_diff) -> None:
+        n[0] += 1
+        if not args.json:
+            print(f"\rrerun {n[0]} calls ...", end="", file=sys.stderr, flush=True)
+
+    report = reproduce(store, args.id, limit=args.limit, on_call=progress)
+    if not args.json:
+        print("", file=sys.stderr)
+    if args.json:
+        core_cli.emit(report.to_dict(), True)
+    else:
+        print(format_report(report, only_changes=args.changes))
+    return 0 if report.identical else 1
 
 
 def _cmd_rename(args) -> int:
@@ -257,6 +283,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="bundle file, or - for stdin")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_import)
+
+    p = exs.add_parser(
+        "reproduce",
+        help="rerun every call of an experiment without the cache and report what changed "
+        "(exit 0 when everything is identical, 1 otherwise)",
+    )
+    p.add_argument("id")
+    p.add_argument("--limit", type=int, default=None, help="only the first N calls")
+    p.add_argument("--changes", action="store_true", help="list only the calls that changed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_reproduce)
 
     p = exs.add_parser("rename", help="change an experiment's title")
     p.add_argument("id")

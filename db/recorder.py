@@ -107,8 +107,11 @@ class Recorder:
         use_cache: bool = True,
     ) -> Recorder:
         """Create the experiment (status ``running``) and return its recorder."""
+        from tale_core.experiments.provenance import with_provenance
+
         store = store or Store()
-        eid = store.create_experiment(kind, title, config or {}, parent_id=parent_id)
+        # what is needed to rerun it exactly: model file hashes, runtime settings, params, dataset hash
+        eid = store.create_experiment(kind, title, with_provenance(config), parent_id=parent_id)
         return cls(store, eid, use_cache=use_cache)
 
     @classmethod

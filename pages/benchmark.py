@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from tale_core.data.datasets import load_dataset, load_samples
+from tale_core.data.datasets import Dataset, load_dataset, load_samples, resolve_server_dir, resolve_server_path
 from tale_core.errors import TaleError
+from tale_core.experiments.table3 import load_table3, table3_items
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import bench_job, bench_view, hosted, method_picker, render, server_files, services, sidebar, stored
 from ui.jobs import grid_job_head, registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
-SOURCES = ("Bundled samples", "Upload a file", "File on the server")
+SOURCES = ("Bundled samples", "Upload a file", "File on the server", "Table 3 preset (paper's datasets)")
 
 st.title("Benchmark")
 st.caption(
@@ -29,7 +32,8 @@ def job_view(job_id: str) -> None:
     if job is None:
         return
     rows = job.outcome.rows if job.outcome is not None else job.snapshot()
-    bench_view.results(rows, dataset_name=(job.config.get("dataset") or {}).get("name", ""), key="bm_job")
+    ds_cfg = job.config.get("dataset") or {}
+    bench_view.results(rows, dataset_name=ds_cfg.get("name", ""), key="bm_job", dataset_config=ds_cfg)
     rerun_when_finished(job, "bm_watching")
 
 
@@ -50,7 +54,8 @@ if experiment_id:
             f = stored.open_or_stop(eid, "benchmark")
             detail, rows = f.detail, f.result
             stored.show_progress(f, bench_view.progress, sum(1 for r in rows if r.get("status") == "error"))
-            bench_view.results(rows, dataset_name=(detail.config.get("dataset") or {}).get("name", ""), key="bm_stored")
+            ds_cfg = detail.config.get("dataset") or {}
+            bench_view.results(rows, dataset_name=ds_cfg.get("name", ""), key="bm_stored", dataset_config=ds_cfg)
             stored.rerun_when_stored_run_ends(f, "bm_watching_stored")
 
         stored.show_live(found, stored_view, "bm_watching_stored", every_s=LIVE_EVERY_S)
@@ -78,7 +83,7 @@ try:
             st.info("Upload a file: one question per line (JSONL) or row (CSV), with 'question' and 'answer'.")
         else:
             dataset = load_dataset(upload.getvalue(), name=upload.name)
-    else:
+    elif source_kind == SOURCES[2]:
         path = st.text_input(
             "File in the app's data folder (JSONL, JSON or CSV)",
             key="bm_path",
@@ -86,9 +91,45 @@ try:
         )
         if path.strip():
             dataset = server_files.load(path.strip())
-            source = {"source": "path", "path": path.strip(), "name": dataset.name}
+            name = dataset.name
+            if Path(path.strip()).parent.name and name.startswith(("cloze_", "single_choice_")):
+                name = f"{Path(path.strip()).parent.name}/{name}"  # MathBench: the subset picks the paper row
+            source = {"source": "path", "path": path.strip(), "name": name}
         else:
             st.info("Type the name of a question file in the app's data folder, e.g. gsm8k_test.jsonl.")
+    else:
+        st.caption(
+            "The paper's Table 3 from files in the app's data folder, in the official formats, each run with "
+            "its official prompts. GSM8K: JSONL with answers ending in '#### N'; GSM8K-Zero: JSONL with float "
+            "answers; MathBench v1: the folder holding arithmetic/, middle/, high/, college/ with "
+            "cloze_en.jsonl, single_choice_en.jsonl, single_choice_cn.jsonl, ... Leave a field empty to skip "
+            "that dataset."
+        )
+        t1, t2, t3 = st.columns(3)
+        g_path = t1.text_input("GSM8K file", key="bm_t3_gsm8k").strip()
+        z_path = t2.text_input("GSM8K-Zero file", key="bm_t3_zero").strip()
+        m_path = t3.text_input("MathBench folder", key="bm_t3_mathbench").strip()
+        per_ds = st.number_input("Questions per dataset", min_value=1, max_value=100_000, value=20, key="bm_t3_n")
+        if g_path or z_path or m_path:
+            base = server_files.root()
+            sets = load_table3(
+                gsm8k=resolve_server_path(g_path, base) if g_path else None,
+                gsm8k_zero=resolve_server_path(z_path, base) if z_path else None,
+                mathbench=resolve_server_dir(m_path, base) if m_path else None,
+                limit=int(per_ds),
+            )
+            dataset = Dataset("Table 3", table3_items(sets), "table3 preset", "mixed", "jsonl")
+            source = {
+                "source": "table3",
+                "preset": "table3",
+                "name": "Table 3",
+                "files": {"gsm8k": g_path, "gsm8k_zero": z_path, "mathbench": m_path},
+                "datasets": [s.name for s in sets],
+                "per_dataset": int(per_ds),
+            }
+            st.caption(render.md_escape(" · ".join(f"{s.name}: {len(s.dataset.items)}" for s in sets)))
+        else:
+            st.info("Type the name of at least one dataset file (or the MathBench folder) in the data folder.")
 except TaleError as e:  # DatasetError lists every problem with its line
     st.error(render.md_text(str(e)))
     dataset = None
@@ -96,12 +137,15 @@ except TaleError as e:  # DatasetError lists every problem with its line
 if dataset is not None:
     st.caption(render.md_escape(f"{dataset.name}: {len(dataset)} question(s), {dataset.kind.replace('_', ' ')}."))
     c1, c2 = st.columns(2)
-    n = c1.number_input(
-        "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
-    )
-    shuffle = c2.checkbox(
-        "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
-    )
+    if source_kind == SOURCES[3]:
+        n, shuffle = len(dataset), False  # the per-dataset number above decides
+    else:
+        n = c1.number_input(
+            "Questions to run", min_value=1, max_value=len(dataset), value=min(10, len(dataset)), key="bm_n"
+        )
+        shuffle = c2.checkbox(
+            "Random sample (seed 0)", value=False, key="bm_shuffle", help="Otherwise the first questions of the file."
+        )
     # every picked model runs every method, so only methods all of them can run are offered
     methods = method_picker.pick(sb.models, key="bm_methods", default=["direct", "vanilla", "tale-ep"], every=True)
     method_args = method_picker.arguments(methods, prefix="bm")

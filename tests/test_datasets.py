@@ -391,3 +391,100 @@ def test_items_are_hashable_and_frozen() -> None:
     assert hash(it) == hash(Item(it.id, it.question, it.answer))
     with pytest.raises(Exception):
         it.answer = "18"  # type: ignore[misc]
+
+
+# --- Hugging Face layouts and the Table 3 files (tale_core.data.official) ------------------------------
+def _hf_rows():
+    return [
+        {"question": "What is 3 + 4?", "answer": "3 + 4 = 7\n#### 7", "extra": 1},
+        {"question": "Half of 3?", "answer": "#### 1.5", "extra": 2},
+    ]
+
+
+def _write_save_to_disk(folder, rows):
+    """The layout ``datasets.Dataset.save_to_disk`` writes: arrow IPC *stream* files + state/info JSON."""
+    import pyarrow as pa
+
+    folder.mkdir(parents=True)
+    table = pa.Table.from_pylist(rows)
+    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink:
+        with pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+    (folder / "state.json").write_text('{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}')
+    (folder / "dataset_info.json").write_text("{}")
+
+
+def test_hf_save_to_disk_folder_and_dataset_dict(tmp_path):
+    from tale_core.data.official import load_any, load_hf
+
+    _write_save_to_disk(tmp_path / "one", _hf_rows())
+    ds = load_hf(tmp_path / "one")
+    assert [(it.question, it.answer) for it in ds.items] == [("What is 3 + 4?", "7"), ("Half of 3?", "1.5")]
+    assert ds.items[0].meta["extra"] == 1
+    # a DatasetDict: one folder per split, the test split by default
+    root = tmp_path / "dd"
+    _write_save_to_disk(root / "train", [{"question": "train q?", "answer": "1"}])
+    _write_save_to_disk(root / "test", _hf_rows())
+    (root / "dataset_dict.json").write_text('{"splits": ["train", "test"]}')
+    assert len(load_any(root)) == 2
+    assert [it.question for it in load_hf(root, split="train").items] == ["train q?"]
+    with pytest.raises(DatasetError, match="choose a split: train, test"):
+        load_hf(root, split="validation")
+
+
+def test_hf_parquet_file_and_folder(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tale_core.data.official import load_any
+
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.Table.from_pylist(_hf_rows()), tmp_path / "data" / "test-00000-of-00001.parquet")
+    assert [it.answer for it in load_any(tmp_path / "data" / "test-00000-of-00001.parquet").items] == ["7", "1.5"]
+    assert len(load_any(tmp_path / "data")) == 2
+    # a bad row is reported like in any other file
+    pq.write_table(pa.Table.from_pylist([{"question": "", "answer": "1"}]), tmp_path / "bad.parquet")
+    with pytest.raises(DatasetError, match="nothing was loaded"):
+        load_any(tmp_path / "bad.parquet")
+
+
+def test_hub_id_offline_is_a_clear_message_and_no_network(monkeypatch):
+    import socket
+
+    from tale_core.data import official
+
+    def no_network(*a, **k):  # any connection attempt fails the test
+        raise AssertionError("network used")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    import importlib.util
+
+    if importlib.util.find_spec("datasets") is None:
+        with pytest.raises(DatasetError, match="needs the `datasets` package") as e:
+            official.load_any("openai/gsm8k")
+    else:  # pragma: no cover - the package is not a requirement
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        with pytest.raises(DatasetError, match="switched off") as e:
+            official.load_any("openai/gsm8k")
+    assert "save_to_disk" in str(e.value)
+    with pytest.raises(DatasetError, match="no such file or folder"):
+        official.load_any("no/such/place/here.jsonl")
+
+
+def test_table3_loaders_refuse_wrong_formats(tmp_path):
+    from tale_core.data.official import load_gsm8k, load_mathbench
+
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"question": "1+1?", "answer": "2"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="do not end in '#### N'"):
+        load_gsm8k(plain)
+    (tmp_path / "mb" / "middle").mkdir(parents=True)
+    (tmp_path / "mb" / "middle" / "single_choice_en.jsonl").write_text(
+        '{"question": "2+2?", "answer": "4"}\n', encoding="utf-8"
+    )
+    with pytest.raises(DatasetError, match="single_choice items must have options"):
+        load_mathbench(tmp_path / "mb")
+    with pytest.raises(DatasetError, match="no MathBench files"):
+        (tmp_path / "empty").mkdir()
+        load_mathbench(tmp_path / "empty")

@@ -77,9 +77,70 @@ def test_runtime_string_is_recorded(smol):
     assert c.runtime == smol.runtime()
     assert c.runtime.startswith(runtime_version())
     assert "xllamacpp" in c.runtime
-    for key in ("n_ctx=", "threads=", "slots="):
+    for key in ("n_ctx=", "threads=", "slots=", "cache_prompt=0"):
         assert key in c.runtime
     assert c.request["max_tokens"] == 4 and c.request["temperature"] == 0.0 and c.request["seed"] == 0
+    assert c.request["cache_prompt"] is False
+
+
+# --- reproducibility: the same temperature-0 request gives the same answer whatever ran before or beside it
+def _sample_questions() -> list[str]:
+    from tale_core.data.datasets import load_samples
+
+    qs = [it.question for it in load_samples().items]
+    # questions where llama.cpp's prompt cache flipped the answer (measured with 64 tokens)
+    return [qs[0], qs[1], qs[5], qs[7]]
+
+
+REPRO = GenParams(max_tokens=48, temperature=0.0, seed=0)
+
+
+def _interleaved(model: LocalModel, qs: list[str]) -> tuple[dict, list[tuple[int, tuple[str, int]]]]:
+    """Each question's vanilla CoT answer first, then again after other requests that share a prefix."""
+    from tale_core.engine import prompts
+
+    first = {}
+    for i, q in enumerate(qs):
+        c = model.complete(prompts.vanilla_cot(q), REPRO)
+        first[i] = (c.text, c.output_tokens)
+    again = []
+    for i, q in enumerate(qs):
+        model.complete(prompts.estimator(q), GenParams(max_tokens=8, temperature=0.0, seed=0))
+        model.complete(prompts.direct(qs[(i + 1) % len(qs)]), GenParams(max_tokens=8, temperature=0.0, seed=0))
+        c = model.complete(prompts.vanilla_cot(q), REPRO)
+        again.append((i, (c.text, c.output_tokens)))
+    return first, again
+
+
+def test_same_request_same_answer_whatever_ran_before_or_beside(smol):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tale_core.engine import prompts
+
+    qs = _sample_questions()
+    first, again = _interleaved(smol, qs)
+    for i, got in again:
+        assert got == first[i], f"question {i}: {first[i][1]} tokens first, {got[1]} after other requests"
+    # beside: two requests submitted at once to the one-slot runtime give what they give alone
+    with ThreadPoolExecutor(2) as pool:
+        futs = [pool.submit(smol.complete, prompts.vanilla_cot(q), REPRO) for q in qs[:2]]
+        both = [(f.result().text, f.result().output_tokens) for f in futs]
+    assert both == [first[0], first[1]]
+    # streaming gives the same as well
+    streamed = smol.complete(prompts.vanilla_cot(qs[2]), REPRO, on_text=lambda _t: None)
+    assert (streamed.text, streamed.output_tokens) == first[2]
+
+
+def test_the_cause_llama_cpp_prompt_cache_makes_answers_depend_on_earlier_requests():
+    """The control: with the prompt cache on (llama.cpp's default) the same interleaving changes answers.
+
+    If this starts failing after a runtime upgrade, the runtime became deterministic with its cache on;
+    the fix (cache off) stays harmless.
+    """
+    cached = LocalModel("smollm2", RuntimeConfig(threads=1, slots=1, cache_prompt=True))
+    assert "cache_prompt=1" in cached.runtime()
+    first, again = _interleaved(cached, _sample_questions())
+    assert any(got != first[i] for i, got in again)
 
 
 def test_openai_sdk_against_the_runtime_listener(smol):
@@ -142,3 +203,15 @@ def test_optional_qwen_model_answers():
     )
     assert "42" in c.text
     assert c.output_tokens and c.output_tokens <= 8
+
+
+def test_a_hard_budget_cuts_the_reasoning_and_forces_the_answer(smol):
+    from tale_core.providers.forcing import FORCE_ANSWER
+
+    got: list[str] = []
+    c = smol.complete(LONG, GenParams(max_tokens=512, temperature=0.0, seed=7, hard_budget=12), on_text=got.append)
+    bf = c.raw_usage["budget_forcing"]
+    assert bf["forced"] is True and bf["reasoning_tokens"] == 12
+    assert FORCE_ANSWER in c.text and "".join(got) == c.text  # the prefix is never returned twice
+    assert c.output_tokens == 12 + bf["answer_tokens"] and 1 <= bf["answer_tokens"] <= 32
+    assert [p["kind"] for p in bf["phases"]] == ["reason", "answer"] and c.request["budget_forcing"]["budget"] == 12

@@ -15,9 +15,33 @@ from tale_core.experiments.benchmark import PAPER_TABLE3, PAPER_TABLE3_SOURCE, R
 
 from . import exports, fmt, render
 
+_MATHBENCH_SUBSET_ROWS = {
+    "arithmetic": "MathBench-Arithmetic",
+    "middle": "MathBench-Middle",
+    "high": "MathBench-High",
+    "college": "MathBench-College",
+}
+
+
+def _mathbench_row(dataset_name: str) -> str | None:
+    """The paper row of an official MathBench file name: ``middle/single_choice_en`` -> MathBench-Middle;
+    ``cloze_en`` alone -> MathBench-Arithmetic (the paper's only English cloze subset)."""
+    low = (dataset_name or "").lower().replace("\\", "/")
+    if not any(k in low for k in ("cloze_", "single_choice_", "mathbench")):
+        return None
+    for subset, row in _MATHBENCH_SUBSET_ROWS.items():
+        if subset in low:
+            return row
+    if "cloze_en" in low:
+        return "MathBench-Arithmetic"
+    return None
+
 
 def paper_row(dataset_name: str) -> tuple[str, dict]:
     """(which paper row, its figures): the dataset's own row when the paper has it, else the average."""
+    mb = _mathbench_row(dataset_name)
+    if mb is not None:
+        return mb, PAPER_TABLE3[mb]
     row = paper_reference(dataset_name or "")
     if row is not None:
         name = next(k for k, v in PAPER_TABLE3.items() if v is row)
@@ -181,10 +205,53 @@ def progress(done: int, total: int, status: str, spent_usd: float, errors: int, 
     st.progress(min(1.0, done / total) if total else 1.0, text=text)
 
 
-def results(rows: Sequence[dict], *, dataset_name: str, key: str) -> None:
+def table3_display(rows: Sequence[dict], datasets: Sequence[str]) -> list[dict]:
+    """The Table 3 preset's lines for the page: per dataset and method, ours then the paper's."""
+    from tale_core.experiments.table3 import dataset_of, table3_table
+
+    tagged = [dict(r, dataset=r.get("dataset") or dataset_of(str(r.get("item_id", "")))) for r in rows]
+    out = []
+    for t in table3_table(tagged, list(datasets)):
+        ci = t.get("accuracy_ci")
+        out.append(
+            {
+                "Dataset": t["dataset"],
+                "Model": t["spec"],
+                "Method": t["method"],
+                "Questions": t["n"],
+                "Accuracy (%)": None if t["accuracy"] is None else round(100 * t["accuracy"], 1),
+                "95% interval": f"{100 * ci[0]:.1f} to {100 * ci[1]:.1f}" if ci else "-",
+                "Paper accuracy (%)": None if t["paper_accuracy"] is None else round(100 * t["paper_accuracy"], 2),
+                "Answer-call tokens (mean)": None if t["answer_tokens"] is None else round(t["answer_tokens"], 1),
+                "Paper output tokens": t["paper_tokens"],
+                "Total tokens, both calls (mean)": None if t["total_tokens"] is None else round(t["total_tokens"], 1),
+                "Paper expense (1e-5 $)": t["paper_expense_1e5_usd"],
+                "Averaged over": ", ".join(t["over"]) if t["dataset"] == "average" else "",
+            }
+        )
+    return out
+
+
+def table3_results(rows: Sequence[dict], datasets: Sequence[str], *, key: str) -> None:
+    """The Table 3 preset's table: one line per dataset, model and method, beside the paper's row."""
+    st.markdown("**Table 3, per dataset, beside the paper's rows**")
+    render.rows_table(table3_display(rows, datasets), key=f"{key}_table3")
+    st.caption(
+        f"Paper columns: {PAPER_TABLE3_SOURCE}. Accuracy intervals: Wilson 95% over the questions run. "
+        "Answer-call tokens are the paper's convention (TALE-EP's estimator call is not counted in them); "
+        "total tokens count both calls. The average is the plain mean over the datasets listed (the "
+        "paper's over its six). Each dataset uses its official prompt (GSM8K; MathBench cloze and "
+        "single-choice, English and Chinese)."
+    )
+
+
+def results(rows: Sequence[dict], *, dataset_name: str, key: str, dataset_config: dict[str, Any] | None = None) -> None:
     if not rows:
         st.info("No answers yet: the table fills in as questions finish.")
         return
+    cfg = dataset_config or {}
+    if cfg.get("preset") == "table3" and cfg.get("datasets"):
+        table3_results(rows, [str(d) for d in cfg["datasets"]], key=key)
     table, which = table_rows(rows, dataset_name)
     st.markdown("**Summary, like the paper's Table 3**")
     render.rows_table(

@@ -123,6 +123,14 @@ class Dataset:
         """Normalized content, one JSON object per line; ``load_dataset`` reads it back unchanged."""
         return "".join(json.dumps(it.to_dict(), ensure_ascii=False) + "\n" for it in self.items)
 
+    @property
+    def sha256(self) -> str:
+        """sha256 of the normalized items (:meth:`to_jsonl`): the same questions, answers and options give
+        the same hash whatever file format they came in. Recorded with experiments to rerun them exactly."""
+        import hashlib
+
+        return hashlib.sha256(self.to_jsonl().encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True)
 class ColumnMapping:
@@ -834,6 +842,29 @@ def resolve_server_path(typed: str, root: str | os.PathLike[str]) -> Path:
         raise DatasetError([Problem(None, None, "only .jsonl, .ndjson, .json, .csv and .tsv files can be read")])
     if not real.is_file():
         raise DatasetError([Problem(None, None, f"no such file in the data folder: {real.relative_to(base)}")])
+    return real
+
+
+def resolve_server_dir(typed: str, root: str | os.PathLike[str]) -> Path:
+    """A folder ``typed`` names inside ``root`` (e.g. the MathBench folder of the Table 3 preset), with the
+    same rules as :func:`resolve_server_path`: nothing outside ``root``, no location shown."""
+    text = str(typed or "").strip()
+    if not text or "\x00" in text:
+        raise DatasetError([Problem(None, None, "type the name of a folder in the data folder")])
+    base = Path(root).resolve()
+    candidate = Path(text).expanduser()
+    if not candidate.is_absolute():
+        candidate = base / candidate
+    try:
+        real = candidate.resolve(strict=False)
+    except (OSError, RuntimeError):
+        raise DatasetError([Problem(None, None, "that path cannot be resolved")]) from None
+    if real != base and base not in real.parents:
+        raise DatasetError(
+            [Problem(None, None, "only folders inside the app's data folder can be read; upload files instead")]
+        )
+    if not real.is_dir():
+        raise DatasetError([Problem(None, None, f"no such folder in the data folder: {real.relative_to(base)}")])
     return real
 
 

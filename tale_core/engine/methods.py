@@ -4,9 +4,11 @@ The methods themselves live in the registry (:mod:`tale_core.engine.method_regis
 :mod:`tale_core.engine.method_defs`): ``direct``, ``vanilla`` (CoT), ``budget:N`` (TALE's "use less than
 N tokens"), ``tale-ep`` (zero-shot estimator, then the budget prompt), ``concise`` and
 ``concise-fewshot`` (Concise CoT), ``constrained:N`` (N words), ``cod`` and ``cod-fewshot`` (Chain of
-Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``) and
-``effort:LEVEL`` (OpenAI ``reasoning_effort``). A :class:`MethodSpec` is one of them with its argument;
-its string form (``budget:50``, ``effort:low``, ``tale-ep``) is what experiments store and the CLI takes.
+Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``),
+``effort:LEVEL`` (OpenAI ``reasoning_effort``, Claude effort) and ``forced:N`` (a hard budget: budget
+forcing, s1 - reason up to N tokens, then the final answer is forced). A :class:`MethodSpec` is one of
+them with its argument; its string form (``budget:50``, ``effort:low``, ``tale-ep``) is what experiments
+store and the CLI takes.
 
 Every method runs in a prompt style (:data:`tale_core.engine.prompts.PROMPT_STYLES`, ``paper`` by
 default), recorded with each call as ``extra["prompt_style"]``.
@@ -143,7 +145,9 @@ class MethodResult:
     method: MethodSpec
     spec: str
     records: list[CallRecord]
-    status: str  # "correct" | "wrong" | "no_answer" | "hedged" | "ungraded" | "error"
+    #: "correct" | "wrong" | "no_answer" | "hedged" | "truncated" | "ungraded" | "error"; "truncated" = graded
+    #: not correct and the answer call was cut off by its output cap (finish reason length / max_tokens)
+    status: str
     text: str
     extracted: str | None
     correct: bool | None
@@ -165,6 +169,11 @@ class MethodResult:
     finish_reason: str | None = None
     grade_method: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: "provider" | "derived" (output minus visible) | None; "derived" wins when calls mix
+    reasoning_tokens_source: str | None = None
+    visible_output_tokens: int = 0
+    cache_read_tokens: int = 0
+    usage_warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -193,6 +202,11 @@ class MethodResult:
             "answer_output_tokens": self.answer_output_tokens,
             "estimate_output_tokens": self.estimate_output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "reasoning_tokens_source": self.reasoning_tokens_source,
+            "visible_output_tokens": self.visible_output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "truncated": self.status == "truncated",
+            "usage_warnings": "; ".join(self.usage_warnings) or None,
             "cost_usd": self.cost_usd,
             "spent_usd": self.spent_usd,
             "latency_s": self.latency_s,
@@ -229,10 +243,21 @@ def build_messages(
     multiple_choice: bool = False,
     budget: int | None = None,
     style: str = prompts.PAPER,
+    template: str | None = None,
 ) -> tuple[Message, ...]:
-    """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as the argument)."""
+    """The prompt of a one-call method (``tale-ep`` passes its estimated ``budget`` as the argument).
+
+    ``template`` (one of :data:`~tale_core.engine.prompts.OFFICIAL_TEMPLATES`, e.g. ``mathbench-cloze-en``)
+    selects the official per-dataset prompt of the paper's Table 3 for direct, vanilla and budget prompts.
+    """
     arg = budget if budget is not None else method.arg
+    if template and method.key in _TEMPLATE_STYLES:
+        n = arg if isinstance(arg, int) else None  # budgets are numbers; other arguments do not apply
+        return prompts.official_messages(template, _TEMPLATE_STYLES[method.key], question, n)
     return method.method.build(question, arg, multiple_choice, style)
+
+
+_TEMPLATE_STYLES = {"direct": "direct", "vanilla": "cot", "budget": "budget", "tale-ep": "budget"}
 
 
 def params_for(method: MethodSpec, params: GenParams) -> GenParams:
@@ -281,20 +306,25 @@ def run_method(
     role: str = "answer",
     extra: dict[str, Any] | None = None,
     prompt_style: str = prompts.PAPER,
+    template: str | None = None,
 ) -> MethodResult:
     """Run ``method`` on ``question`` with ``model``; never raises for provider errors (status ``error``).
 
     ``choices`` makes it a multiple-choice question (options lettered A, B, ... and ``[[choice]]``
     format). ``on_text`` streams the answer call's text. ``role`` names the answer call's role
     (``reference`` for a sweep's vanilla reference). ``prompt_style`` picks the templates (``paper`` or
-    ``plain``) and is recorded with every call. Raises :class:`TaleError` only for bad input (empty
-    question, too many choices, unknown prompt style).
+    ``plain``) and is recorded with every call; ``template`` selects an official per-dataset prompt instead
+    (see :func:`build_messages`). Raises :class:`TaleError` only for bad input (empty question, too many
+    choices, unknown prompt style).
     """
     if isinstance(method, str):
         method = MethodSpec.parse(method)
     params = params or GenParams()
     mc = bool(choices)
-    q = prompts.format_choices(question, choices) if mc else question
+    if template and template.startswith("mathbench-choice"):
+        q = prompts.mathbench_question(question, choices)  # the official loader's layout
+    else:
+        q = prompts.format_choices(question, choices) if mc else question
     prompts._check_question(q)
     prompts.check_style(prompt_style)
     gold_s = None if gold is None or str(gold).strip() == "" else str(gold)
@@ -345,7 +375,9 @@ def run_method(
             estimate = {**estimate, "fallback": "vanilla"}
             answer_method = MethodSpec("vanilla")
     if not records or records[-1].ok:
-        msgs = build_messages(answer_method, q, multiple_choice=mc, budget=budget_used, style=prompt_style)
+        msgs = build_messages(
+            answer_method, q, multiple_choice=mc, budget=budget_used, style=prompt_style, template=template
+        )
         rec = call(
             msgs,
             params_for(answer_method, params),
@@ -356,6 +388,13 @@ def run_method(
         )
         records.append(rec)
     return _summarise(model, method, records, estimate, budget_used, gstate, gold_s, question_id, repeat)
+
+
+def _reasoning_source(comps: list[Any]) -> str | None:
+    sources = {c.reasoning_tokens_source for c in comps if c.reasoning_tokens}
+    if not sources:
+        return None
+    return "derived" if "derived" in sources else ("estimate" if "estimate" in sources else "provider")
 
 
 def _summarise(
@@ -383,6 +422,9 @@ def _summarise(
         if gold is None:
             correct = None
     ans_comp = answer.completion if answer is not None else None
+    if status in ("wrong", "no_answer") and ans_comp is not None and ans_comp.truncated:
+        # not a wrong answer but a cut-off one: the output cap (max_tokens) ended it
+        status, correct = "truncated", (False if gold is not None else None)
     est_comp = next((r.completion for r in records if r.role == "estimate" and r.completion), None)
     return MethodResult(
         method=method,
@@ -398,6 +440,10 @@ def _summarise(
         answer_output_tokens=(ans_comp.output_tokens or 0) if ans_comp else 0,
         estimate_output_tokens=(est_comp.output_tokens or 0) if est_comp else 0,
         reasoning_tokens=sum(c.reasoning_tokens or 0 for c in comps),
+        reasoning_tokens_source=_reasoning_source(comps),
+        visible_output_tokens=sum(c.visible_output_tokens or 0 for c in comps),
+        cache_read_tokens=sum(c.cache_read_tokens or 0 for c in comps),
+        usage_warnings=[w for c in comps for w in (c.usage_warnings or [])],
         cost_usd=sum(known_costs) if costs and len(known_costs) == len(costs) else None,
         latency_s=sum(c.latency_s or 0.0 for c in comps),
         estimate=estimate,

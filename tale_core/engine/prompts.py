@@ -288,3 +288,119 @@ def user_text(messages: Sequence[Message]) -> str:
         if m.role == "user":
             return m.content
     return ""
+
+
+# --- per-dataset templates of the paper's Table 3 ------------------------------------------------------
+# Verbatim from the official TALE repository (GeniusHTX/TALE), its prompt module's ``single_choice_prompts``
+# and ``cloze_prompts`` (the MathBench prompts of OpenCompass's MathBench config, with TALE's [[choice]]
+# format), and ``gsm8k_prompts`` (= VANILLA_COT / DIRECT above). The budget variants replace the CoT
+# trigger exactly as the official ``create_prompt`` / ``create_cloze_prompt`` do, without their in-place
+# mutation. The typo "strictLy" is the official text. Cloze prompts carry no answer-format line: the
+# grader reads the last number. MathBench single-choice questions are written as the official loader
+# writes them: the stripped question, a newline, then one "A. option" line per option, each ending in a
+# newline.
+MATHBENCH_CHOICE_EN_COT = MC_COT
+MATHBENCH_CHOICE_EN_DIRECT = (
+    "Please answer the following question directly and give the answer directly without any reasoning "
+    "process. Please strictLy follow the format: [[choice]],for example: Choice: [[A]].\n{question}\n"
+)
+MATHBENCH_CHOICE_CN_COT = "{question}\n请严格按照如下格式回答：[[选项]]，例如：选项: [[A]]。\n让我们一步一步思考：\n"
+MATHBENCH_CHOICE_CN_DIRECT = (
+    "{question}\n请直接回答下面的问题并直接给出答案的选项序号。请严格按照如下格式回答：[[选项]]，例如：选项: [[A]]。\n"
+)
+MATHBENCH_CLOZE_EN_COT = "Q: {question}\n" + COT_TRIGGER
+MATHBENCH_CLOZE_EN_DIRECT = "Please answer the following question and give the answer directly\nQ: {question}"
+MATHBENCH_CLOZE_CN_COT = "Q: {question}\n让我们一步一步思考来回答这个问题：\n"
+MATHBENCH_CLOZE_CN_DIRECT = "请直接回答下面的问题并直接给出答案\nQ: {question}"
+#: (trigger in the CoT template, its budget version) per language and kind
+_MATHBENCH_BUDGET_TRIGGERS = {
+    ("choice", "en"): (COT_TRIGGER, BUDGET_TRIGGER),
+    ("cloze", "en"): (COT_TRIGGER, BUDGET_TRIGGER),
+    ("choice", "cn"): ("让我们一步一步思考：\n", "让我们一步一步思考并使用少于 {budget} tokens:\n"),
+    ("cloze", "cn"): (
+        "让我们一步一步思考来回答这个问题：\n",
+        "让我们一步一步思考并使用少于 {budget} tokens来回答这个问题:\n",
+    ),
+}
+_MATHBENCH_TEMPLATES = {
+    ("choice", "en"): (MATHBENCH_CHOICE_EN_COT, MATHBENCH_CHOICE_EN_DIRECT),
+    ("choice", "cn"): (MATHBENCH_CHOICE_CN_COT, MATHBENCH_CHOICE_CN_DIRECT),
+    ("cloze", "en"): (MATHBENCH_CLOZE_EN_COT, MATHBENCH_CLOZE_EN_DIRECT),
+    ("cloze", "cn"): (MATHBENCH_CLOZE_CN_COT, MATHBENCH_CLOZE_CN_DIRECT),
+}
+#: template names an item can carry (``Item.meta["template"]``) and what they select
+OFFICIAL_TEMPLATES = (
+    "gsm8k",
+    "mathbench-choice-en",
+    "mathbench-choice-cn",
+    "mathbench-cloze-en",
+    "mathbench-cloze-cn",
+)
+
+
+def mathbench_question(question: str, options: Sequence[str] | None) -> str:
+    """A MathBench question as the official loader writes it: options as ``A. ...`` lines, each ending
+    in a newline (so the choice templates show a blank line before their format line)."""
+    if not options:
+        return question.strip()
+    lines = "".join(f"{chr(ord('A') + i)}. {o}\n" for i, o in enumerate(options))
+    return question.strip() + "\n" + lines
+
+
+def _mathbench(kind: str, lang: str, question: str, style: str, budget_n: int | None = None) -> tuple[Message, ...]:
+    cot, direct_t = _MATHBENCH_TEMPLATES[(kind, lang)]
+    q = _check_question(question)
+    if style == "direct":
+        return _pair(direct_t.replace("{question}", q))
+    if style == "cot":
+        return _pair(cot.replace("{question}", q))
+    old, new = _MATHBENCH_BUDGET_TRIGGERS[(kind, lang)]
+    trigger = new.replace("{budget}", str(_check_positive(budget_n or 0, "token budget")))
+    return _pair(cot[: -len(old)].replace("{question}", q) + trigger)
+
+
+def mathbench_cloze_cot(question: str, lang: str = "en") -> tuple[Message, ...]:
+    """MathBench cloze item, chain of thought (``cloze_en_with_reasoning`` / ``cloze_cn_with_reasoning``)."""
+    return _mathbench("cloze", lang, question, "cot")
+
+
+def mathbench_cloze_budget(question: str, n: int, lang: str = "en") -> tuple[Message, ...]:
+    """MathBench cloze item with a token budget (the official ``create_cloze_prompt``)."""
+    return _mathbench("cloze", lang, question, "budget", n)
+
+
+def mathbench_cloze_direct(question: str, lang: str = "en") -> tuple[Message, ...]:
+    """MathBench cloze item, direct answer (``cloze_en`` / ``cloze_cn``)."""
+    return _mathbench("cloze", lang, question, "direct")
+
+
+def mathbench_choice_cot(question: str, lang: str = "en") -> tuple[Message, ...]:
+    """MathBench single-choice item (options already in ``question``), chain of thought."""
+    return _mathbench("choice", lang, question, "cot")
+
+
+def mathbench_choice_budget(question: str, n: int, lang: str = "en") -> tuple[Message, ...]:
+    """MathBench single-choice item with a token budget (the official ``create_prompt``)."""
+    return _mathbench("choice", lang, question, "budget", n)
+
+
+def mathbench_choice_direct(question: str, lang: str = "en") -> tuple[Message, ...]:
+    """MathBench single-choice item, the official direct prompt (``single_choice_en`` / ``single_choice_cn``)."""
+    return _mathbench("choice", lang, question, "direct")
+
+
+def official_messages(template: str, style: str, question: str, budget_n: int | None = None) -> tuple[Message, ...]:
+    """The official per-dataset prompt: ``template`` one of :data:`OFFICIAL_TEMPLATES`, ``style`` one of
+    ``direct``, ``cot`` or ``budget`` (with ``budget_n``). ``gsm8k`` is the paper's GSM8K prompts."""
+    from tale_core.errors import TaleError
+
+    if style not in ("direct", "cot", "budget"):
+        raise TaleError(f"Unknown prompt style {style!r}: use direct, cot or budget.")
+    if template == "gsm8k":
+        if style == "direct":
+            return direct(question)
+        return vanilla_cot(question) if style == "cot" else budget(question, budget_n or 0)
+    parts = template.split("-")
+    if len(parts) != 3 or parts[0] != "mathbench" or (parts[1], parts[2]) not in _MATHBENCH_TEMPLATES:
+        raise TaleError(f"Unknown prompt template {template!r}; known: {', '.join(OFFICIAL_TEMPLATES)}")
+    return _mathbench(parts[1], parts[2], question, style, budget_n)

@@ -122,6 +122,8 @@ class SummaryRow:
     n_graded: int = 0
     n_correct: int = 0
     avg_latency_s: float | None = None
+    #: graded not correct because the output cap cut the answer off (counted in accuracy as not correct)
+    truncated: int = 0
     hedged: int = 0
     n_questions: int = 0
     repeats: int = 1
@@ -243,6 +245,13 @@ class BenchCell:
     repeat: int
 
 
+def _item_template(item: Any) -> str | None:
+    """The official prompt template an item asks for (``meta["template"]``, set by the Table 3 loaders)."""
+    meta = item.get("meta") if isinstance(item, Mapping) else getattr(item, "meta", None)
+    t = meta.get("template") if isinstance(meta, Mapping) else None
+    return str(t) if t else None
+
+
 def plan_benchmark(
     items: Sequence[Any],
     methods: Sequence[Any],
@@ -277,6 +286,7 @@ def plan_benchmark(
 
     def work(spec: str, i: int, j: int, r: int) -> Callable[[], dict[str, Any]]:
         item_id, question, gold, choices = fields[i]
+        template = _item_template(items[i])
         p = base if r == 0 or base.seed is None else dataclasses.replace(base, seed=base.seed + r)
         cell_id = bench_cell_id(spec, item_id, specs[j], r)
 
@@ -296,6 +306,7 @@ def plan_benchmark(
                     repeat=r,
                     price_overrides=price_overrides,
                     extra={CELL_KEY: cell_id},
+                    template=template,
                 )
             except Exception as e:  # a bug or a failing sink: an error row, and the run goes on
                 res = error_result(specs[j], spec, e, gold=gold, question_id=item_id, repeat=r)
@@ -476,6 +487,7 @@ def summarize(rows: Sequence[Mapping[str, Any]], *, paper_tokens: bool = True) -
                 accuracy_delta_vs_vanilla=None,
                 errors=len(rs) - len(ok),
                 no_answer=sum(1 for r in ok if r.get("status") == "no_answer"),
+                truncated=sum(1 for r in ok if r.get("status") == "truncated"),
                 label=str(rs[0].get("method_label") or method),
                 n_graded=len(graded),
                 n_correct=n_correct,

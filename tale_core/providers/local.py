@@ -8,10 +8,23 @@ is exposed for tools that want to speak HTTP to it; generations go through the i
 llama.cpp's defaults are wrong for us (512-token context cuts answers off, temperature 0.8, one
 thread), so context length, threads, slots and temperature are always set explicitly and recorded in
 the runtime string that goes with every call.
+
+Reproducibility (measured, see tests/test_provider_local.py): with llama.cpp's prompt cache on (its
+default), the same temperature-0 request gave a different text and token count depending on what ran
+before it (GSM8K question 14, vanilla CoT: 55 tokens on a fresh runtime, 256 after any other request that
+shares the system-prompt prefix). The cached prefix is reused and only the rest of the prompt is
+evaluated, in a differently shaped batch, so the logits differ in the last bits and a near-tie at
+temperature 0 flips. With ``cache_prompt`` off (server default and every request) and the host-memory
+prompt cache disabled, every request evaluates its whole prompt the same way and 9 of 9 interleavings
+were identical (0 of 9 with the cache). More than one slot (``TALE_LOCAL_SLOTS``) batches concurrent
+requests together and is not reproducible at temperature 0; the runtime string records the slot count.
+Our calls send ``cache_prompt: false`` with every request; tools that speak HTTP to the listener should
+send it too (the server-side default is set as well, but only the per-request option was measured).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -24,6 +37,7 @@ from typing import Any
 from tale_core.errors import BadResponse, ContextTooLong, InvalidRequest, ProviderError, UnknownModel
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
 from tale_core.providers.catalog import ModelInfo
+from tale_core.providers.forcing import StepResult, force_budget, forcing_request, strip_prefix
 from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts
@@ -71,6 +85,49 @@ def model_path(name: str) -> Path | None:
     return p if p.is_file() else None
 
 
+_HASHES: dict[tuple[str, int, int], str] = {}
+_HASHES_LOCK = threading.Lock()
+
+
+def _hash_cache_file() -> Path:
+    return Path(os.environ.get("TALE_DATA_DIR", "data")) / "file_hashes.json"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a model file, computed once and cached (in memory and in ``<data dir>/file_hashes.json``)
+    by path, size and modification time, so a replaced file is hashed again."""
+    import hashlib
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    disk_key = f"{key[0]}|{key[1]}|{key[2]}"
+    with _HASHES_LOCK:
+        if key in _HASHES:
+            return _HASHES[key]
+        cache_file = _hash_cache_file()
+        disk: dict[str, str] = {}
+        try:
+            disk = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            disk = {}
+        digest = disk.get(disk_key) if isinstance(disk, dict) else None
+        if not (isinstance(digest, str) and len(digest) == 64):
+            h = hashlib.sha256()
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            digest = h.hexdigest()
+            try:
+                disk = disk if isinstance(disk, dict) else {}
+                disk[disk_key] = digest
+                cache_file.parent.mkdir(parents=True, exist_ok=True)
+                cache_file.write_text(json.dumps(disk, indent=1), encoding="utf-8")
+            except OSError:
+                pass  # an unwritable data dir only costs a re-hash next process
+        _HASHES[key] = digest
+        return digest
+
+
 def runtime_version() -> str:
     try:
         import xllamacpp
@@ -88,6 +145,8 @@ class RuntimeConfig:
     # threads vs 39-45 with 1 on a busy 2-core machine)
     threads: int = max(1, min(8, (os.cpu_count() or 2) - 1))
     slots: int = 1
+    #: llama.cpp's prompt cache; off because it makes temperature-0 output depend on earlier requests
+    cache_prompt: bool = False
 
     @classmethod
     def from_env(cls) -> RuntimeConfig:
@@ -96,6 +155,7 @@ class RuntimeConfig:
             n_ctx=int(os.environ.get("TALE_LOCAL_CTX", d.n_ctx)),
             threads=int(os.environ.get("TALE_LOCAL_THREADS", d.threads)),
             slots=int(os.environ.get("TALE_LOCAL_SLOTS", d.slots)),
+            cache_prompt=os.environ.get("TALE_LOCAL_CACHE_PROMPT", "0").strip().lower() in ("1", "true", "yes"),
         )
 
 
@@ -112,6 +172,12 @@ class _Runtime:
         p.cpuparams.n_threads = cfg.threads
         p.cpuparams_batch.n_threads = cfg.threads
         p.sampling.temp = 0.0
+        # reproducibility: no prompt cache (neither the slot's KV prefix nor the host-memory cache), no
+        # KV-cache reuse by shifting; see the module docstring
+        p.cache_prompt = cfg.cache_prompt
+        p.n_cache_reuse = 0
+        if not cfg.cache_prompt:
+            p.cache_ram_mib = 0
         p.verbosity = -1
         p.warmup = False
         self.cfg = cfg
@@ -189,7 +255,32 @@ class LocalModel(ChatModel):
 
     def runtime(self) -> str:
         c = self.cfg
-        return f"{runtime_version()}; n_ctx={c.n_ctx} threads={c.threads} slots={c.slots}"
+        return (
+            f"{runtime_version()}; n_ctx={c.n_ctx} threads={c.threads} slots={c.slots} "
+            f"cache_prompt={int(c.cache_prompt)}"
+        )
+
+    def provenance(self) -> dict[str, Any]:
+        """What is needed to rerun this model's calls exactly: the model file and its sha256, the runtime
+        and its version, and every runtime setting that changes outputs."""
+        c = self.cfg
+        path = model_path(self.model)
+        return {
+            "provider": PROVIDER,
+            "model": self.model,
+            "model_file": path.name if path else None,
+            "model_sha256": file_sha256(path) if path else None,
+            "model_bytes": path.stat().st_size if path else None,
+            "runtime": runtime_version(),
+            "settings": {
+                "n_ctx": c.n_ctx,
+                "threads": c.threads,
+                "slots": c.slots,
+                "cache_prompt": c.cache_prompt,
+                "n_cache_reuse": 0,
+                "server_default_temperature": 0.0,
+            },
+        }
 
     def count_tokens(self, text: str) -> tuple[int, bool]:
         return len(self._rt.tokenize(text)), True
@@ -199,6 +290,8 @@ class LocalModel(ChatModel):
             "messages": messages_to_dicts(list(messages)),
             "max_tokens": int(params.max_tokens),
             "temperature": float(params.temperature),
+            # llama.cpp's per-request default is True: reusing a cached prefix changes temperature-0 output
+            "cache_prompt": bool(self.cfg.cache_prompt),
         }
         if params.seed is not None:
             req["seed"] = int(params.seed)
@@ -211,10 +304,9 @@ class LocalModel(ChatModel):
             req["stream_options"] = {"include_usage": True}
         return req
 
-    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
+    def _generate(self, req: dict[str, Any], on_text: OnText | None, sw: Stopwatch) -> tuple[str, str | None, dict]:
+        """One generation: ``(text, finish_reason, usage)``; streams through ``on_text`` when given."""
         rt = self._rt
-        req = self.build_request(messages, params, stream=on_text is not None)
-        sw = Stopwatch()
         if on_text is None:
             out = rt.server.handle_chat_completions(req)
             if not isinstance(out, dict):
@@ -228,40 +320,47 @@ class LocalModel(ChatModel):
                 usage = out["usage"]
             except (KeyError, IndexError, TypeError) as e:
                 raise BadResponse(f"Unreadable answer from the local model: {e!r}", provider=PROVIDER) from None
-        else:
-            pieces: list[str] = []
-            state: dict[str, Any] = {"usage": None, "finish": None, "error": None}
+            return text, finish, usage
+        pieces: list[str] = []
+        state: dict[str, Any] = {"usage": None, "finish": None, "error": None}
 
-            def on_chunk(chunk: Any) -> None:
-                if isinstance(chunk, str):
-                    try:
-                        chunk = json.loads(chunk)
-                    except json.JSONDecodeError:
-                        return
-                if not isinstance(chunk, dict):
+        def on_chunk(chunk: Any) -> None:
+            if isinstance(chunk, str):
+                try:
+                    chunk = json.loads(chunk)
+                except json.JSONDecodeError:
                     return
-                if "error" in chunk:
-                    state["error"] = chunk
-                    return
-                if chunk.get("usage"):
-                    state["usage"] = chunk["usage"]
-                for ch in chunk.get("choices") or ():
-                    delta = (ch.get("delta") or {}).get("content")
-                    if delta:
-                        sw.mark_first()
-                        pieces.append(delta)
-                        on_text(delta)
-                    if ch.get("finish_reason"):
-                        state["finish"] = ch["finish_reason"]
+            if not isinstance(chunk, dict):
+                return
+            if "error" in chunk:
+                state["error"] = chunk
+                return
+            if chunk.get("usage"):
+                state["usage"] = chunk["usage"]
+            for ch in chunk.get("choices") or ():
+                delta = (ch.get("delta") or {}).get("content")
+                if delta:
+                    sw.mark_first()
+                    pieces.append(delta)
+                    on_text(delta)
+                if ch.get("finish_reason"):
+                    state["finish"] = ch["finish_reason"]
 
-            ret = rt.server.handle_chat_completions(req, on_chunk)
-            if isinstance(ret, dict) and "error" in ret:
-                raise _map_error(ret)
-            if state["error"] is not None:
-                raise _map_error(state["error"])
-            text, finish, usage = "".join(pieces), state["finish"], state["usage"]
-            if usage is None:
-                raise BadResponse("The local model's stream ended without usage", provider=PROVIDER)
+        ret = rt.server.handle_chat_completions(req, on_chunk)
+        if isinstance(ret, dict) and "error" in ret:
+            raise _map_error(ret)
+        if state["error"] is not None:
+            raise _map_error(state["error"])
+        if state["usage"] is None:
+            raise BadResponse("The local model's stream ended without usage", provider=PROVIDER)
+        return "".join(pieces), state["finish"], state["usage"]
+
+    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
+        if params.hard_budget is not None:
+            return self._complete_forced(messages, params, on_text)
+        req = self.build_request(messages, params, stream=on_text is not None)
+        sw = Stopwatch()
+        text, finish, usage = self._generate(req, on_text, sw)
         return Completion(
             text=text,
             provider=PROVIDER,
@@ -276,6 +375,49 @@ class LocalModel(ChatModel):
             request=req,
             usage_source="provider",
             raw_usage=dict(usage),
+        )
+
+    def _complete_forced(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
+        """Budget forcing (s1): reason for at most ``params.hard_budget`` tokens, then force the answer.
+
+        llama.cpp treats a final assistant message as a prefill and returns prefix + continuation, so
+        the prefix is stripped from each phase's text. See :mod:`tale_core.providers.forcing`.
+        """
+        budget = int(params.hard_budget or 0)
+        sw = Stopwatch()
+
+        def step(msgs: Sequence[Message], cap: int, cb: OnText | None) -> StepResult:
+            req = self.build_request(msgs, dataclasses.replace(params, max_tokens=cap), stream=cb is not None)
+            prefix = msgs[-1].content if msgs and msgs[-1].role == "assistant" else ""
+            text, finish, usage = self._generate(req, cb, sw)
+            details = usage.get("prompt_tokens_details") or {}
+            return StepResult(
+                text=strip_prefix(text, prefix),
+                finish_reason=finish,
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                cached_prompt_tokens=int(details.get("cached_tokens", 0) or 0),
+                first_token_s=sw.first,
+            )
+
+        f = force_budget(step, messages, budget, waits=params.budget_waits, on_text=on_text)
+        req = forcing_request(
+            self.build_request(messages, params, stream=on_text is not None), budget, params.budget_waits
+        )
+        return Completion(
+            text=f.text,
+            provider=PROVIDER,
+            model=self.model,
+            input_tokens=f.input_tokens,
+            output_tokens=f.output_tokens,
+            reasoning_tokens=0,
+            finish_reason=f.finish_reason,
+            latency_s=sw.elapsed(),
+            first_token_s=f.first_token_s,
+            runtime=self.runtime(),
+            request=req,
+            usage_source="provider",
+            raw_usage=f.usage(),
         )
 
 

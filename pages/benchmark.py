@@ -12,7 +12,7 @@ from tale_core.experiments.table3 import load_table3, table3_items
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import bench_job, bench_view, hosted, method_picker, render, server_files, services, sidebar, stored
-from ui.jobs import grid_job_head, registry, rerun_when_finished, show_live
+from ui.jobs import grid_job_head, open_started, registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 SOURCES = ("Bundled samples", "Upload a file", "File on the server", "Table 3 preset (paper's datasets)")
@@ -196,8 +196,6 @@ if dataset is not None:
         except TaleError as e:
             st.error(render.md_text(str(e)))
         else:
-            st.session_state["bm_watching"] = job.id
-            st.query_params["experiment"] = job.id
-            st.rerun()
+            open_started(job, "bm_watching")
 
 render.recent_jobs("benchmark", "pages/benchmark.py")

@@ -8,7 +8,7 @@ from tale_core.errors import TaleError
 from tale_core.providers import resolve
 from tale_core.types import GenParams
 from ui import hosted, inputs, render, search_job, search_view, services, sidebar, stored, validate
-from ui.jobs import registry, rerun_when_finished, show_live
+from ui.jobs import open_started, registry, rerun_when_finished, show_live
 
 LIVE_EVERY_S = 1.0
 
@@ -131,8 +131,6 @@ if start and not problems and hosted.allow_run("search", [spec]):
     except TaleError as e:
         st.error(render.md_text(str(e)))
     else:
-        st.session_state["se_watching"] = job.id
-        st.query_params["experiment"] = job.id
-        st.rerun()
+        open_started(job, "se_watching")
 
 render.recent_jobs("search", "pages/search.py")

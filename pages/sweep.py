@@ -232,9 +232,7 @@ if (
     except TaleError as e:
         st.error(render.md_text(str(e)))
     else:
-        st.session_state["sw_watching"] = job.id
         jobs.remember_session_job("sweep", job.id)
-        st.query_params["experiment"] = job.id
-        st.rerun()
+        jobs.open_started(job, "sw_watching")
 
 render.recent_jobs("sweep", "pages/sweep.py")

@@ -221,6 +221,14 @@ def grid_job_head(
     return job
 
 
+def open_started(job: Job, watch_key: str) -> None:
+    """After a page starts ``job``: watch it live (``watch_key``, as for :func:`show_live`) and open its
+    experiment (a full rerun of the page with ``?experiment=``)."""
+    st.session_state[watch_key] = job.id
+    st.query_params["experiment"] = job.id
+    st.rerun()
+
+
 def rerun_when_finished(job: Job, watch_key: str) -> None:
     """Inside the timed view: once a watched job ends, one full run stops the timer and updates the
     sidebar's spend."""

@@ -382,7 +382,9 @@ def parse_bundle(data: bytes | str) -> tuple[dict[str, Any], list[dict[str, Any]
     except UnicodeDecodeError:
         raise BundleError(["the file is not UTF-8 text (is it a bundle?)"]) from None
     except json.JSONDecodeError as e:
-        hint = " (the file looks cut off)" if e.pos >= len(data.rstrip()) - 1 else ""
+        # at the very end, or inside a string that never ends (its error points at where the string began)
+        cut = e.pos >= len(data.rstrip()) - 1 or e.msg.startswith("Unterminated string")
+        hint = " (the file looks cut off)" if cut else ""
         raise BundleError([f"not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}{hint}"]) from None
     except (RecursionError, ValueError) as e:
         raise BundleError([f"not usable JSON: {_short(e)}"]) from None

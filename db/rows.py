@@ -125,6 +125,11 @@ def record_to_row(experiment_id: str, record: CallRecord) -> dict[str, Any]:
                     "request": c.request,
                     "raw_usage": c.raw_usage,
                     "cached": c.cached,
+                    # how the reasoning count was obtained, cached input, impossible usage (no columns yet)
+                    "reasoning_tokens_source": c.reasoning_tokens_source,
+                    "cache_read_tokens": c.cache_read_tokens,
+                    "cache_write_tokens": c.cache_write_tokens,
+                    "usage_warnings": list(c.usage_warnings),
                 }
                 if c
                 else None
@@ -214,6 +219,10 @@ class StoredCall:
             raw_usage=dict(comp.get("raw_usage") or {}),
             thinking=self.thinking or "",
             cached=bool(comp.get("cached", False)),
+            reasoning_tokens_source=comp.get("reasoning_tokens_source"),
+            cache_read_tokens=int(comp.get("cache_read_tokens") or 0),
+            cache_write_tokens=int(comp.get("cache_write_tokens") or 0),
+            usage_warnings=list(comp.get("usage_warnings") or []),
         )
 
     def to_record(self) -> CallRecord:

@@ -39,7 +39,8 @@ question, gold, question_msg, gold_msg = qi.question, qi.gold, qi.question_msg, 
 
 
 methods = method_picker.pick(sb.models, key="pg_methods", default=DEFAULT_METHODS)
-method_args = method_picker.arguments(methods, prefix="pg")
+# effort levels by the picked models' own names; a model that lacks the level chosen says so on its card
+method_args = method_picker.arguments(methods, prefix="pg", models=sb.models)
 
 with st.expander("More settings"):
     t1, t2, t3, t4 = st.columns(4)

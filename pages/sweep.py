@@ -17,7 +17,8 @@ from ui.jobs import registry, rerun_when_finished, show_live
 SWEEP_METHOD_LABELS = {
     "budget": "In the prompt (TALE)",
     "constrained": "Word limit",
-    "thinking": "Thinking budget (Anthropic)",
+    "thinking": "Thinking budget (provider)",
+    "forced": "Hard budget (budget forcing)",
 }
 
 LIVE_EVERY_S = 1.0
@@ -133,11 +134,28 @@ include_reference = c3.checkbox(
 )
 with st.expander("More settings"):
     m1, m2, m3, m4 = st.columns(4)
+    # offer only the budget kinds every chosen model has (a thinking sweep on a model without thinking
+    # budgets would send the same request at every budget)
+    from tale_core.providers import parse_spec
+    from tale_core.providers.catalog import capabilities_for
+
+    def _offered(m: str) -> bool:
+        for spec in sb.models:
+            try:
+                if m not in capabilities_for(*parse_spec(spec)).sweep_methods():
+                    return False
+            except TaleError:
+                return False
+        return True
+
+    offered = [m for m in SWEEP_METHODS if _offered(m)] or ["budget"]
     method = m1.selectbox(
         "How the budget is given",
-        SWEEP_METHODS,
+        offered,
         key="sw_method",
         format_func=lambda k: SWEEP_METHOD_LABELS.get(k) or get_method(k).label,
+        help="Only what every chosen model takes is offered: thinking budgets need a model with them, hard "
+        "budgets a runtime that continues the model's text (the embedded models).",
     )
     temperature = m2.slider("Temperature", 0.0, 2.0, 0.0, 0.1, key="sw_temperature")
     seed = m3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="sw_seed")
@@ -179,6 +197,11 @@ if not problems:
     try:
         config.validate()
         models = {spec: resolve(spec, sb.settings) for spec in config.models}
+        from tale_core.providers.capabilities import check_method_supported
+
+        for _m in models.values():
+            for _b in config.budgets:
+                check_method_supported(_m, f"{config.method}:{_b}", max_tokens=config.max_tokens)
         preview = preview_cost(config, models, cache=services.call_cache(), validated=True)
     except TaleError as e:
         problems.append(str(e))

@@ -346,22 +346,83 @@ class FakeOpenAI(FakeServer):
 
     With ``api_key`` set, requests whose ``Authorization: Bearer`` differs get OpenAI's 401.
     ``reject_params`` names request fields the "model" refuses with OpenAI's 400
-    ``unsupported_parameter`` error (o-series models refuse ``temperature``, for example).
+    ``unsupported_parameter`` error.
+
+    The rules of OpenAI's reasoning models, by model name as OpenAI documents them (``o1``/``o3``/``o4``/
+    ``gpt-5`` prefixes): ``max_tokens`` is refused (use ``max_completion_tokens``), a ``temperature``
+    other than 1 is refused, and ``reasoning_effort`` must be one of the model's levels (o-series:
+    low/medium/high; gpt-5: minimal/low/medium/high; gpt-5.1: none/low/medium/high). Other models
+    refuse ``reasoning_effort``. ``reasoning_rules=False`` plays a compatible server that checks nothing.
     """
 
     base_path = "/v1"
 
     def __init__(
-        self, api_key: str | None = None, reject_params: Iterable[str] = (), default: Reply | None = None
+        self,
+        api_key: str | None = None,
+        reject_params: Iterable[str] = (),
+        default: Reply | None = None,
+        reasoning_rules: bool = True,
     ) -> None:
         super().__init__(default)
         self.api_key = api_key
         self.reject_params = set(reject_params)
+        self.reasoning_rules = reasoning_rules
+
+    @staticmethod
+    def effort_levels(model: str) -> tuple[str, ...] | None:
+        """The reasoning_effort levels OpenAI documents for ``model``; None for a non-reasoning model."""
+        if model.startswith("gpt-5.1"):
+            return ("none", "low", "medium", "high")
+        if model.startswith("gpt-5"):
+            return ("minimal", "low", "medium", "high")
+        if model.startswith(("o1", "o3", "o4")):
+            return ("low", "medium", "high")
+        return None
+
+    def _reasoning_rule(self, body: dict) -> Reply | None:
+        model = str(body.get("model", ""))
+        levels = self.effort_levels(model)
+
+        def bad(message: str, code: str, param: str) -> Reply:
+            return self.json_reply(_openai_error(message, "invalid_request_error", code, param), 400)
+
+        if levels is None:
+            if "reasoning_effort" in body:
+                return bad(
+                    "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+                    "unsupported_parameter",
+                    "reasoning_effort",
+                )
+            return None
+        if "max_tokens" in body:
+            return bad(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.",
+                "unsupported_parameter",
+                "max_tokens",
+            )
+        if "temperature" in body and body["temperature"] != 1:
+            return bad(
+                f"Unsupported value: 'temperature' does not support {body['temperature']} with this model. Only "
+                "the default (1) value is supported.",
+                "unsupported_value",
+                "temperature",
+            )
+        effort = body.get("reasoning_effort")
+        if effort is not None and effort not in levels:
+            return bad(
+                f"Unsupported value: 'reasoning_effort' does not support '{effort}' with this model. Supported "
+                f"values are: {', '.join(repr(v) for v in levels)}.",
+                "unsupported_value",
+                "reasoning_effort",
+            )
+        return None
 
     def check(self, req: RecordedRequest) -> Reply | None:
         if self.api_key is not None and req.header("authorization") != f"Bearer {self.api_key}":
             return self.unauthorized()
-        if req.method == "POST" and req.path.rstrip("/") != "/v1/chat/completions":
+        if req.method == "POST" and req.path.rstrip("/") not in ("/v1/chat/completions", "/v1/responses"):
             return self.not_found()
         bad = sorted(self.reject_params & set(req.body or {})) if isinstance(req.body, dict) else []
         if bad:
@@ -374,6 +435,8 @@ class FakeOpenAI(FakeServer):
                 ),
                 400,
             )
+        if self.reasoning_rules and isinstance(req.body, dict) and req.method == "POST":
+            return self._reasoning_rule(req.body)
         return None
 
     # -- success ----------------------------------------------------------------------------------------
@@ -385,6 +448,7 @@ class FakeOpenAI(FakeServer):
         prompt_tokens: int = 10,
         completion_tokens: int = 5,
         reasoning_tokens: int | None = None,
+        cached_tokens: int | None = None,
         finish_reason: str = "stop",
         usage: bool = True,
         pieces: list[str] | None = None,
@@ -397,10 +461,13 @@ class FakeOpenAI(FakeServer):
 
         When streaming, ``pieces`` (default: ``text`` split in words) are the deltas; a final chunk with
         empty ``choices`` carries the usage when the request asked ``stream_options.include_usage``.
-        ``usage=False`` plays a compatible server that reports no usage at all.
+        ``usage=False`` plays a compatible server that reports no usage at all. ``cached_tokens`` fills
+        ``prompt_tokens_details.cached_tokens`` (part of ``prompt_tokens``, as OpenAI counts them);
+        ``finish_reason="length"`` is an answer cut off by the output cap.
         """
         pieces = pieces if pieces is not None else _split_words(text)
         assert "".join(pieces) == text, "pieces must join to the text"
+        assert cached_tokens is None or cached_tokens <= prompt_tokens, "cached tokens are part of prompt_tokens"
 
         def usage_block() -> dict:
             u: dict[str, Any] = {
@@ -408,6 +475,8 @@ class FakeOpenAI(FakeServer):
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
             }
+            if cached_tokens is not None:
+                u["prompt_tokens_details"] = {"cached_tokens": cached_tokens, "audio_tokens": 0}
             if reasoning_tokens is not None:
                 u["completion_tokens_details"] = {
                     "reasoning_tokens": reasoning_tokens,
@@ -464,6 +533,66 @@ class FakeOpenAI(FakeServer):
                 events.append((None, {**chunk, "choices": [], "usage": usage_block()}))
             events.append((None, "[DONE]"))
             self.sse(events, break_after=break_after, clean_end=clean_end, delay_s=delay_s)(req)
+
+        return reply
+
+    def response(
+        self,
+        text: str,
+        *,
+        input_tokens: int = 10,
+        output_tokens: int = 5,
+        reasoning_tokens: int = 0,
+        cached_tokens: int = 0,
+        summary: str | None = None,
+        incomplete: bool = False,
+    ) -> Reply:
+        """A Responses API answer (``POST /v1/responses``): a reasoning item with its summary, then the
+        message; ``incomplete=True`` is an answer cut off by ``max_output_tokens``. Reasoning tokens are
+        part of ``output_tokens``, as OpenAI counts them."""
+        assert reasoning_tokens <= output_tokens and cached_tokens <= input_tokens
+
+        def reply(req: RecordedRequest) -> None:
+            body = req.body or {}
+            if req.path.rstrip("/") != "/v1/responses" or "max_tokens" in body or "max_completion_tokens" in body:
+                req.handler.send_json(
+                    400, _openai_error("Unknown parameter for /v1/responses", "invalid_request_error")
+                )
+                return
+            output: list[dict[str, Any]] = []
+            if summary is not None:
+                output.append(
+                    {"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text", "text": summary}]}
+                )
+            output.append(
+                {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "status": "incomplete" if incomplete else "completed",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }
+            )
+            payload = {
+                "id": "resp_fake",
+                "object": "response",
+                "created_at": 1_700_000_000,
+                "model": body.get("model", "fake"),
+                "status": "incomplete" if incomplete else "completed",
+                "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+                "output": output,
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                "usage": {
+                    "input_tokens": input_tokens,
+                    "input_tokens_details": {"cached_tokens": cached_tokens},
+                    "output_tokens": output_tokens,
+                    "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                    "total_tokens": input_tokens + output_tokens,
+                },
+            }
+            req.handler.send_json(200, payload)
 
         return reply
 
@@ -590,6 +719,8 @@ class FakeAnthropic(FakeServer):
         output_tokens: int = 5,
         thinking: str | None = None,
         thinking_tokens: int | None = None,
+        cache_read: int = 0,
+        cache_write: int = 0,
         stop_reason: str = "end_turn",
         pieces: list[str] | None = None,
         thinking_pieces: list[str] | None = None,
@@ -601,7 +732,12 @@ class FakeAnthropic(FakeServer):
 
         ``thinking`` adds a thinking block before the text; ``thinking_tokens`` reports
         ``usage.output_tokens_details.thinking_tokens`` (left out when None, as older API versions do).
+        Thinking is billed as output: ``output_tokens`` includes it, so it can never be smaller.
+        ``cache_read`` / ``cache_write`` fill ``cache_read_input_tokens`` / ``cache_creation_input_tokens``
+        (counted apart from ``input_tokens``, as Anthropic does). ``stop_reason="max_tokens"`` is an answer
+        cut off by the output cap.
         """
+        assert thinking_tokens is None or thinking_tokens <= output_tokens, "thinking is part of output_tokens"
         pieces = pieces if pieces is not None else _split_words(text)
         assert "".join(pieces) == text
         tpieces = thinking_pieces if thinking_pieces is not None else (_split_words(thinking) if thinking else [])
@@ -610,8 +746,8 @@ class FakeAnthropic(FakeServer):
             u: dict[str, Any] = {
                 "input_tokens": input_tokens,
                 "output_tokens": final_output,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": cache_write,
+                "cache_read_input_tokens": cache_read,
             }
             if thinking_tokens is not None:
                 u["output_tokens_details"] = {"thinking_tokens": thinking_tokens}

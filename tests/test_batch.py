@@ -62,7 +62,8 @@ def test_two_rounds_records_cache_and_batch_price(api: str) -> None:
         events: list[BatchEvent] = []
         stored: list[dict[str, Any]] = []
         sess = _session(on_event=events.append, on_batch=stored.append)
-        out = _run(models, sess, ["direct", "tale-ep"], sink=sink, cache=cache)
+        # caching asked for: Claude takes no seed, so its calls are not replayed by default
+        out = _run(models, sess, ["direct", "tale-ep"], sink=sink, cache=cache, use_cache=True)
 
         assert out.status == "done" and out.errors == 0
         assert len(out.rows) == 6
@@ -92,7 +93,7 @@ def test_two_rounds_records_cache_and_batch_price(api: str) -> None:
         # the same plan again, live (no batch) with the cache: all hits, no new batch, same answers
         n_batches = len(srv.batches)
         sink2 = ListSink()
-        again = run_benchmark(ITEMS, ["direct", "tale-ep"], models, sink=sink2, cache=cache)
+        again = run_benchmark(ITEMS, ["direct", "tale-ep"], models, sink=sink2, cache=cache, use_cache=True)
         assert again.status == "done" and all(r.cache_hit for r in sink2.records) and len(sink2.records) == 9
         assert len(srv.batches) == n_batches
 
@@ -107,7 +108,7 @@ def test_partially_failed_batch_gives_error_records(api: str) -> None:
     with FakeBatchServer(fail=fail) as srv:
         models = _openai(srv) if api == "openai" else _anthropic(srv)
         sink, cache = ListSink(), MemoryCache()
-        out = _run(models, _session(), ["direct"], sink=sink, cache=cache)
+        out = _run(models, _session(), ["direct"], sink=sink, cache=cache, use_cache=True)
         bad = [r for r in sink.records if not r.ok]
         good = [r for r in sink.records if r.ok]
         assert len(bad) == 1 and len(good) == 2, [r.extra.get("cell") for r in sink.records]

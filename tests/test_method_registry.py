@@ -39,7 +39,8 @@ def test_every_method_is_one_registry_entry_with_what_the_pages_need():
         spec = MethodSpec.of(m.key, m.arg.default if m.arg else None)
         assert MethodSpec.parse(spec.to_str()) == spec
         assert spec.label and spec.method is m
-        msgs = build_messages(spec, Q, budget=50 if m.estimates_budget else None)
+        # TALE-EP estimates its budget, TALE (learned budget) gets it from an estimator: both pass it in
+        msgs = build_messages(spec, Q, budget=50 if m.estimates_budget or m.budget_from else None)
         assert msgs[-1].role == "user" and Q in msgs[-1].content
     assert get_method("thinking").requires == "thinking_budget" and get_method("effort").requires == "effort"
     assert get_method("vanilla").requires is None and get_method("tale-ep").calls == 2

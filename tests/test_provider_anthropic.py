@@ -91,19 +91,32 @@ def test_extended_thinking_request_shape_and_reported_thinking_tokens(srv):
     assert "temperature" not in body  # never with thinking (and never with API 2026-10-21)
     assert c.text == "[[4]]" and c.thinking == "Two plus two is four."
     assert (c.output_tokens, c.reasoning_tokens, c.visible_output_tokens) == (350, 340, 10)
-    assert c.raw_usage["reasoning_tokens_source"] == "provider"
+    assert c.reasoning_tokens_source == "provider"
 
 
-def test_streamed_thinking_without_reported_tokens_is_estimated_and_marked(srv):
-    srv.enqueue(
-        srv.message("[[4]]", thinking="Two plus two is four, so the answer is 4.", input_tokens=20, output_tokens=90)
-    )
+def test_thinking_tokens_are_output_minus_the_visible_answer_never_the_summary(srv):
+    # defect: a budget-4096 call reported output 3287 but reasoning 21 (counted from the *summarized*
+    # thinking text) and visible 1628 for an 11-token answer
+    srv.enqueue(srv.message("Answer: [[4]]", thinking="Two plus two is four.", input_tokens=20, output_tokens=3287))
     got: list[str] = []
-    c = make(srv).complete(MSGS, GenParams(max_tokens=4096, thinking_budget=1024), on_text=got.append)
-    assert "".join(got) == "[[4]]"  # thinking never goes to on_text
-    assert c.thinking == "Two plus two is four, so the answer is 4."
-    assert c.raw_usage["reasoning_tokens_source"] == "estimate"
-    assert 0 < c.reasoning_tokens <= c.output_tokens == 90
+    c = make(srv).complete(MSGS, GenParams(max_tokens=8192, thinking_budget=4096), on_text=got.append)
+    assert "".join(got) == "Answer: [[4]]"  # thinking never goes to on_text
+    assert c.thinking == "Two plus two is four."
+    assert c.reasoning_tokens_source == "derived"
+    assert c.visible_output_tokens is not None and 1 <= c.visible_output_tokens <= 8
+    assert c.reasoning_tokens == c.output_tokens - c.visible_output_tokens >= 3279
+
+
+def test_cache_tokens_are_read_and_counted_in_the_input(srv):
+    srv.enqueue(srv.message("ok", input_tokens=10, output_tokens=3, cache_read=900, cache_write=100))
+    c = make(srv).complete(MSGS, P)
+    assert (c.input_tokens, c.cache_read_tokens, c.cache_write_tokens) == (1010, 900, 100)
+
+
+def test_a_max_tokens_stop_is_a_truncated_completion(srv):
+    srv.enqueue(srv.message("The answer is", output_tokens=64, stop_reason="max_tokens"))
+    c = make(srv).complete(MSGS, P)
+    assert c.finish_reason == "max_tokens" and c.truncated
 
 
 @pytest.mark.parametrize(
@@ -120,16 +133,26 @@ def test_thinking_budget_is_checked_before_any_call(srv, budget, max_tokens, mat
     assert srv.count == 0
 
 
-def test_effort_turns_on_adaptive_thinking_on_models_that_think(srv):
-    assert "low" in effort_values() and "minimal" not in effort_values()
-    srv.enqueue(srv.message("ok"), srv.message("ok"), srv.message("ok"))
-    make(srv).complete(MSGS, GenParams(max_tokens=2000, reasoning_effort="low"))
-    make(srv, model=NO_THINK).complete(MSGS, GenParams(max_tokens=2000, reasoning_effort="high"))
-    make(srv).complete(MSGS, GenParams(max_tokens=4000, thinking_budget=1500, reasoning_effort="medium"))
-    b1, b2, b3 = (r.body for r in srv.requests)
-    assert b1["output_config"] == {"effort": "low"} and b1["thinking"] == {"type": "adaptive", "display": "summarized"}
-    assert b2["output_config"] == {"effort": "high"} and "thinking" not in b2
-    assert b3["output_config"] == {"effort": "medium"} and b3["thinking"]["budget_tokens"] == 1500
+def test_effort_turns_on_adaptive_thinking_on_models_that_have_it(srv):
+    assert "low" in effort_values() and "minimal" not in effort_values() and "max" in effort_values()
+    srv.enqueue(srv.message("ok"), srv.message("ok"))
+    make(srv, model="claude-sonnet-4-6").complete(MSGS, GenParams(max_tokens=2000, reasoning_effort="max"))
+    make(srv, model="claude-sonnet-4-6").complete(
+        MSGS, GenParams(max_tokens=4000, thinking_budget=1500, reasoning_effort="medium")
+    )
+    b1, b2 = (r.body for r in srv.requests)
+    assert b1["output_config"] == {"effort": "max"} and b1["thinking"] == {"type": "adaptive", "display": "summarized"}
+    assert b2["output_config"] == {"effort": "medium"} and b2["thinking"]["budget_tokens"] == 1500
+
+
+def test_effort_on_a_model_without_it_is_refused_before_any_call(srv):
+    with pytest.raises(InvalidRequest, match="no reasoning effort"):
+        make(srv).complete(MSGS, GenParams(max_tokens=2000, reasoning_effort="low"))  # Haiku 4.5: no effort
+    with pytest.raises(InvalidRequest, match="takes effort low, medium, high, max; not 'xhigh'"):
+        make(srv, model="claude-sonnet-4-6").complete(MSGS, GenParams(max_tokens=2000, reasoning_effort="xhigh"))
+    with pytest.raises(InvalidRequest, match="no thinking budget"):
+        make(srv, model=NO_THINK).complete(MSGS, GenParams(max_tokens=4000, thinking_budget=2000))
+    assert srv.count == 0
 
 
 def test_bad_effort_and_missing_user_turn_are_refused_before_any_call(srv):
@@ -151,7 +174,7 @@ def test_base_url_comes_from_the_caller_not_the_environment():
     assert m.base_url == DEFAULT_BASE_URL and "@" not in m.runtime()
     with pytest.raises(AuthError, match="ANTHROPIC_API_KEY"):
         AnthropicModel(MODEL, api_key="")
-    assert m.max_concurrency == 4
+    assert m.max_concurrency == 32  # the default for API providers (issue 11)
 
 
 # -- retries -------------------------------------------------------------------------------------------------
@@ -166,7 +189,7 @@ def test_429_with_retry_after_is_retried_by_the_sdk(srv):
 def test_429_forever_raises_rate_limit_with_retry_after(srv):
     srv.default = srv.rate_limited("0.01")
     with pytest.raises(RateLimitError) as ei:
-        make(srv, max_retries=2).complete(MSGS, P)
+        make(srv, max_retries=2, rate_limit_retries=0).complete(MSGS, P)
     assert srv.count == 3 and ei.value.retry_after == pytest.approx(0.01) and ei.value.status == 429
 
 
@@ -183,8 +206,14 @@ def test_a_long_retry_after_fails_fast_instead_of_sleeping(srv):
 def test_5xx_becomes_server_error_after_the_sdk_retries(srv, status, match):
     srv.default = srv.server_error(status)
     with pytest.raises(ServerError, match=match):
-        make(srv, max_retries=2).complete(MSGS, P)
+        make(srv, max_retries=2, rate_limit_retries=0).complete(MSGS, P)
     assert srv.count == 3
+
+
+def test_an_overloaded_call_gets_more_rounds_after_the_sdk_retries(srv):
+    srv.enqueue(*[srv.server_error(529)] * 4, srv.message("ok"))
+    assert make(srv, max_retries=1, rate_limit_retries=2).complete(MSGS, P).text == "ok"
+    assert srv.count == 5
 
 
 # -- failures ------------------------------------------------------------------------------------------------

@@ -203,3 +203,15 @@ def test_optional_qwen_model_answers():
     )
     assert "42" in c.text
     assert c.output_tokens and c.output_tokens <= 8
+
+
+def test_a_hard_budget_cuts_the_reasoning_and_forces_the_answer(smol):
+    from tale_core.providers.forcing import FORCE_ANSWER
+
+    got: list[str] = []
+    c = smol.complete(LONG, GenParams(max_tokens=512, temperature=0.0, seed=7, hard_budget=12), on_text=got.append)
+    bf = c.raw_usage["budget_forcing"]
+    assert bf["forced"] is True and bf["reasoning_tokens"] == 12
+    assert FORCE_ANSWER in c.text and "".join(got) == c.text  # the prefix is never returned twice
+    assert c.output_tokens == 12 + bf["answer_tokens"] and 1 <= bf["answer_tokens"] <= 32
+    assert [p["kind"] for p in bf["phases"]] == ["reason", "answer"] and c.request["budget_forcing"]["budget"] == 12

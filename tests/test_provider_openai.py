@@ -20,6 +20,7 @@ from tale_core.errors import (
     RateLimitError,
     ServerError,
 )
+from tale_core.providers.capabilities import Capabilities
 from tale_core.providers.openai_compat import DEFAULT_BASE_URL, OpenAIModel
 from tale_core.types import GenParams, Message
 from tests.fakeservers import FakeOpenAI, closed_port_url, isolate_sdk_env, wait_until
@@ -102,10 +103,21 @@ def test_reasoning_model_request_shape_and_hidden_reasoning_tokens(srv):
     assert (c.output_tokens, c.reasoning_tokens, c.visible_output_tokens) == (260, 200, 60)
 
 
-def test_reasoning_effort_on_any_model_switches_the_request_shape(srv):
-    srv.enqueue(srv.chat("ok", completion_tokens=2))
-    make(srv, model="gpt-4o-mini").complete(MSGS, GenParams(max_tokens=80, reasoning_effort="low"))
-    body = srv.requests[0].body
+def test_reasoning_effort_on_a_model_without_effort_is_refused_before_any_call(srv):
+    # defect: gpt-4o-mini with any effort used to be sent and came back a 400
+    with pytest.raises(InvalidRequest, match="gpt-4o-mini on OpenAI has no reasoning effort"):
+        make(srv, model="gpt-4o-mini").complete(MSGS, GenParams(max_tokens=80, reasoning_effort="low"))
+    assert srv.count == 0
+
+
+def test_reasoning_effort_on_a_model_that_declares_it_switches_the_request_shape():
+    caps = Capabilities(effort_levels=("low", "high"))
+    with FakeOpenAI(api_key=KEY, reasoning_rules=False) as srv:  # a compatible server
+        srv.enqueue(srv.chat("ok", completion_tokens=2))
+        make(srv, model="my-reasoner", capabilities=caps).complete(
+            MSGS, GenParams(max_tokens=80, reasoning_effort="low")
+        )
+        body = srv.requests[0].body
     assert body["max_completion_tokens"] == 80 and body["reasoning_effort"] == "low"
     assert "max_tokens" not in body
 
@@ -121,8 +133,10 @@ def test_a_rejected_temperature_is_dropped_once_and_remembered():
 
 
 def test_unknown_reasoning_effort_is_refused_before_any_call(srv):
-    with pytest.raises(InvalidRequest, match="reasoning_effort 'extreme'"):
-        make(srv).complete(MSGS, GenParams(reasoning_effort="extreme"))
+    with pytest.raises(InvalidRequest, match="o4-mini on OpenAI takes effort low, medium, high; not 'extreme'"):
+        make(srv, model="o4-mini").complete(MSGS, GenParams(reasoning_effort="extreme"))
+    with pytest.raises(InvalidRequest, match="takes effort low, medium, high; not 'minimal'"):
+        make(srv, model="o4-mini").complete(MSGS, GenParams(reasoning_effort="minimal"))
     with pytest.raises(InvalidRequest, match="max_tokens"):
         make(srv).complete(MSGS, GenParams(max_tokens=0))
     with pytest.raises(InvalidRequest):
@@ -155,7 +169,7 @@ def test_one_client_serves_many_threads(srv):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: m.complete(MSGS, P).text, range(16)))
     assert results == ["ok"] * 16 and srv.count == 16 and m._client is client
-    assert m.max_concurrency == 4
+    assert m.max_concurrency == 32  # the default for API providers (issue 11)
 
 
 def test_an_exception_in_on_text_reaches_the_caller_untouched(srv):
@@ -190,10 +204,17 @@ def test_429_with_retry_after_is_retried_by_the_sdk(srv):
 def test_429_forever_raises_rate_limit_with_retry_after(srv):
     srv.default = srv.rate_limited("0.01")
     with pytest.raises(RateLimitError) as ei:
-        make(srv, max_retries=2).complete(MSGS, P)
+        make(srv, max_retries=2, rate_limit_retries=0).complete(MSGS, P)
     assert srv.count == 3
     assert ei.value.retry_after == pytest.approx(0.01) and ei.value.retryable and ei.value.status == 429
     assert "after 3 attempts" in str(ei.value)
+
+
+def test_a_call_still_rate_limited_after_the_sdk_retries_gets_more_rounds(srv):
+    # 429 = the request was not processed: resending it costs nothing, losing the cell costs a rerun
+    srv.enqueue(*[srv.rate_limited("0.01")] * 5, srv.chat("ok"))
+    assert make(srv, max_retries=1, rate_limit_retries=3).complete(MSGS, P).text == "ok"
+    assert srv.count == 6
 
 
 def test_a_long_retry_after_is_not_slept_through(srv):
@@ -291,7 +312,7 @@ def test_an_error_event_inside_the_stream(srv):
 def test_errors_serialise_for_the_call_log(srv):
     srv.enqueue(srv.rate_limited("0.5"))
     with pytest.raises(RateLimitError) as ei:
-        make(srv, max_retries=0).complete(MSGS, P)
+        make(srv, max_retries=0, rate_limit_retries=0).complete(MSGS, P)
     d = ei.value.to_dict()
     assert d["kind"] == "rate_limit" and d["status"] == 429 and d["retry_after"] == 0.5
     assert d["provider"] == "openai"

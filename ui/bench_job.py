@@ -98,7 +98,10 @@ def start_benchmark(
     if resume is not None:
         recorder, prior = resume
     else:
-        recorder, prior = services.start_experiment("benchmark", title, config, parent_id=parent_id), []
+        from tale_core.providers.limiter import call_settings_of
+
+        recorded = {**config, "call_settings": call_settings_of(models)}
+        recorder, prior = services.start_experiment("benchmark", title, recorded, parent_id=parent_id), []
     skip = {str(r.get("cell_id")) for r in prior}
     total = len(items) * len(methods) * len(models) * repeats
     job = Job(

@@ -13,7 +13,9 @@ import streamlit as st
 from tale_core.engine.method_registry import Method, all_methods, get_method, supported
 from tale_core.engine.methods import MethodSpec
 from tale_core.errors import TaleError
-from tale_core.providers import capabilities
+from tale_core.providers import capabilities, parse_spec
+from tale_core.providers.capabilities import ALL_EFFORT_LEVELS, UnsupportedMethod, check_method_supported
+from tale_core.providers.catalog import capabilities_for
 from tale_core.providers.registry import CAPABILITY_TEXT
 
 ARG_COLUMNS = 4
@@ -50,8 +52,22 @@ def pick(models: Sequence[str], *, key: str, default: Sequence[str], every: bool
     return list(chosen or [])
 
 
-def arguments(keys: Sequence[str], *, prefix: str) -> dict[str, int | str]:
-    """One input per picked method that takes an argument (key ``<prefix>_<method key>``), in a row."""
+def effort_choices(models: Sequence[str], choices: Sequence[str]) -> tuple[str, ...]:
+    """The effort levels some picked model names (each model by its own names), weakest first; all
+    ``choices`` when no picked model names any."""
+    levels: set[str] = set()
+    for spec in models:
+        try:
+            levels.update(capabilities_for(*parse_spec(spec)).effort_levels)
+        except TaleError:
+            continue
+    return tuple(lv for lv in ALL_EFFORT_LEVELS if lv in levels and lv in choices) or tuple(choices)
+
+
+def arguments(keys: Sequence[str], *, prefix: str, models: Sequence[str] = ()) -> dict[str, int | str]:
+    """One input per picked method that takes an argument (key ``<prefix>_<method key>``), in a row.
+
+    With ``models``, an effort choice offers only the levels those models name."""
     methods = [m for m in (get_method(k) for k in keys) if m.arg is not None]
     values: dict[str, int | str] = {}
     if not methods:
@@ -74,9 +90,9 @@ def arguments(keys: Sequence[str], *, prefix: str) -> dict[str, int | str]:
                 )
             )
         else:
-            values[m.key] = str(
-                col.selectbox(arg.label, arg.choices, index=arg.choices.index(str(arg.default)), key=wkey, help=help_)
-            )
+            choices = effort_choices(models, arg.choices) if arg.kind == "effort" and models else arg.choices
+            index = choices.index(str(arg.default)) if str(arg.default) in choices else 0
+            values[m.key] = str(col.selectbox(arg.label, choices, index=index, key=wkey, help=help_))
     return values
 
 
@@ -93,6 +109,10 @@ def calls_per_question(methods: Sequence[MethodSpec]) -> int:
 def unsupported(method: MethodSpec, model: str) -> str | None:
     """Why ``method`` cannot run on ``model`` (None when it can)."""
     need = method.method.requires
-    if need is None or need in capabilities(model):
-        return None
-    return f"{method.method.label} needs a model with {CAPABILITY_TEXT.get(need, need)}."
+    if need is not None and need not in capabilities(model):
+        return f"{method.method.label} needs a model with {CAPABILITY_TEXT.get(need, need)}."
+    try:  # the model's own limits: its effort level names, its thinking budget range, ...
+        check_method_supported(capabilities_for(*parse_spec(model)), method)
+    except UnsupportedMethod as e:
+        return str(e).replace("this model", model)
+    return None

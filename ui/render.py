@@ -14,6 +14,7 @@ STATUS_BADGE = {
     "correct": ("Correct", "green"),
     "wrong": ("Wrong", "red"),
     "no_answer": ("No answer", "orange"),
+    "truncated": ("Cut off by max tokens", "orange"),
     "hedged": ("Hedged", "orange"),
     "ungraded": ("Not graded", "gray"),
     "error": ("Error", "red"),

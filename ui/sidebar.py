@@ -71,9 +71,35 @@ def build_settings() -> tuple[ProviderSettings, list[str]]:
         settings.endpoints[ep.name] = ep
         if typed_keys.get(ep.name):
             settings.endpoint_keys[ep.name] = str(typed_keys[ep.name])
+    for attr in ("concurrency", "timeout_s"):  # chosen under "API calls" in this session
+        v = st.session_state.get(f"sb_{attr}")
+        if v:
+            setattr(settings, attr, type(getattr(settings, attr))(v))
     for value in settings.secret_values():  # every key in use is scrubbed from anything saved
         services.protect_secret(value)
     return settings, problems
+
+
+def _call_inputs(settings: ProviderSettings) -> None:
+    with st.sidebar.expander("API calls"):
+        st.number_input(
+            "Calls at once per provider",
+            min_value=1,
+            max_value=256,
+            value=int(settings.concurrency),
+            key="sb_concurrency",
+            help="The most API calls running at once per provider and key, shared by every session of this "
+            "app (the newest setting wins). It backs off by itself when the provider answers 429 and grows "
+            "back while calls succeed.",
+        )
+        st.number_input(
+            "Timeout per call (s)",
+            min_value=5,
+            max_value=3600,
+            value=int(settings.timeout_s),
+            key="sb_timeout_s",
+            help="Long calls are streamed: this bounds the silence between pieces, not the whole answer.",
+        )
 
 
 def default_models(statuses: list[ModelStatus]) -> list[str]:
@@ -244,6 +270,7 @@ def render_sidebar() -> SidebarState:
     _key_inputs()
     if hosted.endpoints_allowed():  # hosted mode: the server would call any address a visitor types
         _endpoint_form()
+    _call_inputs(settings)
     prices.editor(statuses)  # also loads the saved prices for this run
     slot = st.sidebar.empty()
     _draw_spend(slot)

@@ -52,7 +52,10 @@ def start_sweep(
     if resume is not None:
         recorder, prior = resume
     else:
-        recorder, prior = services.start_experiment("sweep", title, config.to_dict(), parent_id=parent_id), []
+        from tale_core.providers.limiter import call_settings_of
+
+        recorded = {**config.to_dict(), "call_settings": call_settings_of(models)}
+        recorder, prior = services.start_experiment("sweep", title, recorded, parent_id=parent_id), []
     skip = {c.key.id for c in prior}
     job_id = recorder.id if recorder is not None else new_job_id()
     job = Job(

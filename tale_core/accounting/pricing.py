@@ -216,15 +216,26 @@ def cost_usd(
     overrides: PriceOverrides | None = None,
     *,
     at: datetime | date | None = None,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
 ) -> float | None:
     """Cost in USD of one call, or None when the price is unknown or the token counts are missing.
 
     ``output_tokens`` already includes hidden reasoning tokens (billed at the output price).
+    ``input_tokens`` is every prompt token, cached ones included; ``cache_read_tokens`` and
+    ``cache_write_tokens`` are the parts of it that genai-prices prices at the model's cache-read and
+    cache-write rates (OpenAI cached input, Anthropic cache reads and writes). A user override has one
+    input price: it prices every input token at it.
     """
     if input_tokens is None or output_tokens is None:
         return None
-    if input_tokens < 0 or output_tokens < 0:
+    if input_tokens < 0 or output_tokens < 0 or cache_read_tokens < 0 or cache_write_tokens < 0:
         raise PricingError(f"Token counts cannot be negative ({input_tokens}, {output_tokens})")
+    if cache_read_tokens + cache_write_tokens > input_tokens:
+        raise PricingError(
+            f"Cached input tokens ({cache_read_tokens} read + {cache_write_tokens} written) exceed the input "
+            f"tokens ({input_tokens})"
+        )
     provider, model = (provider or "").strip(), (model or "").strip()
     override = _override_for(f"{provider}/{model}", provider, overrides)
     if override is not None:
@@ -237,12 +248,26 @@ def cost_usd(
     table_provider, table_model = hit
     from genai_prices import Usage
 
-    calc = table_model.calc_price(
-        Usage(input_tokens=int(input_tokens), output_tokens=int(output_tokens)),
-        table_provider,
-        genai_request_timestamp=_when(at),
-    )
+    usage = Usage(input_tokens=int(input_tokens), output_tokens=int(output_tokens))
+    if cache_read_tokens:
+        usage.cache_read_tokens = int(cache_read_tokens)
+    if cache_write_tokens:
+        usage.cache_write_tokens = int(cache_write_tokens)
+    calc = table_model.calc_price(usage, table_provider, genai_request_timestamp=_when(at))
     return float(calc.input_price + calc.output_price)
+
+
+def completion_cost(completion: Any, overrides: PriceOverrides | None = None) -> float | None:
+    """:func:`cost_usd` of a :class:`~tale_core.types.Completion` from its full usage (cache fields too)."""
+    return cost_usd(
+        completion.provider,
+        completion.model,
+        completion.input_tokens,
+        completion.output_tokens,
+        overrides,
+        cache_read_tokens=int(getattr(completion, "cache_read_tokens", 0) or 0),
+        cache_write_tokens=int(getattr(completion, "cache_write_tokens", 0) or 0),
+    )
 
 
 def estimate_call_cost(
@@ -281,6 +306,7 @@ __all__ = [
     "LOCAL_PRICE",
     "price_for",
     "cost_usd",
+    "completion_cost",
     "estimate_call_cost",
     "price_table_version",
     "user_price",

@@ -276,7 +276,11 @@ def elasticity_figure(
             savings = _get(rep, "savings_vs_reference")
             note = f"sweet spot: budget {_get(sweet, 'budget')}"
             if savings is not None:
-                note += f", {100 * savings:.0f}% fewer tokens than vanilla"
+                note += (
+                    f", {100 * savings:.0f}% fewer tokens than vanilla"
+                    if savings >= 0
+                    else f", {1 - savings:.1f}x the tokens of the reference (no budget)"
+                )
             fig.add_trace(
                 go.Scatter(
                     x=[_get(sweet, "budget")],

@@ -1,4 +1,4 @@
-"""Charts of budget estimators: predicted vs searched-optimal budget, and tokens vs accuracy end to end."""
+"""Charts of budget estimators: predicted vs searched-optimal budget."""
 
 from __future__ import annotations
 
@@ -51,37 +51,4 @@ def predicted_vs_optimal(scores: Sequence[dict[str, Any]]) -> go.Figure:
     fig.update_xaxes(type="log", title="searched optimal budget (tokens)")
     fig.update_yaxes(type="log", title="estimated budget (tokens)")
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"})
-    return fig
-
-
-def tokens_vs_accuracy(summary: Sequence[dict[str, Any]]) -> go.Figure:
-    """Each estimator (and vanilla CoT) as a point: mean output tokens against accuracy, with intervals."""
-    fig = go.Figure()
-    for i, s in enumerate(summary):
-        if s.get("accuracy") is None or s.get("avg_output_tokens") is None:
-            continue
-        err_y = None
-        if s.get("accuracy_ci"):
-            lo, hi = s["accuracy_ci"]
-            err_y = {
-                "type": "data",
-                "symmetric": False,
-                "array": [100 * (hi - s["accuracy"])],
-                "arrayminus": [100 * (s["accuracy"] - lo)],
-            }
-        fig.add_trace(
-            go.Scatter(
-                x=[s["avg_output_tokens"]],
-                y=[100 * s["accuracy"]],
-                mode="markers+text",
-                name=f"{s['label']} (n={s['n']})",
-                text=[s["label"]],
-                textposition="top center",
-                error_y=err_y,
-                marker={"color": _COLOURS[i % len(_COLOURS)], "symbol": _SYMBOLS[i % len(_SYMBOLS)], "size": 12},
-            )
-        )
-    fig.update_xaxes(title="mean output tokens per question (answer + estimator calls)", rangemode="tozero")
-    fig.update_yaxes(title="accuracy (%)", range=[-5, 105])
-    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False)
     return fig

@@ -247,7 +247,7 @@ def per_question(
 
 
 #: statuses that count in accuracy (everything but ``ungraded`` and ``error``)
-GRADED_STATUSES = ("correct", "wrong", "no_answer", "hedged")
+GRADED_STATUSES = ("correct", "wrong", "no_answer", "hedged", "truncated")
 
 
 def accuracy_over_questions(pq: Mapping[str, PerQuestion], level: float = CONFIDENCE, seed: int = SEED) -> Interval:

@@ -48,6 +48,33 @@ def parse_grid(text: str) -> list[int]:
     return kinds[parts[0]](lo, hi, n)
 
 
+def _apply_call_flags(args: argparse.Namespace) -> None:
+    """``--concurrency`` applies to every API model this process builds (ProviderSettings reads it)."""
+    import os
+
+    from tale_core.settings import check_concurrency
+
+    if getattr(args, "concurrency", None) is not None:
+        os.environ["TALE_CONCURRENCY"] = str(check_concurrency(args.concurrency, "--concurrency"))
+
+
+def _check_methods(models: dict[str, Any], methods: Sequence[Any], max_tokens: int | None) -> None:
+    """Refuse, before any call, a method a model cannot take (a thinking sweep on a model without
+    thinking budgets, an effort level it does not name): a clear message and a non-zero exit."""
+    from tale_core.providers.capabilities import check_method_supported
+
+    for model in models.values():
+        for m in methods:
+            check_method_supported(model, m, max_tokens=max_tokens)
+
+
+def _call_settings(models: dict[str, Any]) -> dict[str, Any]:
+    """Concurrency, timeout and retries per model, recorded with the experiment."""
+    from tale_core.providers.limiter import call_settings_of
+
+    return call_settings_of(models)
+
+
 def _resolve_models(specs: Sequence[str]) -> dict[str, Any]:
     from tale_core.providers import resolve
 
@@ -60,7 +87,26 @@ def _resolve_models(specs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _default_max_tokens(specs: Sequence[str], floor: int = 0) -> int:
+    """The output cap when ``--max-tokens`` is not given: the largest of the models' own defaults (sized
+    so that reasoning models are not starved: 1,024 for plain chat models, 16,384 for o-series), and
+    above ``floor`` (a thinking budget must stay below the cap)."""
+    from tale_core.providers import parse_spec
+    from tale_core.providers.catalog import capabilities_for
+
+    caps = []
+    for s in specs:
+        try:
+            caps.append(capabilities_for(*parse_spec(s.strip())).default_max_tokens)
+        except TaleError:
+            caps.append(1024)  # resolve() reports a bad spec with its own message
+    return max([1024, floor, *caps])
+
+
 def _params(args: argparse.Namespace) -> GenParams:
+    if args.max_tokens is None:
+        specs = args.model if isinstance(args.model, list) else [args.model]
+        args.max_tokens = _default_max_tokens(specs)
     if args.max_tokens < 1:
         raise TaleError("--max-tokens must be at least 1.")
     if not 0 <= args.temperature <= 2:
@@ -121,14 +167,27 @@ class _Run:
         finish_quietly(self.rec, "failed", {"error": str(exc)[:500]} if exc else {})  # never hide the error
 
 
-def _common_args(p: argparse.ArgumentParser, max_tokens: int = 1024) -> None:
+def _common_args(p: argparse.ArgumentParser, max_tokens: int | None = None) -> None:
+    """``max_tokens``: a fixed default output cap; None sizes it per model."""
     p.add_argument(
-        "--max-tokens", type=int, default=max_tokens, help=f"hard output cap per call (default {max_tokens})"
+        "--max-tokens",
+        type=int,
+        default=max_tokens,
+        help=f"hard output cap per call (default {max_tokens})"
+        if max_tokens is not None
+        else "hard output cap per call (default: sized per model, 1024 for chat models, 16384 for o-series; "
+        "for a thinking sweep at least the largest budget + 1024)",
     )
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--no-cache", action="store_true", help="always call the model, never the call cache")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="calls at once per API provider and key (default 32, or TALE_CONCURRENCY); adapts down on 429",
+    )
 
 
 def _fmt(v: Any, digits: int = 1) -> str:
@@ -176,6 +235,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if bool(args.budgets) == bool(args.grid):
         raise TaleError("Give the budgets with either --budgets 10,25,50 or --grid log:5:500:8.")
     budgets = parse_budget_list(args.budgets) if args.budgets else parse_grid(args.grid)
+    _apply_call_flags(args)
     config = SweepConfig(
         question=args.question,
         gold=args.answer,
@@ -185,13 +245,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         include_reference=not args.no_reference,
         temperature=args.temperature,
         seed=args.seed,
-        max_tokens=args.max_tokens,
+        max_tokens=args.max_tokens
+        if args.max_tokens is not None
+        else _default_max_tokens(args.model, floor=(max(budgets) + 1024) if args.method == "thinking" else 0),
         spend_cap_usd=args.spend_cap,
         use_cache=_use_cache(args),
         method=args.method,
     ).validate()
     models = _resolve_models(config.models)
-    stored = config.to_dict()
+    _check_methods(models, [f"{config.method}:{b}" for b in config.budgets], config.max_tokens)
+    stored = {**config.to_dict(), "call_settings": _call_settings(models)}
     if args.batch:
         if args.spend_cap is not None:
             raise TaleError("--spend-cap cannot stop a batch: its requests are sent at once. Leave out one of the two.")
@@ -264,11 +327,30 @@ def sweep_into(
     run.finish(outcome.status, summary)
     rows = [c.to_row() for c in cells]
     obj = {"kind": "sweep", **summary, "experiment_id": run.experiment_id, "rows": rows}
-    _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id), as_json)
+    _emit(obj, _sweep_text(rows, analysis, outcome, run.experiment_id, config.method), as_json)
     return _exit_code(outcome.status, run)
 
 
-def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
+#: what a sweep's reference cell is, by sweep method: for provider and hard budgets it is the model's
+#: default behaviour (the same prompt with no budget), not a "more verbose" baseline
+REFERENCE_NAMES = {
+    "budget": "vanilla CoT",
+    "constrained": "vanilla CoT",
+    "thinking": "the model's default (vanilla CoT, no thinking budget)",
+    "forced": "the model's default (vanilla CoT, no hard budget)",
+}
+
+
+def _savings_text(savings: float | None, ref_name: str) -> str:
+    """ "42% fewer tokens", or "3.1x the tokens of <reference>" when the budget spends more."""
+    if savings is None:
+        return ""
+    if savings >= 0:
+        return f", {100 * savings:.0f}% fewer tokens than {ref_name}"
+    return f", {1 - savings:.1f}x the tokens of {ref_name}"
+
+
+def _sweep_text(rows, analysis, outcome, experiment_id, method: str = "budget") -> str:
     cols = [
         ("spec", "model"),
         ("budget", "budget"),
@@ -281,16 +363,13 @@ def _sweep_text(rows, analysis, outcome, experiment_id) -> str:
     ]
     shown = [dict(r, budget=r["budget"] if r["budget"] is not None else "vanilla") for r in rows]
     lines = [_table(shown, cols), ""]
+    ref_name = REFERENCE_NAMES.get(method, "vanilla CoT")
     for spec, a in analysis.items():
         ss = a.get("sweet_spot")
         lines.append(
-            f"{spec}: vanilla CoT {_fmt(a.get('reference_tokens'))} tokens; sweet spot "
+            f"{spec}: {ref_name} {_fmt(a.get('reference_tokens'))} tokens; sweet spot "
             + (f"budget {ss['budget']} ({_fmt(ss['mean_tokens'])} tokens)" if ss else "none")
-            + (
-                f", {100 * a['savings_vs_reference']:.0f}% fewer tokens"
-                if a.get("savings_vs_reference") is not None
-                else ""
-            )
+            + _savings_text(a.get("savings_vs_reference"), ref_name)
             + (f"; elastic below budget {a['elastic_region'][1]}" if a.get("elastic_region") else "")
             + (f"; cliff: wrong at budget {a['cliff'][0]}" if a.get("cliff") else "")
         )
@@ -451,7 +530,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     ds = load_items(args.dataset)
     items = list(ds.items)[: args.limit] if args.limit else list(ds.items)
     params = _params(args)
+    _apply_call_flags(args)
     models = _resolve_models(args.model)
+    _check_methods(models, methods, params.max_tokens)
     name = getattr(ds, "name", "") or args.dataset
     config = {
         "dataset": {"source": args.dataset, "name": name},
@@ -460,6 +541,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "models": list(models),
         "params": params.to_dict(),
         "spend_cap_usd": args.spend_cap,
+        "call_settings": _call_settings(models),
         "repeats": args.repeats,
     }
     if args.batch:  # the providers' batch APIs: cheaper, slower; the batch ids are stored as they are sent
@@ -740,7 +822,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--method",
         default="budget",
         choices=[m.key for m in sweepable_methods()],
-        help="how the budget is given (default: 'use less than N tokens' in the prompt)",
+        help="how the budget is given (default: 'use less than N tokens' in the prompt; thinking: the "
+        "provider's thinking budget; forced: a hard budget by budget forcing)",
     )
     _batch_args(p)
     _common_args(p)

@@ -24,7 +24,7 @@ from typing import Any
 
 from tale_core.accounting.pricing import PriceOverrides, parse_override, price_table_version
 from tale_core.engine.method_registry import all_methods, get_method
-from tale_core.engine.methods import MethodSpec, run_method
+from tale_core.engine.methods import MethodSpec, params_for, run_method
 from tale_core.engine.prompts import PAPER, PROMPT_STYLES
 from tale_core.errors import TaleError
 from tale_core.providers import list_models, parse_spec, resolve
@@ -120,12 +120,19 @@ def ask(
 
     Raises :class:`TaleError` (unknown model or method, missing key, provider failure).
     """
+    from tale_core.providers.capabilities import validate_params
+    from tale_core.providers.catalog import capabilities_for
+
     if not question or not question.strip():
         raise TaleError("The question is empty: pass the question as the first argument.")
-    parse_spec(spec)
+    provider, name = parse_spec(spec)
     mspec = method_spec(method, budget)
-    params = params or GenParams()
     model = resolve(spec)
+    caps = getattr(model, "capabilities", None) or capabilities_for(provider, name)
+    if params is None:
+        params = GenParams(max_tokens=caps.default_max_tokens)
+    # a thinking budget, effort or hard budget the model lacks (as a flag or as the method): refused here
+    validate_params(caps, params_for(mspec, params), name=spec)
     r = run_method(
         model,
         mspec,
@@ -139,6 +146,7 @@ def ask(
         raise TaleError(r.error_message or "The call failed")
     comp = r.records[-1].completion
     assert comp is not None  # run_method reports a failed call as r.error
+    not_sent = [k for k, ok in (("temperature", caps.temperature), ("seed", caps.seed)) if not ok]
     return {
         "text": r.text,
         "provider": comp.provider,
@@ -149,25 +157,48 @@ def ask(
         "input_tokens": r.input_tokens,
         "output_tokens": r.output_tokens,
         "reasoning_tokens": r.reasoning_tokens,
+        "reasoning_tokens_source": r.reasoning_tokens_source,
+        "visible_output_tokens": r.visible_output_tokens,
+        "cache_read_tokens": r.cache_read_tokens,
+        "cache_write_tokens": sum(c.completion.cache_write_tokens or 0 for c in r.records if c.completion),
         "finish_reason": r.finish_reason,
+        "truncated": comp.truncated,
+        "usage_warnings": r.usage_warnings,
         "cost_usd": r.cost_usd,
         "price_table": price_table_version(),
         "latency_s": round(r.latency_s, 4),
         "first_token_s": None if comp.first_token_s is None else round(comp.first_token_s, 4),
         "runtime": comp.runtime,
         "usage_source": comp.usage_source,
-        "params": params.to_dict(),
+        "params": {k: v for k, v in params.to_dict().items() if k not in not_sent},
+        "params_not_sent": not_sent,
+        "deterministic": params.deterministic and not not_sent,
         "calls": len(r.records),
         "estimate": r.estimate,
     }
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    if args.max_tokens <= 0:
+    if args.max_tokens is not None and args.max_tokens <= 0:
         raise TaleError("--max-tokens must be above 0")
     if not 0 <= args.temperature <= 2:
         raise TaleError("--temperature must be between 0 and 2")
-    params = GenParams(max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed)
+    if args.concurrency is not None:
+        _set_env_setting("TALE_CONCURRENCY", args.concurrency)
+    max_tokens = args.max_tokens
+    if max_tokens is None:  # sized per model: reasoning models need room to think
+        from tale_core.providers import parse_spec
+        from tale_core.providers.catalog import capabilities_for
+
+        max_tokens = capabilities_for(*parse_spec(args.model)).default_max_tokens
+    params = GenParams(
+        max_tokens=max_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+        reasoning_effort=args.effort,
+        thinking_budget=args.thinking_budget,
+        hard_budget=args.hard_budget,
+    )
     on_text = None
     if args.stream:
 
@@ -189,6 +220,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     return 0
+
+
+def _set_env_setting(name: str, value: int) -> None:
+    """A CLI flag that applies to every model this process builds (read by ProviderSettings.from_env)."""
+    import os
+
+    from tale_core.settings import check_concurrency
+
+    os.environ[name] = str(check_concurrency(value, "--concurrency"))
 
 
 # --- install-model --------------------------------------------------------------------------------
@@ -230,7 +270,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=list(PROMPT_STYLES),
         help="; ".join(f"{k}: {v}" for k, v in PROMPT_STYLES.items()),
     )
-    p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument(
+        "--max-tokens", type=int, default=None, help="output cap (default: sized for the model, e.g. 16384 for o4-mini)"
+    )
+    p.add_argument("--effort", default=None, help="reasoning effort, by the model's own names (e.g. low, max)")
+    p.add_argument("--thinking-budget", type=int, default=None, help="provider thinking budget in tokens")
+    p.add_argument("--hard-budget", type=int, default=None, help="budget forcing: reason at most N tokens")
+    p.add_argument("--concurrency", type=int, default=None, help="calls at once per API provider (default 32)")
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--price-in", type=float, default=None, help="override: USD per million input tokens")

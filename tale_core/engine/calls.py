@@ -36,11 +36,22 @@ def cost_of(
     input_tokens: int | None,
     output_tokens: int | None,
     overrides: PriceOverrides | None = None,
+    *,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
 ) -> float | None:
     """USD for the tokens (:func:`tale_core.accounting.pricing.cost_usd`); None when a count or the price is unknown."""
     if input_tokens is None or output_tokens is None:
         return None
-    return pricing.cost_usd(provider, model, int(input_tokens), int(output_tokens), overrides=overrides)
+    return pricing.cost_usd(
+        provider,
+        model,
+        int(input_tokens),
+        int(output_tokens),
+        overrides=overrides,
+        cache_read_tokens=cache_read_tokens,
+        cache_write_tokens=cache_write_tokens,
+    )
 
 
 def spent_usd(record: CallRecord) -> float:
@@ -78,8 +89,20 @@ def _cache_put(cache: CallCache | None, key: str, record: CallRecord) -> None:
     )
 
 
-def _cache_allowed(use_cache: bool | None, params: GenParams) -> bool:
-    return bool(use_cache) if use_cache is not None else params.deterministic
+def _cache_allowed(use_cache: bool | None, params: GenParams, model: ChatModel | None = None) -> bool:
+    """An explicit choice wins; else only deterministic calls: temperature 0 and a seed, both actually
+    sent to this model (o-series, gpt-5 and Claude take neither, so their calls are not replayed)."""
+    if use_cache is not None:
+        return bool(use_cache)
+    if model is None:
+        return params.deterministic
+    from tale_core.providers.capabilities import Capabilities, is_deterministic
+    from tale_core.providers.catalog import capabilities_for
+
+    caps = getattr(model, "capabilities", None)
+    if not isinstance(caps, Capabilities):
+        caps = capabilities_for(model.provider, model.model)
+    return is_deterministic(caps, params)
 
 
 def call_model(
@@ -97,8 +120,8 @@ def call_model(
 ) -> CallRecord:
     """Make (or replay from ``cache``) one call and return its :class:`CallRecord`.
 
-    The cache is consulted and written only when ``use_cache`` is True, or when it is None and
-    ``params.deterministic``. A cache hit replays the cached text through ``on_text`` in one piece.
+    The cache is consulted and written only when ``use_cache`` is True, or when it is None and the call
+    is deterministic on this model (``params.deterministic`` and the model takes temperature and seed). A cache hit replays the cached text through ``on_text`` in one piece.
     ``grader`` (optional) fills correctness on a successful record before it is cached and sunk.
     ``meta`` fills CallRecord fields (method, budget, role, question, question_id, repeat, gold_answer,
     ...); unknown keys go to ``record.extra``. ``sink.on_call`` receives every record: fresh, cached or
@@ -119,7 +142,7 @@ def call_model(
         extra[CACHE_NOTE] = f"not cached: the cache key could not be computed ({type(e).__name__})"
     record = CallRecord(spec=model.spec, messages=msgs, params=params, cache_key=key, extra=extra, **fields)
 
-    allowed = cache is not None and bool(key) and _cache_allowed(use_cache, params)
+    allowed = cache is not None and bool(key) and _cache_allowed(use_cache, params, model)
     started = time.perf_counter()
     hit: Completion | None = None
     if allowed and cache is not None:
@@ -151,7 +174,13 @@ def call_model(
     if comp is not None:
         try:
             record.cost_usd = cost_of(
-                model.provider, model.model, comp.input_tokens, comp.output_tokens, price_overrides
+                model.provider,
+                model.model,
+                comp.input_tokens,
+                comp.output_tokens,
+                price_overrides,
+                cache_read_tokens=int(comp.cache_read_tokens or 0),
+                cache_write_tokens=int(comp.cache_write_tokens or 0),
             )
         except TaleError as e:  # e.g. a provider that reported negative token counts
             record.extra["cost_error"] = str(e)

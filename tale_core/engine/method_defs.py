@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 
 from tale_core.engine import prompts
-from tale_core.engine.method_registry import EFFORT, THINKING_BUDGET, Argument, Method, register_method
+from tale_core.engine.method_registry import EFFORT, HARD_BUDGET, THINKING_BUDGET, Argument, Method, register_method
 from tale_core.providers.registry import LEARNED_ESTIMATOR
 from tale_core.types import GenParams, Message
 
@@ -144,11 +144,38 @@ register_method(
             "Reasoning effort",
             "reasoning effort",
             "low",
-            choices=("minimal", "low", "medium", "high"),
-            help="OpenAI reasoning models (o-series, gpt-5).",
+            # every level some provider names; which ones a model takes are its capabilities' effort_levels
+            choices=("none", "minimal", "low", "medium", "high", "xhigh", "max"),
+            help="OpenAI reasoning models (o-series, gpt-5) and Claude effort; each model takes its own levels.",
         ),
         tweak=_effort,
         requires=EFFORT,
         source="Provider-native reasoning effort (OpenAI reasoning_effort); sends the vanilla CoT prompt.",
+    )
+)
+
+
+def _hard_budget(params: GenParams, arg: int | str | None) -> GenParams:
+    return dataclasses.replace(params, hard_budget=_int(arg))
+
+
+register_method(
+    Method(
+        "forced",
+        "Hard budget (budget forcing)",
+        _cot,
+        label_with_arg="Hard budget {arg} (budget forcing)",
+        arg=Argument(
+            "tokens",
+            "Hard budget N (tokens)",
+            "hard budget",
+            100,
+            step=10,
+            help="Budget forcing (s1): the model reasons for at most N tokens, then its final answer is forced.",
+        ),
+        tweak=_hard_budget,
+        requires=HARD_BUDGET,
+        source="Budget forcing (Muennighoff et al. 2025, s1): cut the reasoning at N tokens and force the answer; "
+        "sends the vanilla CoT prompt.",
     )
 )

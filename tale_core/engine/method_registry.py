@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tale_core.errors import TaleError
-from tale_core.providers.registry import EFFORT, THINKING_BUDGET
+from tale_core.providers.registry import EFFORT, HARD_BUDGET, THINKING_BUDGET
 from tale_core.types import GenParams, Message
 
 ArgKind = Literal["tokens", "words", "thinking", "effort"]
@@ -34,6 +34,7 @@ BudgetSource = Callable[[Any, str], "tuple[int | None, dict[str, Any]]"]
 _BUILTINS = "tale_core.engine.method_defs"
 __all__ = [
     "EFFORT",
+    "HARD_BUDGET",
     "THINKING_BUDGET",
     "ArgKind",
     "Argument",

@@ -4,9 +4,11 @@ The methods themselves live in the registry (:mod:`tale_core.engine.method_regis
 :mod:`tale_core.engine.method_defs`): ``direct``, ``vanilla`` (CoT), ``budget:N`` (TALE's "use less than
 N tokens"), ``tale-ep`` (zero-shot estimator, then the budget prompt), ``concise`` and
 ``concise-fewshot`` (Concise CoT), ``constrained:N`` (N words), ``cod`` and ``cod-fewshot`` (Chain of
-Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``) and
-``effort:LEVEL`` (OpenAI ``reasoning_effort``). A :class:`MethodSpec` is one of them with its argument;
-its string form (``budget:50``, ``effort:low``, ``tale-ep``) is what experiments store and the CLI takes.
+Draft), ``thinking:N`` (provider-native thinking budget, Anthropic ``budget_tokens``),
+``effort:LEVEL`` (OpenAI ``reasoning_effort``, Claude effort) and ``forced:N`` (a hard budget: budget
+forcing, s1 - reason up to N tokens, then the final answer is forced). A :class:`MethodSpec` is one of
+them with its argument; its string form (``budget:50``, ``effort:low``, ``tale-ep``) is what experiments
+store and the CLI takes.
 
 Every method runs in a prompt style (:data:`tale_core.engine.prompts.PROMPT_STYLES`, ``paper`` by
 default), recorded with each call as ``extra["prompt_style"]``.
@@ -143,7 +145,9 @@ class MethodResult:
     method: MethodSpec
     spec: str
     records: list[CallRecord]
-    status: str  # "correct" | "wrong" | "no_answer" | "hedged" | "ungraded" | "error"
+    #: "correct" | "wrong" | "no_answer" | "hedged" | "truncated" | "ungraded" | "error"; "truncated" = graded
+    #: not correct and the answer call was cut off by its output cap (finish reason length / max_tokens)
+    status: str
     text: str
     extracted: str | None
     correct: bool | None
@@ -165,6 +169,11 @@ class MethodResult:
     finish_reason: str | None = None
     grade_method: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: "provider" | "derived" (output minus visible) | None; "derived" wins when calls mix
+    reasoning_tokens_source: str | None = None
+    visible_output_tokens: int = 0
+    cache_read_tokens: int = 0
+    usage_warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -193,6 +202,11 @@ class MethodResult:
             "answer_output_tokens": self.answer_output_tokens,
             "estimate_output_tokens": self.estimate_output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "reasoning_tokens_source": self.reasoning_tokens_source,
+            "visible_output_tokens": self.visible_output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "truncated": self.status == "truncated",
+            "usage_warnings": "; ".join(self.usage_warnings) or None,
             "cost_usd": self.cost_usd,
             "spent_usd": self.spent_usd,
             "latency_s": self.latency_s,
@@ -376,6 +390,13 @@ def run_method(
     return _summarise(model, method, records, estimate, budget_used, gstate, gold_s, question_id, repeat)
 
 
+def _reasoning_source(comps: list[Any]) -> str | None:
+    sources = {c.reasoning_tokens_source for c in comps if c.reasoning_tokens}
+    if not sources:
+        return None
+    return "derived" if "derived" in sources else ("estimate" if "estimate" in sources else "provider")
+
+
 def _summarise(
     model: ChatModel,
     method: MethodSpec,
@@ -401,6 +422,9 @@ def _summarise(
         if gold is None:
             correct = None
     ans_comp = answer.completion if answer is not None else None
+    if status in ("wrong", "no_answer") and ans_comp is not None and ans_comp.truncated:
+        # not a wrong answer but a cut-off one: the output cap (max_tokens) ended it
+        status, correct = "truncated", (False if gold is not None else None)
     est_comp = next((r.completion for r in records if r.role == "estimate" and r.completion), None)
     return MethodResult(
         method=method,
@@ -416,6 +440,10 @@ def _summarise(
         answer_output_tokens=(ans_comp.output_tokens or 0) if ans_comp else 0,
         estimate_output_tokens=(est_comp.output_tokens or 0) if est_comp else 0,
         reasoning_tokens=sum(c.reasoning_tokens or 0 for c in comps),
+        reasoning_tokens_source=_reasoning_source(comps),
+        visible_output_tokens=sum(c.visible_output_tokens or 0 for c in comps),
+        cache_read_tokens=sum(c.cache_read_tokens or 0 for c in comps),
+        usage_warnings=[w for c in comps for w in (c.usage_warnings or [])],
         cost_usd=sum(known_costs) if costs and len(known_costs) == len(costs) else None,
         latency_s=sum(c.latency_s or 0.0 for c in comps),
         estimate=estimate,

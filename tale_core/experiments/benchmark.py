@@ -122,6 +122,8 @@ class SummaryRow:
     n_graded: int = 0
     n_correct: int = 0
     avg_latency_s: float | None = None
+    #: graded not correct because the output cap cut the answer off (counted in accuracy as not correct)
+    truncated: int = 0
     hedged: int = 0
     n_questions: int = 0
     repeats: int = 1
@@ -485,6 +487,7 @@ def summarize(rows: Sequence[Mapping[str, Any]], *, paper_tokens: bool = True) -
                 accuracy_delta_vs_vanilla=None,
                 errors=len(rs) - len(ok),
                 no_answer=sum(1 for r in ok if r.get("status") == "no_answer"),
+                truncated=sum(1 for r in ok if r.get("status") == "truncated"),
                 label=str(rs[0].get("method_label") or method),
                 n_graded=len(graded),
                 n_correct=n_correct,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tale_core.engine.budgets import MAX_BUDGET, BudgetError, normalize_budgets, parse_budget_list
+from tale_core.engine.calls import _cache_allowed
 from tale_core.engine.method_registry import sweepable_methods
 from tale_core.engine.methods import MethodResult, MethodSpec, build_messages, params_for, run_method
 from tale_core.engine.prompts import format_choices
@@ -31,7 +32,7 @@ from tale_core.protocols import CallCache, CallSink
 from tale_core.providers.base import ChatModel
 from tale_core.types import GenParams, cache_key
 
-#: the methods a sweep can vary: those whose argument is a number (budget, constrained, thinking, ...)
+#: the methods a sweep can vary: those whose argument is a number (budget, constrained, thinking, forced, ...)
 SWEEP_METHODS = tuple(m.key for m in sweepable_methods())
 MAX_REPEATS = 50
 #: output-token guesses for the cost preview (the paper's vanilla CoT averages ~460 output tokens)
@@ -341,7 +342,7 @@ def preview_cost(
             method = config.cell_method(key.budget)
             msgs = build_messages(method, q, multiple_choice=mc)
             params = params_for(method, config.cell_params(key.repeat))
-            allowed = config.use_cache if config.use_cache is not None else params.deterministic
+            allowed = _cache_allowed(config.use_cache, params, model)
             if (
                 cache is not None
                 and allowed

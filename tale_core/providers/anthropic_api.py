@@ -12,23 +12,30 @@ What is sent:
     version it speaks rejects them (thinking never allowed a temperature anyway). Generation is
     therefore not seedable; the cache key still records the requested parameters.
 
-Token counts, reported vs estimated:
-  * ``input_tokens`` and ``output_tokens`` are always the API's ``usage`` numbers. Anthropic's
-    ``output_tokens`` already includes thinking tokens (they are billed as output).
+Token counts, reported vs derived:
+  * ``output_tokens`` is always the API's ``usage.output_tokens``, which includes thinking tokens (they
+    are billed as output). ``input_tokens`` is every prompt token: the API's ``input_tokens`` plus
+    ``cache_read_input_tokens`` and ``cache_creation_input_tokens`` (which the API counts apart), with
+    the cached parts in ``cache_read_tokens`` / ``cache_write_tokens`` so that pricing can tell them apart.
   * ``reasoning_tokens`` is ``usage.output_tokens_details.thinking_tokens`` when the API reports it
-    (``raw_usage["reasoning_tokens_source"] == "provider"``). When it does not, and thinking text came
-    back, it is an **estimate** from that text with :func:`tale_core.accounting.tokens.estimate_tokens`
-    (``raw_usage["reasoning_tokens_source"] == "estimate"``); summarized thinking is shorter than what
-    the model generated, so such estimates undercount. ``usage_source`` stays ``"provider"`` because
-    the billed counts are the API's.
+    (``reasoning_tokens_source == "provider"``). When it does not, it is **derived**: output tokens minus
+    the visible answer's tokens (counted with :func:`tale_core.accounting.tokens.estimate_tokens`),
+    ``reasoning_tokens_source == "derived"``. It is never counted from the thinking *text*: that text
+    is a summary, far shorter than what the model generated and was billed for.
 
-Retries are the SDK's (429 / 5xx / timeouts / connection errors, honouring Retry-After); a Retry-After
-longer than :data:`MAX_RETRY_AFTER_S` is not waited for: the RateLimitError returns at once with it.
+Calls with an output cap above :data:`STREAM_ABOVE_TOKENS` (every thinking call) are streamed even
+without ``on_text``, so the client timeout bounds the silence between events rather than the whole
+generation, and the SDK never resends a call that timed out after it started. Retries are the SDK's
+(429 / 5xx / connection errors, honouring Retry-After); a Retry-After longer than
+:data:`MAX_RETRY_AFTER_S` is not waited for. A call still rate-limited or overloaded after them gets up
+to ``rate_limit_retries`` more rounds (such a request was not processed). Every HTTP response feeds the
+process-wide adaptive limiter (:mod:`tale_core.providers.limiter`).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,7 +51,9 @@ from tale_core.errors import (
     ServerError,
 )
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
-from tale_core.providers.catalog import ModelInfo, lookup
+from tale_core.providers.capabilities import Capabilities, UnsupportedMethod, validate_params
+from tale_core.providers.catalog import ModelInfo, capabilities_for, lookup
+from tale_core.providers.limiter import DEFAULT_API_CONCURRENCY, AdaptiveLimiter, get_limiter
 from tale_core.providers.openai_compat import estimate_count, literal_values, parse_retry_after, usage_dict
 from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.providers.sdk_errors import (
@@ -57,13 +66,15 @@ from tale_core.providers.sdk_errors import (
 )
 from tale_core.redact import public_host, public_url
 from tale_core.settings import ProviderSettings
-from tale_core.types import Completion, GenParams, Message
+from tale_core.types import Completion, GenParams, Message, usage_problems
 
 PROVIDER = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 MIN_THINKING_BUDGET = 1024
 #: longest server-requested wait the SDK may sleep before a retry; longer ones fail fast instead
 MAX_RETRY_AFTER_S = 120.0
+#: calls whose output cap is above this are streamed even when nobody watches the text
+STREAM_ABOVE_TOKENS = 4096
 #: error ``type`` of an error event inside a 200 stream -> the HTTP status it stands for
 _TYPE_STATUS = {
     "invalid_request_error": 400,
@@ -100,14 +111,39 @@ def _cap_retry_after(request: Any, call_next: Any) -> Any:
     return response
 
 
+def _observe(limiter: AdaptiveLimiter) -> Any:
+    """SDK middleware: tell the limiter every HTTP response's status (retries included)."""
+
+    def middleware(request: Any, call_next: Any) -> Any:
+        response = call_next(request)
+        http = getattr(response, "http_response", None)
+        if http is not None:
+            limiter.observe_status(int(http.status_code), parse_retry_after(http.headers))
+        return response
+
+    return middleware
+
+
+def _discard(_: str) -> None:
+    """``on_text`` of a call streamed only because it is long."""
+
+
 class AnthropicModel(ChatModel):
     """One Claude model. See the module docstring for what is sent and how tokens are counted."""
 
     provider = PROVIDER
-    max_concurrency = 4
+    max_concurrency = DEFAULT_API_CONCURRENCY
 
     def __init__(
-        self, model: str, *, api_key: str, base_url: str | None = None, timeout_s: float = 120.0, max_retries: int = 2
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        timeout_s: float = 120.0,
+        max_retries: int = 2,
+        concurrency: int = DEFAULT_API_CONCURRENCY,
+        rate_limit_retries: int = 8,
     ):
         import anthropic
 
@@ -127,13 +163,19 @@ class AnthropicModel(ChatModel):
         self.timeout_s = float(timeout_s)
         self.max_retries = int(max_retries)
         self.info = lookup(PROVIDER, self.model)
+        self.capabilities: Capabilities = capabilities_for(PROVIDER, self.model)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidRequest(f"concurrency must be 1 or more, got {concurrency!r}", provider=PROVIDER)
+        self.max_concurrency = int(concurrency)
+        self.rate_limit_retries = max(0, int(rate_limit_retries))
+        self.limiter = get_limiter(PROVIDER, self.base_url, api_key, self.max_concurrency)
         try:
             self._client = anthropic.Anthropic(
                 api_key=api_key,
                 base_url=self.base_url,
                 timeout=self.timeout_s,
                 max_retries=self.max_retries,
-                middleware=[_cap_retry_after],
+                middleware=[_observe(self.limiter), _cap_retry_after],
             )
         except anthropic.AnthropicError as e:
             raise AuthError(f"Cannot set up the Anthropic client: {e}", provider=PROVIDER) from None
@@ -151,6 +193,16 @@ class AnthropicModel(ChatModel):
             api = "?"
         rt = f"anthropic-sdk {anthropic.__version__} (API {api})"
         return f"{rt} @ {self.host}" if self.custom_base_url else rt
+
+    def call_settings(self) -> dict[str, Any]:
+        """Concurrency, timeout and retries of this model's calls (recorded with each experiment)."""
+        return {
+            "concurrency": self.max_concurrency,
+            "timeout_s": self.timeout_s,
+            "max_retries": self.max_retries,
+            "rate_limit_retries": self.rate_limit_retries,
+            "stream_above_tokens": STREAM_ABOVE_TOKENS,
+        }
 
     # -- request -----------------------------------------------------------------------------------------
 
@@ -199,8 +251,18 @@ class AnthropicModel(ChatModel):
                     f"Anthropic effort {effort!r} is not one of {', '.join(allowed)}.", provider=PROVIDER
                 )
             body["output_config"] = {"effort": effort}
-            if budget is None and self.info.thinking:
+            if budget is None and self.capabilities.adaptive_thinking:
                 body["thinking"] = {"type": "adaptive", "display": "summarized"}
+        if params.hard_budget is not None:
+            raise InvalidRequest(
+                f"{self.model} cannot take a hard budget here: budget forcing continues the model's own "
+                "reasoning, and Claude's thinking cannot be continued from a prefix.",
+                provider=PROVIDER,
+            )
+        try:
+            validate_params(self.capabilities, params, name=self.model)
+        except UnsupportedMethod as e:
+            raise InvalidRequest(str(e), provider=PROVIDER) from None
         return body
 
     # -- call --------------------------------------------------------------------------------------------
@@ -208,17 +270,35 @@ class AnthropicModel(ChatModel):
     def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
         """Send the messages; stream through ``on_text`` when given. Raises :mod:`tale_core.errors` types."""
         body = self.build_request(list(messages), params)
+        stream = on_text is not None or params.max_tokens > STREAM_ABOVE_TOKENS or "thinking" in body
+        for round_ in range(self.rate_limit_retries + 1):
+            try:
+                with self.limiter.slot():
+                    return self._call_once(body, on_text if on_text is not None else _discard, stream)
+            except (RateLimitError, ServerError) as e:
+                overloaded = isinstance(e, RateLimitError) or e.status == 529
+                ra = e.retry_after
+                started = getattr(e, "started", False)  # a stream that broke off was processed: never resent
+                if started or not overloaded or round_ >= self.rate_limit_retries or (ra or 0) > MAX_RETRY_AFTER_S:
+                    raise
+                time.sleep(min(60.0, ra if ra is not None else 1.0 * 2**round_))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_once(self, body: dict, on_text: OnText, stream: bool) -> Completion:
         state = {"started": False}
         try:
-            if on_text is None:
+            if not stream:
                 return self._complete_json(body)
             return self._complete_stream(body, on_text, state)
         except CallbackError as e:
             raise e.original from None
-        except ProviderError:
+        except ProviderError as e:
+            e.started = state["started"]  # type: ignore[attr-defined]
             raise
         except Exception as e:  # every SDK / parse failure becomes a typed error
-            raise self.map_error(e, started=state["started"]) from e
+            mapped = self.map_error(e, started=state["started"])
+            mapped.started = state["started"]  # type: ignore[attr-defined]
+            raise mapped from e
 
     def _complete_json(self, body: dict) -> Completion:
         sw = Stopwatch()
@@ -239,7 +319,7 @@ class AnthropicModel(ChatModel):
                 if etype == "text":
                     sw.mark_first()
                     try:
-                        on_text(event.text)
+                        on_text(getattr(event, "text", ""))
                     except BaseException as e:
                         raise CallbackError(e) from e
                 elif etype == "message_stop":
@@ -255,11 +335,15 @@ class AnthropicModel(ChatModel):
         try:
             blocks = list(msg.content)
             usage = msg.usage
-            input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+            api_input, output_tokens = usage.input_tokens, usage.output_tokens
         except (AttributeError, TypeError) as e:
             raise Unreadable(f"no content or usage ({e})") from None
-        if not isinstance(input_tokens, int) or not isinstance(output_tokens, int):
+        if not isinstance(api_input, int) or not isinstance(output_tokens, int):
             raise Unreadable("usage has no token counts")
+        cache_read = getattr(usage, "cache_read_input_tokens", None)
+        cache_write = getattr(usage, "cache_creation_input_tokens", None)
+        cache_read = cache_read if isinstance(cache_read, int) else 0
+        cache_write = cache_write if isinstance(cache_write, int) else 0
         texts: list[str] = []
         thoughts: list[str] = []
         redacted = 0
@@ -271,25 +355,29 @@ class AnthropicModel(ChatModel):
                 thoughts.append(getattr(b, "thinking", "") or "")
             elif btype == "redacted_thinking":
                 redacted += 1
+        text = "".join(texts)
         thinking = "\n\n".join(t for t in thoughts if t)
         raw = usage_dict(usage)
         details = getattr(usage, "output_tokens_details", None)
         reported = getattr(details, "thinking_tokens", None) if details is not None else None
+        source: str | None
         if isinstance(reported, int):
-            reasoning = reported
-            raw["reasoning_tokens_source"] = "provider"
-        elif thinking:
-            reasoning = min(output_tokens, estimate_count(thinking, self.model))
-            raw["reasoning_tokens_source"] = "estimate"
+            reasoning, source = reported, ("provider" if reported else None)
+        elif thoughts or redacted:
+            # Claude thought (the thinking blocks say so) but the usage has no thinking count: everything
+            # it generated beyond the visible answer was thinking. The thinking text is only a summary.
+            visible = estimate_count(text, self.model)
+            raw["visible_tokens_counted"] = visible
+            reasoning, source = max(0, output_tokens - visible), "derived"
         else:
-            reasoning = 0
+            reasoning, source = 0, None
         if redacted:
             raw["redacted_thinking_blocks"] = redacted
         return Completion(
-            text="".join(texts),
+            text=text,
             provider=PROVIDER,
             model=self.model,
-            input_tokens=input_tokens,
+            input_tokens=api_input + cache_read + cache_write,
             output_tokens=output_tokens,
             reasoning_tokens=reasoning,
             finish_reason=getattr(msg, "stop_reason", None),
@@ -300,6 +388,10 @@ class AnthropicModel(ChatModel):
             usage_source="provider",
             raw_usage=raw,
             thinking=thinking,
+            reasoning_tokens_source=source,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+            usage_warnings=usage_problems(output_tokens, reasoning),
         )
 
     # -- errors ------------------------------------------------------------------------------------------
@@ -336,7 +428,7 @@ class AnthropicModel(ChatModel):
     def _map_status(self, status: int, e: Any, headers: Any, during: str = "") -> ProviderError:
         msg = api_message(e)
         after = during or attempts_text(e, self.max_retries + 1)
-        kw = {"provider": PROVIDER, "status": status, "detail": msg[:500]}
+        kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "detail": msg[:500]}
         low = msg.lower()
         if status == 401:
             return AuthError("The Anthropic API key was rejected (401). Check ANTHROPIC_API_KEY.", **kw)
@@ -375,7 +467,7 @@ _CLAUDE_VERSION = re.compile(r"claude-(?:(?:haiku|sonnet|opus)-(\d+)|(\d+)-(\d+)
 def _describe_claude(provider: str, model: str) -> ModelInfo:
     """Every Claude from 3.7 on supports extended thinking (claude-sonnet-4-6, claude-3-7-sonnet, ...)."""
     m = _CLAUDE_VERSION.match(model)
-    thinking = bool(m) and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
+    thinking = m is not None and (int(m.group(1) or m.group(2)) >= 4 or (m.group(2) == "3" and m.group(3) == "7"))
     return ModelInfo(provider, model, model, 128_000, 4096, thinking=thinking)
 
 
@@ -386,6 +478,8 @@ def _anthropic(provider: str, model: str, settings: ProviderSettings) -> ChatMod
         base_url=settings.anthropic_base_url,
         timeout_s=settings.timeout_s,
         max_retries=settings.max_retries,
+        concurrency=settings.concurrency,
+        rate_limit_retries=settings.rate_limit_retries,
     )
 
 

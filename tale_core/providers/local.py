@@ -24,6 +24,7 @@ send it too (the server-side default is set as well, but only the per-request op
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -36,6 +37,7 @@ from typing import Any
 from tale_core.errors import BadResponse, ContextTooLong, InvalidRequest, ProviderError, UnknownModel
 from tale_core.providers.base import ChatModel, OnText, Stopwatch
 from tale_core.providers.catalog import ModelInfo
+from tale_core.providers.forcing import StepResult, force_budget, forcing_request, strip_prefix
 from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts
@@ -302,10 +304,9 @@ class LocalModel(ChatModel):
             req["stream_options"] = {"include_usage": True}
         return req
 
-    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
+    def _generate(self, req: dict[str, Any], on_text: OnText | None, sw: Stopwatch) -> tuple[str, str | None, dict]:
+        """One generation: ``(text, finish_reason, usage)``; streams through ``on_text`` when given."""
         rt = self._rt
-        req = self.build_request(messages, params, stream=on_text is not None)
-        sw = Stopwatch()
         if on_text is None:
             out = rt.server.handle_chat_completions(req)
             if not isinstance(out, dict):
@@ -319,40 +320,47 @@ class LocalModel(ChatModel):
                 usage = out["usage"]
             except (KeyError, IndexError, TypeError) as e:
                 raise BadResponse(f"Unreadable answer from the local model: {e!r}", provider=PROVIDER) from None
-        else:
-            pieces: list[str] = []
-            state: dict[str, Any] = {"usage": None, "finish": None, "error": None}
+            return text, finish, usage
+        pieces: list[str] = []
+        state: dict[str, Any] = {"usage": None, "finish": None, "error": None}
 
-            def on_chunk(chunk: Any) -> None:
-                if isinstance(chunk, str):
-                    try:
-                        chunk = json.loads(chunk)
-                    except json.JSONDecodeError:
-                        return
-                if not isinstance(chunk, dict):
+        def on_chunk(chunk: Any) -> None:
+            if isinstance(chunk, str):
+                try:
+                    chunk = json.loads(chunk)
+                except json.JSONDecodeError:
                     return
-                if "error" in chunk:
-                    state["error"] = chunk
-                    return
-                if chunk.get("usage"):
-                    state["usage"] = chunk["usage"]
-                for ch in chunk.get("choices") or ():
-                    delta = (ch.get("delta") or {}).get("content")
-                    if delta:
-                        sw.mark_first()
-                        pieces.append(delta)
-                        on_text(delta)
-                    if ch.get("finish_reason"):
-                        state["finish"] = ch["finish_reason"]
+            if not isinstance(chunk, dict):
+                return
+            if "error" in chunk:
+                state["error"] = chunk
+                return
+            if chunk.get("usage"):
+                state["usage"] = chunk["usage"]
+            for ch in chunk.get("choices") or ():
+                delta = (ch.get("delta") or {}).get("content")
+                if delta:
+                    sw.mark_first()
+                    pieces.append(delta)
+                    on_text(delta)
+                if ch.get("finish_reason"):
+                    state["finish"] = ch["finish_reason"]
 
-            ret = rt.server.handle_chat_completions(req, on_chunk)
-            if isinstance(ret, dict) and "error" in ret:
-                raise _map_error(ret)
-            if state["error"] is not None:
-                raise _map_error(state["error"])
-            text, finish, usage = "".join(pieces), state["finish"], state["usage"]
-            if usage is None:
-                raise BadResponse("The local model's stream ended without usage", provider=PROVIDER)
+        ret = rt.server.handle_chat_completions(req, on_chunk)
+        if isinstance(ret, dict) and "error" in ret:
+            raise _map_error(ret)
+        if state["error"] is not None:
+            raise _map_error(state["error"])
+        if state["usage"] is None:
+            raise BadResponse("The local model's stream ended without usage", provider=PROVIDER)
+        return "".join(pieces), state["finish"], state["usage"]
+
+    def complete(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None = None) -> Completion:
+        if params.hard_budget is not None:
+            return self._complete_forced(messages, params, on_text)
+        req = self.build_request(messages, params, stream=on_text is not None)
+        sw = Stopwatch()
+        text, finish, usage = self._generate(req, on_text, sw)
         return Completion(
             text=text,
             provider=PROVIDER,
@@ -367,6 +375,49 @@ class LocalModel(ChatModel):
             request=req,
             usage_source="provider",
             raw_usage=dict(usage),
+        )
+
+    def _complete_forced(self, messages: Sequence[Message], params: GenParams, on_text: OnText | None) -> Completion:
+        """Budget forcing (s1): reason for at most ``params.hard_budget`` tokens, then force the answer.
+
+        llama.cpp treats a final assistant message as a prefill and returns prefix + continuation, so
+        the prefix is stripped from each phase's text. See :mod:`tale_core.providers.forcing`.
+        """
+        budget = int(params.hard_budget or 0)
+        sw = Stopwatch()
+
+        def step(msgs: Sequence[Message], cap: int, cb: OnText | None) -> StepResult:
+            req = self.build_request(msgs, dataclasses.replace(params, max_tokens=cap), stream=cb is not None)
+            prefix = msgs[-1].content if msgs and msgs[-1].role == "assistant" else ""
+            text, finish, usage = self._generate(req, cb, sw)
+            details = usage.get("prompt_tokens_details") or {}
+            return StepResult(
+                text=strip_prefix(text, prefix),
+                finish_reason=finish,
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                cached_prompt_tokens=int(details.get("cached_tokens", 0) or 0),
+                first_token_s=sw.first,
+            )
+
+        f = force_budget(step, messages, budget, waits=params.budget_waits, on_text=on_text)
+        req = forcing_request(
+            self.build_request(messages, params, stream=on_text is not None), budget, params.budget_waits
+        )
+        return Completion(
+            text=f.text,
+            provider=PROVIDER,
+            model=self.model,
+            input_tokens=f.input_tokens,
+            output_tokens=f.output_tokens,
+            reasoning_tokens=0,
+            finish_reason=f.finish_reason,
+            latency_s=sw.elapsed(),
+            first_token_s=f.first_token_s,
+            runtime=self.runtime(),
+            request=req,
+            usage_source="provider",
+            raw_usage=f.usage(),
         )
 
 

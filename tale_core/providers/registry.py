@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 from tale_core.errors import AuthError, UnknownModel
 from tale_core.providers.base import ChatModel
-from tale_core.providers.catalog import CATALOG, ModelInfo
+from tale_core.providers.catalog import CATALOG, ModelInfo, info_caps
 from tale_core.settings import ProviderSettings
 
 #: capability names (methods name the one they need in ``Method.requires``)
 PROMPT_BUDGET = "prompt_budget"
 THINKING_BUDGET = "thinking_budget"
 EFFORT = "effort"
+#: a hard cap on reasoning tokens by budget forcing (the runtime continues the model's own text)
+HARD_BUDGET = "hard_budget"
 #: not a model capability: a learned budget estimator was saved for this model (tale_core.estimators)
 LEARNED_ESTIMATOR = "learned_estimator"
 #: what a page says a model lacks when it cannot run a method that needs the capability
@@ -30,6 +32,7 @@ CAPABILITY_TEXT = {
     PROMPT_BUDGET: "a token budget in the prompt",
     THINKING_BUDGET: "a thinking budget (extended thinking: Claude 3.7 / 4.x)",
     EFFORT: "reasoning effort (OpenAI reasoning models: o-series, gpt-5)",
+    HARD_BUDGET: "a hard budget by budget forcing (a runtime that continues the model's text: the embedded models)",
     LEARNED_ESTIMATOR: "a learned budget estimator (train one on the Budget estimators page)",
 }
 
@@ -69,13 +72,18 @@ class ModelStatus:
 
 
 def info_capabilities(info: ModelInfo) -> frozenset[str]:
-    """What the catalogue says a model can do: every model takes a prompt budget; thinking and effort
-    come from the catalogue's flags."""
-    caps = {PROMPT_BUDGET}
-    if info.thinking:
+    """The capability names of a model, read from its :class:`~tale_core.providers.capabilities.Capabilities`
+    (catalogue data, an endpoint's declaration, or derived from its name): the one source of truth."""
+    c = info_caps(info)
+    caps: set[str] = set()
+    if c.prompt_budget:
+        caps.add(PROMPT_BUDGET)
+    if c.thinking:
         caps.add(THINKING_BUDGET)
-    if info.reasoning:
+    if c.effort:
         caps.add(EFFORT)
+    if c.hard_budget:
+        caps.add(HARD_BUDGET)
     return frozenset(caps)
 
 

@@ -101,3 +101,55 @@ def map_transport_error(
             f"{label} sent an answer we cannot read: {e.message}", provider=provider, status=e.status_code
         )
     return None
+
+
+#: request fields whose rejection we can name, with what to do about it
+_PARAM_ADVICE = {
+    "max_tokens": "this model takes max_completion_tokens: declare max_tokens_param 'max_completion_tokens' in "
+    "the endpoint's capabilities",
+    "max_completion_tokens": "this server takes max_tokens: declare max_tokens_param 'max_tokens' in the endpoint's "
+    "capabilities",
+    "reasoning_effort": "this model has no reasoning effort (or not this level): choose another method or level",
+    "temperature": "this model takes no temperature",
+    "top_p": "this model takes no top_p",
+    "seed": "this model takes no seed",
+    "verbosity": "this model has no verbosity setting",
+    "thinking": "this model has no thinking budget (or not this one)",
+    "budget_tokens": "the thinking budget is outside what this model takes",
+    "extra_body": "this server takes no Gemini-style thinking budget",
+    "thinking_budget": "this server takes no thinking budget in the body",
+    "output_config": "this model has no effort setting",
+    "stop": "this model takes no stop sequences",
+}
+
+
+def unsupported_parameter_message(e: Any, body: dict, who: str) -> str | None:
+    """A clear message for a 400 that says a request parameter is unsupported, naming the parameter;
+    None when the error is about something else."""
+    msg = api_message(e)
+    low = msg.lower()
+    code = str(getattr(e, "code", "") or "").lower()
+    if not (
+        "unsupported" in code
+        or "unsupported" in low
+        or "not supported" in low
+        or "unrecognized" in low
+        or "unknown parameter" in low
+        or "extra inputs are not permitted" in low
+        or "does not support" in low
+    ):
+        return None
+    param = getattr(e, "param", None)
+    if not isinstance(param, str) or not param:
+        param = None
+        for name in sorted(_PARAM_ADVICE, key=len, reverse=True):  # longest first: max_completion_tokens
+            if name in low or name in code:
+                param = name
+                break
+    if param is None:
+        return None
+    leaf = param.split(".")[-1]
+    advice = _PARAM_ADVICE.get(leaf) or _PARAM_ADVICE.get(param.split(".")[0], "leave it out")
+    value = body.get(param.split(".")[0])
+    sent = f" (sent {value!r})" if value is not None and not isinstance(value, (dict, list)) else ""
+    return f"{who} does not accept the parameter {param!r}{sent}: {advice}. Server said: {msg[:300]}"

@@ -61,11 +61,22 @@ def new_id() -> str:
     return _secrets.token_urlsafe(9)
 
 
+def _env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment (tests shorten the heartbeat), else ``default``."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 #: a running experiment's process writes ``summary[HEARTBEAT_KEY]`` every ``HEARTBEAT_EVERY_S`` seconds
+#: (``TALE_HEARTBEAT_S`` overrides it)
 HEARTBEAT_KEY = "heartbeat_at"
-HEARTBEAT_EVERY_S = 5.0
+HEARTBEAT_EVERY_S = _env_seconds("TALE_HEARTBEAT_S", 5.0)
 #: a running experiment without a beat for this long is shown as interrupted (its process died)
-HEARTBEAT_STALE_S = 30.0
+#: (``TALE_STALE_AFTER_S`` overrides it; keep it several beats long)
+HEARTBEAT_STALE_S = _env_seconds("TALE_STALE_AFTER_S", 30.0)
 
 
 def effective_status(

@@ -214,3 +214,23 @@ def test_interrupted_is_a_status_the_store_and_the_list_know(sqlite_url, status)
     eid = store.create_experiment("sweep", "x", {})
     store.finish_experiment(eid, status)
     assert [r.id for r in store.list_experiments(status=status)] == [eid]
+
+
+def test_heartbeat_and_stale_window_come_from_the_environment_and_bad_values_keep_the_defaults():
+    code = "import db.store as s; print(s.HEARTBEAT_EVERY_S, s.HEARTBEAT_STALE_S)"
+
+    def read(env: dict[str, str]) -> str:
+        full = {k: v for k, v in os.environ.items() if k not in ("TALE_HEARTBEAT_S", "TALE_STALE_AFTER_S")}
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**full, **env},
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    assert read({}) == "5.0 30.0"
+    assert read({"TALE_HEARTBEAT_S": "1", "TALE_STALE_AFTER_S": "6.5"}) == "1.0 6.5"
+    assert read({"TALE_HEARTBEAT_S": "soon", "TALE_STALE_AFTER_S": "-3"}) == "5.0 30.0"

@@ -52,6 +52,16 @@ def streamlit_server(
     data_dir: Path, *, extra_env: dict[str, str] | None = None, start_timeout_s: float = 60.0
 ) -> Iterator[str]:
     """Run the app until the block ends; yields its base URL (http://127.0.0.1:<port>)."""
+    with streamlit_process(data_dir, extra_env=extra_env, start_timeout_s=start_timeout_s) as (url, _proc):
+        yield url
+
+
+@contextmanager
+def streamlit_process(
+    data_dir: Path, *, extra_env: dict[str, str] | None = None, start_timeout_s: float = 60.0
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As :func:`streamlit_server`, and also yields the process (its own process group: a test may kill it
+    with ``os.killpg(proc.pid, SIGKILL)``; one already dead is left alone at the end)."""
     port = free_port()
     env = dict(os.environ)
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TALE_ENDPOINTS", "TALE_DATABASE_URL"):
@@ -97,7 +107,7 @@ def streamlit_server(
             if time.monotonic() > deadline:
                 raise RuntimeError("streamlit did not become healthy in time")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # the group we started (start_new_session), by its pid

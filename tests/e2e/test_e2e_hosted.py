@@ -93,7 +93,7 @@ def saved_id(page) -> str:
 def test_visitors_do_not_see_each_others_experiments_and_links_open_read_only(host, browser):
     url, data, _, _ = host
     a = guarded_page(browser)
-    open_page(a, f"{url}/?models=fake/elastic", "Playground")
+    open_page(a, f"{url}/playground?models=fake/elastic", "Playground")
     enter_code(a)
     run_playground(a, "What is 6 times 7?")
     eid = saved_id(a)
@@ -136,7 +136,7 @@ def test_the_access_code_gates_running(host, browser):
     url, data, _, _ = host
     before = store_for(data).count_experiments()
     page = guarded_page(browser)
-    open_page(page, f"{url}/?models=fake/elastic", "Playground")
+    open_page(page, f"{url}/playground?models=fake/elastic", "Playground")
     run_playground(page, "What is 5 times 9?")
     assert any("access code" in t for t in alerts(page))
     assert "Saved as experiment" not in main_text(page)
@@ -153,7 +153,7 @@ def test_the_access_code_gates_running(host, browser):
 def test_a_visitor_hits_the_spend_cap_with_a_clear_message(host, browser):
     url, _, paid, _ = host
     page = guarded_page(browser)
-    open_page(page, f"{url}/?models={PAID}", "Playground")
+    open_page(page, f"{url}/playground?models={PAID}", "Playground")
     enter_code(page)
     sent = paid.count
     run_playground(page, "What is 7 times 8?")
@@ -173,7 +173,7 @@ def test_the_custom_endpoint_form_cannot_read_a_server_variable(host, browser):
     url, _, _, own = host
     assert os.environ.get("PLANTED_SECRET") is None  # only the app server has it
     page = guarded_page(browser)
-    open_page(page, f"{url}/", "Playground")
+    open_page(page, f"{url}/playground", "Playground")
     enter_code(page)
     sidebar = page.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("Custom OpenAI-compatible endpoint").click()

@@ -42,11 +42,8 @@ from typing import Any
 from tale_core.errors import (
     AuthError,
     BadResponse,
-    ContextTooLong,
     InvalidRequest,
-    ModelNotFound,
     ProviderError,
-    ProviderTimeout,
     RateLimitError,
     ServerError,
 )
@@ -54,7 +51,7 @@ from tale_core.providers.base import ChatModel, OnText, Stopwatch
 from tale_core.providers.capabilities import Capabilities, UnsupportedMethod, validate_params
 from tale_core.providers.catalog import ModelInfo, capabilities_for, lookup
 from tale_core.providers.limiter import DEFAULT_API_CONCURRENCY, AdaptiveLimiter, get_limiter
-from tale_core.providers.openai_compat import estimate_count, literal_values, parse_retry_after, usage_dict
+from tale_core.providers.openai_compat import estimate_count, literal_values, usage_dict
 from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.providers.sdk_errors import (
     CallbackError,
@@ -62,9 +59,11 @@ from tale_core.providers.sdk_errors import (
     Unreadable,
     api_message,
     attempts_text,
+    map_http_status,
     map_transport_error,
+    parse_retry_after,
 )
-from tale_core.redact import public_host, public_url
+from tale_core.redact import public_host
 from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, usage_problems
 
@@ -427,37 +426,24 @@ class AnthropicModel(ChatModel):
 
     def _map_status(self, status: int, e: Any, headers: Any, during: str = "") -> ProviderError:
         msg = api_message(e)
-        after = during or attempts_text(e, self.max_retries + 1)
-        kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "detail": msg[:500]}
-        low = msg.lower()
-        if status == 401:
-            return AuthError("The Anthropic API key was rejected (401). Check ANTHROPIC_API_KEY.", **kw)
         if status == 402:
-            return ProviderError(f"Anthropic refused the call for a billing reason (402): {msg}", **kw)
-        if status == 403:
-            return AuthError(f"The Anthropic API key may not use this (403): {msg}", **kw)
-        if status == 404:
-            return ModelNotFound(
-                f"Anthropic does not know the model {self.model!r} (404): {msg} Check the "
-                f"model name and the base URL {public_url(self.base_url)}.",
-                **kw,
+            return ProviderError(
+                f"Anthropic refused the call for a billing reason (402): {msg}",
+                provider=PROVIDER,
+                status=status,
+                detail=msg[:500],
             )
-        if status == 408:
-            return ProviderTimeout(f"Anthropic timed out on its side (408): {msg}", **kw)
-        if status == 413:
-            return ContextTooLong(f"The request is too large for Anthropic (413): {msg}", **kw)
-        if status == 429:
-            ra = parse_retry_after(headers)
-            wait = f" The server asks to wait {ra:g} s." if ra is not None else ""
-            return RateLimitError(f"Anthropic rate limit hit (429) {after}.{wait}", retry_after=ra, **kw)
-        if status in (400, 422):
-            if "prompt is too long" in low or "context window" in low or "context length" in low:
-                return ContextTooLong(f"The prompt is too long for {self.model}: {msg}", **kw)
-            return InvalidRequest(f"Anthropic rejected the request ({status}): {msg}", **kw)
-        if status >= 500:
-            what = "is overloaded" if status == 529 else f"had a server error ({status})"
-            return ServerError(f"Anthropic {what} {after}: {msg}", **kw)
-        return ProviderError(f"Anthropic answered {status}: {msg}", **kw)
+        return map_http_status(
+            status,
+            msg,
+            headers,
+            provider=PROVIDER,
+            label="Anthropic",
+            model=self.model,
+            base_url=self.base_url,
+            key_hint="ANTHROPIC_API_KEY",
+            after=during or attempts_text(e, self.max_retries + 1),
+        )
 
 
 # --- registration (tale_core.providers.registry) -----------------------------------------------------

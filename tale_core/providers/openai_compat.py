@@ -17,7 +17,6 @@ The small SDK-neutral module-level helpers (Retry-After parsing, estimates, erro
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 import typing
 from collections.abc import Callable, Sequence
@@ -30,7 +29,6 @@ from tale_core.errors import (
     InvalidRequest,
     ModelNotFound,
     ProviderError,
-    ProviderTimeout,
     RateLimitError,
     ServerError,
     UnknownModel,
@@ -42,15 +40,18 @@ from tale_core.providers.forcing import StepResult, force_budget, forcing_reques
 from tale_core.providers.limiter import DEFAULT_API_CONCURRENCY, AdaptiveLimiter, get_limiter
 from tale_core.providers.registry import ProviderFamily, register_provider
 from tale_core.providers.sdk_errors import (
+    CONTEXT_TOO_LONG_RE,
     CallbackError,
     StreamCut,
     Unreadable,
     api_message,
     attempts_text,
+    map_http_status,
     map_transport_error,
+    parse_retry_after,
     unsupported_parameter_message,
 )
-from tale_core.redact import public_host, public_url
+from tale_core.redact import public_host
 from tale_core.settings import ProviderSettings
 from tale_core.types import Completion, GenParams, Message, messages_to_dicts, usage_problems
 
@@ -60,11 +61,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 STREAM_ABOVE_TOKENS = 4096
 #: sampling parameters we may leave out when the model answers that it does not support them
 DROPPABLE_PARAMS = ("temperature", "top_p", "seed")
-_CONTEXT_RE = re.compile(
-    r"context.length|context.window|maximum context|too many tokens|prompt is too long|"
-    r"exceeds? the (model'?s? )?(context|maximum)",
-    re.I,
-)
 
 
 def reasoning_effort_values() -> tuple[str, ...]:
@@ -83,29 +79,6 @@ def literal_values(tp: Any) -> list[Any]:
             out.extend(literal_values(arg) if typing.get_args(arg) else [arg])
     return out
 
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date), or None."""
-    if headers is None:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value:
-        import email.utils
-        import time
-
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError, IndexError):
-            return None
     return None
 
 
@@ -653,7 +626,7 @@ class OpenAIModel(ChatModel):
         if isinstance(e, openai.APIError):  # an error event inside a stream
             code = str(getattr(e, "code", "") or "")
             msg = api_message(e)
-            if code == "context_length_exceeded" or _CONTEXT_RE.search(msg):
+            if code == "context_length_exceeded" or CONTEXT_TOO_LONG_RE.search(msg):
                 return ContextTooLong(f"The prompt is too long for {self.model} on {label}: {msg}", provider=p)
             if "rate" in code or "rate limit" in msg.lower():
                 return RateLimitError(f"{label} rate limit hit during the stream: {msg}", provider=p)
@@ -665,45 +638,29 @@ class OpenAIModel(ChatModel):
         return ProviderError(f"{label} call failed: {type(e).__name__}: {e}", provider=p)
 
     def _map_status(self, status: int, e: Any, headers: Any) -> ProviderError:
-        p, label = self.provider, self.label
         msg = api_message(e)
         code = str(getattr(e, "code", "") or "")
-        detail = msg[:500]
-        after = attempts_text(e, self.max_retries + 1)
-        kw: dict[str, Any] = {"provider": p, "status": status, "detail": detail}
-        if status == 401:
-            return AuthError(f"The {label} API key was rejected (401). Check {self.key_hint}.", **kw)
-        if status == 403:
-            return AuthError(f"The {label} API key may not use this (403): {msg}", **kw)
-        if status == 404:
-            return ModelNotFound(
-                f"{label} does not know the model {self.model!r} (404): {msg} Check the model "
-                f"name and the base URL {public_url(self.base_url)}.",
+        kw: dict[str, Any] = {"provider": self.provider, "status": status, "detail": msg[:500]}
+        if status == 429 and code == "insufficient_quota":
+            return RateLimitError(
+                f"{self.label} quota is used up (429 insufficient_quota): check the account's billing.",
+                retry_after=parse_retry_after(headers),
                 **kw,
             )
-        if status == 408:
-            return ProviderTimeout(f"{label} timed out on its side (408): {msg}", **kw)
-        if status == 413:
-            return ContextTooLong(f"The request is too large for {label} (413): {msg}", **kw)
-        if status == 429:
-            ra = parse_retry_after(headers)
-            if code == "insufficient_quota":
-                return RateLimitError(
-                    f"{label} quota is used up (429 insufficient_quota): check the account's billing.",
-                    retry_after=ra,
-                    **kw,
-                )
-            wait = f" The server asks to wait {ra:g} s." if ra is not None else ""
-            return RateLimitError(f"{label} rate limit hit (429) {after}.{wait}", retry_after=ra, **kw)
-        if status in (400, 422):
-            if code == "context_length_exceeded" or _CONTEXT_RE.search(msg):
-                return ContextTooLong(f"The prompt is too long for {self.model} on {label}: {msg}", **kw)
-            if code == "model_not_found":
-                return ModelNotFound(f"{label} does not know the model {self.model!r}: {msg}", **kw)
-            return InvalidRequest(f"{label} rejected the request ({status}): {msg}", **kw)
-        if status >= 500:
-            return ServerError(f"{label} had a server error ({status}) {after}: {msg}", **kw)
-        return ProviderError(f"{label} answered {status}: {msg}", **kw)
+        if status in (400, 422) and code == "model_not_found":
+            return ModelNotFound(f"{self.label} does not know the model {self.model!r}: {msg}", **kw)
+        return map_http_status(
+            status,
+            msg,
+            headers,
+            provider=self.provider,
+            label=self.label,
+            model=self.model,
+            base_url=self.base_url,
+            key_hint=self.key_hint,
+            after=attempts_text(e, self.max_retries + 1),
+            context_too_long=code == "context_length_exceeded",
+        )
 
 
 # -- small readers -------------------------------------------------------------------------------------

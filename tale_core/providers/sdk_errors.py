@@ -7,9 +7,21 @@ errors (and httpx2's underneath) mean the same things, so they are mapped onto
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from tale_core.errors import BadResponse, ProviderError, ProviderTimeout, ProviderUnreachable, ServerError
+from tale_core.errors import (
+    AuthError,
+    BadResponse,
+    ContextTooLong,
+    InvalidRequest,
+    ModelNotFound,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    RateLimitError,
+    ServerError,
+)
 from tale_core.redact import public_url, redact_urls
 
 
@@ -153,3 +165,84 @@ def unsupported_parameter_message(e: Any, body: dict, who: str) -> str | None:
     value = body.get(param.split(".")[0])
     sent = f" (sent {value!r})" if value is not None and not isinstance(value, (dict, list)) else ""
     return f"{who} does not accept the parameter {param!r}{sent}: {advice}. Server said: {msg[:300]}"
+
+
+#: what a 400/422 says when the prompt does not fit the model's context window
+CONTEXT_TOO_LONG_RE = re.compile(
+    r"context.length|context.window|maximum context|too many tokens|prompt is too long|"
+    r"exceeds? the (model'?s? )?(context|maximum)",
+    re.I,
+)
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date), or None."""
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        import email.utils
+        import time
+
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+        except (TypeError, ValueError, IndexError):
+            return None
+    return None
+
+
+def map_http_status(
+    status: int,
+    msg: str,
+    headers: Any,
+    *,
+    provider: str,
+    label: str,
+    model: str,
+    base_url: str,
+    key_hint: str,
+    after: str,
+    context_too_long: bool = False,
+) -> ProviderError:
+    """The typed error for an HTTP error status from an OpenAI-style or Anthropic API (one mapping for both;
+    each provider handles its own special cases, e.g. OpenAI's ``insufficient_quota``, before calling this).
+
+    ``after`` says what was tried ("after 3 attempts"); ``context_too_long`` is the provider's reading of a
+    400 that means the prompt does not fit.
+    """
+    kw: dict[str, Any] = {"provider": provider, "status": status, "detail": msg[:500]}
+    if status == 401:
+        return AuthError(f"The {label} API key was rejected (401). Check {key_hint}.", **kw)
+    if status == 403:
+        return AuthError(f"The {label} API key may not use this (403): {msg}", **kw)
+    if status == 404:
+        return ModelNotFound(
+            f"{label} does not know the model {model!r} (404): {msg} Check the model name and the base URL "
+            f"{public_url(base_url)}.",
+            **kw,
+        )
+    if status == 408:
+        return ProviderTimeout(f"{label} timed out on its side (408): {msg}", **kw)
+    if status == 413:
+        return ContextTooLong(f"The request is too large for {label} (413): {msg}", **kw)
+    if status == 429:
+        ra = parse_retry_after(headers)
+        wait = f" The server asks to wait {ra:g} s." if ra is not None else ""
+        return RateLimitError(f"{label} rate limit hit (429) {after}.{wait}", retry_after=ra, **kw)
+    if status in (400, 422):
+        if context_too_long or CONTEXT_TOO_LONG_RE.search(msg):
+            return ContextTooLong(f"The prompt is too long for {model} on {label}: {msg}", **kw)
+        return InvalidRequest(f"{label} rejected the request ({status}): {msg}", **kw)
+    if status >= 500:
+        what = "is overloaded" if status == 529 else f"had a server error ({status})"
+        return ServerError(f"{label} {what} {after}: {msg}", **kw)
+    return ProviderError(f"{label} answered {status}: {msg}", **kw)

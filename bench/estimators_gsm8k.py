@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-minutes", type=float, default=60.0)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--out", default=str(RESULTS / "estimators_gsm8k"))
+    ap.add_argument("--render", action="store_true", help="only recompute the summary and .md from <out>.json")
     args = ap.parse_args(argv)
+    if args.render:
+        return render(Path(args.out + ".json"))
 
     model = resolve(args.model)
     params = GenParams(max_tokens=args.max_tokens, temperature=0.0, seed=0)
@@ -174,6 +177,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+LABELS = {
+    "vanilla": "Vanilla CoT",
+    "zero-shot": "Zero-shot LLM estimate (TALE-EP)",
+    "oracle": "Oracle (searched optimum)",
+}
+
+
+def render(path: Path) -> int:
+    """Recompute the end-to-end summary (intervals, paired tests) from the stored rows and rewrite the .md."""
+    report = json.loads(path.read_text())
+    rows = []
+    for r in report["rows"]:
+        label = LABELS.get(r["method"]) or (
+            f"Fixed budget {r['method'].split(':', 1)[1]}" if r["method"].startswith("fixed:") else "Learned estimator"
+        )
+        rows.append({**r, "spec": report["model"], "method_label": label, "repeat": 0})
+    report["summary"] = [s.to_dict() for s in summarize(rows)]
+    path.write_text(json.dumps(report, indent=1, default=str))
+    path.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report))
+    return 0
+
+
 def markdown(r: dict[str, Any]) -> str:
     out = [
         f"# Budget estimators on GSM8K: {r['model']}",
@@ -208,25 +234,32 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "## End to end on the held-out questions (estimate -> budget prompt; no usable estimate -> vanilla CoT)",
         "",
-        "Output tokens include the estimator's own call where it makes one (TALE-EP); vanilla CoT rows are the "
-        "search's own vanilla calls. Intervals: accuracy 95% Wilson, tokens 95% bootstrap where reported.",
+        "Answer-call tokens are the paper's convention; 'both calls' adds the estimator's own call where it makes "
+        "one (TALE-EP). Vanilla CoT rows are the search's own vanilla calls. Intervals: accuracy 95% Wilson, "
+        "tokens and the paired token reduction 95% bootstrap over questions; accuracy against vanilla CoT by an "
+        "exact McNemar test (tale_core.analysis.stats).",
         "",
-        "| method | n | accuracy | mean output tokens | tokens vs vanilla | accuracy vs vanilla |",
-        "|---|---|---|---|---|---|",
+        "| method | n | accuracy | answer-call tokens | tokens, both calls | answer tokens vs vanilla | accuracy vs vanilla |",
+        "|---|---|---|---|---|---|---|",
     ]
     for s in r["summary"]:
+        vanilla = s["method"] == "vanilla"
         acc = _fmt(s.get("accuracy"), True) + (f" {_fmt(s['accuracy_ci'], True)}" if s.get("accuracy_ci") else "")
         tok = _fmt(s.get("avg_output_tokens")) + (
             f" {_fmt(s['avg_output_tokens_ci'])}" if s.get("avg_output_tokens_ci") else ""
         )
-        red = s.get("reduction_tokens_vs_vanilla")
-        delta = s.get("accuracy_delta_vs_vanilla")
-        p = s.get("mcnemar_p")
-        out.append(
-            f"| {s['label']} | {s['n']} | {acc} | {tok} | "
-            f"{'' if red is None else f'{-100 * red:+.0f}%'} | "
-            f"{'' if delta is None else f'{100 * delta:+.1f} pts'}{'' if p is None else f' (McNemar p={p:.2g})'} |"
-        )
+        total = _fmt(s.get("total_tokens")) + (f" {_fmt(s['total_tokens_ci'])}" if s.get("total_tokens_ci") else "")
+        red, red_ci = s.get("reduction_tokens_vs_vanilla"), s.get("reduction_vs_vanilla_ci")
+        red_txt = "" if vanilla or red is None else f"{-100 * red:+.0f}%"
+        if red_txt and red_ci:
+            red_txt += f" [{-100 * red_ci[1]:+.0f}%, {-100 * red_ci[0]:+.0f}%]"
+        delta, p = s.get("accuracy_delta_vs_vanilla"), s.get("mcnemar_p")
+        delta_txt = "" if vanilla or delta is None else f"{100 * delta:+.1f} pts"
+        if delta_txt and p is not None:
+            delta_txt += f" (McNemar p={p:.2g})"
+        out.append(f"| {s['label']} | {s['n']} | {acc} | {tok} | {total} | {red_txt} | {delta_txt} |")
+    if r.get("notes"):
+        out += ["", "## Notes", ""] + [f"- {n}" for n in r["notes"]]
     return "\n".join(out) + "\n"
 
 

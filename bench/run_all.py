@@ -18,6 +18,9 @@ BENCHES = {
     "search_compare": ["bench/search_compare.py"],
     "tale_gsm8k": ["bench/tale_gsm8k.py"],
     "batch_gsm8k": ["bench/batch_gsm8k.py"],
+    "concurrency": ["bench/concurrency.py"],
+    "budget_forcing": ["bench/budget_forcing.py"],
+    "estimators_gsm8k": ["-m", "bench.estimators_gsm8k"],
 }
 
 

@@ -15,7 +15,7 @@ _SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
 def predicted_vs_optimal(scores: Sequence[dict[str, Any]]) -> go.Figure:
     """One point per held-out question and estimator; the y = x line is a perfect estimate (log axes)."""
     fig = go.Figure()
-    lo, hi = 1.0, 10.0
+    lo, hi = float("inf"), 0.0
     for i, s in enumerate(scores):
         pts = [(r["optimal"], r["predicted"]) for r in s.get("rows", []) if r.get("predicted") is not None]
         if not pts:
@@ -37,6 +37,9 @@ def predicted_vs_optimal(scores: Sequence[dict[str, Any]]) -> go.Figure:
                 hovertemplate="optimal %{x}<br>predicted %{y}<extra>" + str(s["label"]) + "</extra>",
             )
         )
+    if hi <= 0:  # no estimate at all: an empty chart with a sensible range
+        lo, hi = 1.0, 1000.0
+    lo, hi = lo / 1.5, hi * 1.5
     # y = x is a straight line on log-log axes: its two ends suffice
     fig.add_trace(
         go.Scatter(
@@ -50,5 +53,9 @@ def predicted_vs_optimal(scores: Sequence[dict[str, Any]]) -> go.Figure:
     )
     fig.update_xaxes(type="log", title="searched optimal budget (tokens)")
     fig.update_yaxes(type="log", title="estimated budget (tokens)")
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"})
+    fig.update_layout(
+        height=460,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+    )
     return fig

@@ -30,7 +30,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not Path(CHROMIUM).exists(), r
 SESSIONS = 8
 BUDGETS = "10, 20, 50, 100, 200"  # + the vanilla reference: 6 cells per sweep
 CELLS = 6
-LATENCY_S = 8.0  # per answer; 4 calls at a time per sweep, so each sweep needs two rounds (16 s or more)
+LATENCY_S = 8.0  # per answer
+#: the endpoint's calls at once, shared by all sessions (one limiter per provider and key): 48 calls take
+#: three rounds (24 s or more), so the sweeps are still running while every user switches page
+ENDPOINT_CONCURRENCY = 16
 #: a page switch must show its heading within this, however busy the server is
 RESPONSIVE_S = 20.0
 
@@ -40,7 +43,9 @@ def test_eight_sessions_sweep_at_once_every_cell_stored_once_and_pages_stay_resp
         srv.default = srv.hang(
             LATENCY_S, then=srv.chat("We add them up. Answer: [[42]]", prompt_tokens=30, completion_tokens=8)
         )
-        endpoints = json.dumps([{"name": "fakehttp", "base_url": srv.base_url, "models": ["m"]}])
+        endpoints = json.dumps(
+            [{"name": "fakehttp", "base_url": srv.base_url, "models": ["m"], "concurrency": ENDPOINT_CONCURRENCY}]
+        )
         with streamlit_server(tmp_path, extra_env={"TALE_ENDPOINTS": endpoints}) as url, chromium_browser() as browser:
             OUTBOUND.clear()
             pages = []

@@ -57,8 +57,14 @@ class ExperimentNotFound(StoreError):
 
 
 def new_id() -> str:
-    """An unguessable 12-character id for share links (72 random bits, URL-safe)."""
-    return _secrets.token_urlsafe(9)
+    """An unguessable 12-character id for share links (72 random bits, URL-safe).
+
+    Never starts with ``-``: the CLI's argument parser would read such an id as an option
+    (``experiments show -x3...`` failed about once in 64 ids)."""
+    while True:
+        eid = _secrets.token_urlsafe(9)
+        if not eid.startswith("-"):
+            return eid
 
 
 def _env_seconds(name: str, default: float) -> float:

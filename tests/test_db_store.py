@@ -265,3 +265,12 @@ def test_long_cell_ids_stay_distinct_and_resumable(store):
         assert store.record_call(eid, make_record(cell_id=cid)) is True
     assert store.record_call(eid, make_record(cell_id=ids[0])) is False
     assert store.done_cell_ids(eid) == set(ids)
+
+
+def test_new_ids_never_start_with_a_dash(monkeypatch):
+    """An id starting with '-' is read as an option by the CLI (``experiments show ID``)."""
+    import db.store as store_mod
+
+    draws = iter(["-dashfirst12", "_fine_id_123"])
+    monkeypatch.setattr(store_mod._secrets, "token_urlsafe", lambda n: next(draws))
+    assert store_mod.new_id() == "_fine_id_123"

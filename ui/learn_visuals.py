@@ -66,7 +66,8 @@ def tale_ep_step(question: str, gold: str) -> None:
     with c1:
         st.markdown("**Step 1 · Estimate a budget** (zero-shot)")
         render.model_text(_short(prompts.user_text(prompts.estimator(question)), question))
-        st.markdown(f"The model answers: `{est.get('raw') or ''}`, so the budget is **{n} tokens**.")
+        st.markdown(f"The model answers (below, as text), so the budget is **{n} tokens**.")
+        render.model_text(str(est.get("raw") or ""))
     with c2:
         st.markdown("**Step 2 · Ask with that budget**")
         if n:

@@ -15,12 +15,8 @@ seeing (the chart or the table) and keeps the sidebar in view.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -222,61 +218,12 @@ def serve(streamlit_args: list[str]) -> None:
 @contextmanager
 def demo_server(data_dir: Path, start_timeout_s: float = 60.0) -> Iterator[str]:
     """Run :func:`serve` on a free loopback port until the block ends; yields its base URL."""
-    from tests.e2e.browser import _healthy, free_port
+    from tests.e2e.browser import streamlit_server
 
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TALE_ENDPOINTS", "TALE_DATABASE_URL")
-    }
-    env.update(
-        {
-            "TALE_DATA_DIR": str(data_dir),
-            "TALE_FAKE_MODELS": "1",
-            "PYTHONPATH": str(ROOT),
-            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        }
-    )
-    log = open(data_dir / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.screenshots",
-            "--serve",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout_s
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start: {(data_dir / 'streamlit.log').read_text()[-2000:]}")
-            time.sleep(0.3)
+    with streamlit_server(
+        data_dir, start_timeout_s=start_timeout_s, command=("-m", "bench.screenshots", "--serve")
+    ) as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # the session we started, by its pid
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        log.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,21 +47,37 @@ def _healthy(url: str) -> bool:
         return False
 
 
+#: how the app is started: ``python -m ui.launch`` (what ``make run`` does)
+APP_COMMAND = ("-m", "ui.launch")
+
+
 @contextmanager
 def streamlit_server(
-    data_dir: Path, *, extra_env: dict[str, str] | None = None, start_timeout_s: float = 60.0
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    start_timeout_s: float = 60.0,
+    command: tuple[str, ...] = APP_COMMAND,
 ) -> Iterator[str]:
     """Run the app until the block ends; yields its base URL (http://127.0.0.1:<port>)."""
-    with streamlit_process(data_dir, extra_env=extra_env, start_timeout_s=start_timeout_s) as (url, _proc):
+    with streamlit_process(data_dir, extra_env=extra_env, start_timeout_s=start_timeout_s, command=command) as (
+        url,
+        _proc,
+    ):
         yield url
 
 
 @contextmanager
 def streamlit_process(
-    data_dir: Path, *, extra_env: dict[str, str] | None = None, start_timeout_s: float = 60.0
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    start_timeout_s: float = 60.0,
+    command: tuple[str, ...] = APP_COMMAND,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """As :func:`streamlit_server`, and also yields the process (its own process group: a test may kill it
-    with ``os.killpg(proc.pid, SIGKILL)``; one already dead is left alone at the end)."""
+    with ``os.killpg(proc.pid, SIGKILL)``; one already dead is left alone at the end). ``command`` is what
+    ``python`` runs before the Streamlit options (the app's launcher by default)."""
     port = free_port()
     env = dict(os.environ)
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TALE_ENDPOINTS", "TALE_DATABASE_URL"):
@@ -79,8 +95,7 @@ def streamlit_process(
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "ui.launch",
+            *command,
             "--server.address",
             "127.0.0.1",
             "--server.port",
